@@ -1,0 +1,44 @@
+"""ament_python package that also installs with plain pip (``pip install -e .``)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE_NAME = "mixformerv2_ros"
+
+setup(
+    name=PACKAGE_NAME,
+    version="0.1.0",
+    description="MixFormerV2 transformer tracker: core library, ROS 2 node and training toolkit",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["mixformerv2_core*", "mixformerv2_ros*", "mixformerv2_training*"]),
+    package_data={"mixformerv2_core": ["assets/*", "configs/*.yaml"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
+        (f"share/{PACKAGE_NAME}", ["package.xml"]),
+        (f"share/{PACKAGE_NAME}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE_NAME}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+    ],
+    install_requires=[
+        "numpy>=1.23",
+        "opencv-python-headless>=4.6",
+        "pyyaml>=5.4",
+        "tqdm>=4.60",
+        # torch is deliberately unpinned here: install torch==2.13.0 (CPU) or your CUDA build first.
+        "torch>=2.1",
+    ],
+    extras_require={
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
+        "training": ["tensorboard>=2.12"],
+        "eval": ["matplotlib>=3.6", "rosbags>=0.10"],
+        "test": ["pytest>=7"],
+    },
+    zip_safe=True,
+    entry_points={
+        "console_scripts": [
+            "mixformerv2-track = mixformerv2_core.cli.track:main",
+        ],
+    },
+)
