@@ -40,7 +40,7 @@ class MixFormerV2Backbone(nn.Module):
         self.reg_tokens = nn.Parameter(torch.zeros(1, config.num_reg_tokens, dim))
         self.pos_embed_reg = nn.Parameter(torch.zeros(1, config.num_reg_tokens, dim))
         self.patch_embed = PatchEmbed(config.patch_size, dim)
-        rates = torch.linspace(0, config.drop_path_rate, config.depth).tolist()
+        rates = [config.drop_path_rate * i / max(config.depth - 1, 1) for i in range(config.depth)]
         self.blocks = nn.ModuleList(
             Block(dim, config.num_heads, config.mlp_hidden_dim, config.qkv_bias, rate) for rate in rates
         )
