@@ -39,6 +39,7 @@ setup(
     entry_points={
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
+            "mixformerv2-train = mixformerv2_training.cli:main",
         ],
     },
 )

@@ -1,0 +1,112 @@
+"""Training configuration: YAML presets deep-merged over defaults, with unknown keys refused."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import yaml
+
+STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
+PRESET_DIR = Path(__file__).resolve().parent / "configs"
+
+DEFAULTS: dict[str, Any] = {
+    "stage": "student",
+    "seed": 42,
+    "output_dir": "runs/train",
+    "model": {},  # student: ModelConfig fields or {"variant": "B"|"S", ...overrides}
+    "teacher_model": {},  # stage "teacher": TeacherConfig fields
+    "teacher": {"checkpoint": None},  # frozen teacher of the distillation stages (MixViT or MixFormerV2)
+    "init": {"checkpoint": None, "strict": True},  # initial weights (previous stage, or MAE for teacher/stage 1)
+    "data": {
+        "datasets": [{"type": "synthetic", "ratio": 1}],
+        "samples_per_epoch": 60000,
+        "batch_size": 32,
+        "num_workers": 8,
+        "max_gap": 200,
+        "sampler_mode": "causal",
+        "template_factor": 2.0,
+        "search_factor": 5.0,
+        "search_scale_jitter": 0.5,
+        "search_center_jitter": 4.5,
+        "grayscale_prob": 0.05,
+        "joint_flip_prob": 0.5,
+        "crop_flip_prob": 0.5,
+        "brightness_jitter": 0.2,
+        "pos_prob": 0.5,
+    },
+    "train": {
+        "epochs": 500,
+        "lr": 4e-4,
+        "backbone_lr_multiplier": 0.1,
+        "weight_decay": 1e-4,
+        "lr_drop_epoch": 400,
+        "lr_drop_factor": 0.1,
+        "grad_clip": 0.1,
+        "amp": True,  # only on CUDA
+        "amp_dtype": "bfloat16",
+        "iou_loss": "ciou",
+        "loss_weights": {"l1": 5.0, "iou": 2.0, "kl": 1.0, "feat": 0.2, "score": 1.0},
+        "remove_layers": [],  # deep-to-shallow: blocks eliminated by progressive depth pruning
+        "pruning_epochs": 40,  # m of eq. 9
+        "feature_pairs": [],  # [[student_block, teacher_block], ...]
+        "log_interval": 20,
+        "checkpoint_every": 1,
+        "keep_checkpoints": 3,
+        "max_steps": None,  # stop after this many optimizer steps (smoke runs, tests)
+        "tracker_search_factor": None,  # stored with the exported student (defaults to data.search_factor)
+    },
+}
+
+
+def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        where = f"{path}{key}"
+        if path == "" and key not in DEFAULTS:
+            raise ValueError(f"unknown config section {where!r}; known: {sorted(DEFAULTS)}")
+        if key in merged and isinstance(merged[key], Mapping) and isinstance(value, Mapping) and key not in ("model", "teacher_model", "loss_weights"):
+            unknown = sorted(set(value) - set(merged[key]))
+            if unknown and merged[key]:
+                raise ValueError(f"unknown keys in {where!r}: {unknown}; known: {sorted(merged[key])}")
+            merged[key] = deep_merge(merged[key], value, where + ".")
+        elif isinstance(merged.get(key), Mapping) and isinstance(value, Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``train.epochs=3`` -> ``{"train": {"epochs": 3}}`` (the value is read as YAML)."""
+    if "=" not in text:
+        raise ValueError(f"an override looks like section.key=value, got {text!r}")
+    dotted, raw = text.split("=", 1)
+    value: Any = yaml.safe_load(raw)
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def resolve_preset(name: str) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    candidate = PRESET_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
+    if candidate.is_file():
+        return candidate
+    presets = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    raise FileNotFoundError(f"config {name!r} is neither a file nor a preset; presets: {presets}")
+
+
+def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Defaults <- preset file (or dict) <- ``section.key=value`` overrides; the stage name is checked."""
+    config = copy.deepcopy(DEFAULTS)
+    if source is not None:
+        data = source if isinstance(source, Mapping) else yaml.safe_load(resolve_preset(source).read_text()) or {}
+        config = deep_merge(config, data)
+    for text in overrides:
+        config = deep_merge(config, parse_override(text))
+    if config["stage"] not in STAGES:
+        raise ValueError(f"unknown stage {config['stage']!r}; choose one of {STAGES}")
+    return config

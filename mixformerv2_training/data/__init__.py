@@ -1,0 +1,44 @@
+"""Training data: dataset readers, the synthetic dataset, sampling, crop processing and loaders."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .loader import EpochSampler, build_loader
+from .processing import InvalidSample, ProcessingParams, TrackingProcessing
+from .sampler import TrackingSampler
+from .sequences import SequenceInfo, TrackingDataset
+from .synthetic import SyntheticTrackingDataset
+
+
+def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
+    """One dataset from its config entry (``type`` plus the reader's arguments; ``ratio`` is the sampler's)."""
+    from . import readers
+
+    options = {k: v for k, v in spec.items() if k not in ("type", "ratio")}
+    kind = spec.get("type")
+    if kind == "synthetic":
+        if "frame_size" in options:
+            options["frame_size"] = tuple(options["frame_size"])
+        return SyntheticTrackingDataset(**options)
+    if kind not in readers.READERS:
+        raise ValueError(f"unknown dataset type {kind!r}; choose one of {['synthetic'] + sorted(readers.READERS)}")
+    return readers.READERS[kind](**options)
+
+
+def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int, patch_size: int, seed: int,
+                  score_labels: bool = False, train: bool = True) -> TrackingSampler:
+    params = ProcessingParams(
+        template_size=template_size, search_size=search_size, patch_size=patch_size,
+        **{key: data[key] for key in ("template_factor", "search_factor", "search_scale_jitter", "search_center_jitter",
+                                      "grayscale_prob", "joint_flip_prob", "crop_flip_prob", "brightness_jitter")},
+    )
+    datasets = [build_dataset(spec) for spec in data["datasets"]]
+    return TrackingSampler(
+        datasets, [spec.get("ratio", 1) for spec in data["datasets"]], TrackingProcessing(params, train=train),
+        samples_per_epoch=data["samples_per_epoch"], max_gap=data["max_gap"], mode=data["sampler_mode"], seed=seed,
+        score_labels=score_labels, pos_prob=data["pos_prob"],
+    )
+
+
+__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "SequenceInfo", "SyntheticTrackingDataset",
+           "TrackingDataset", "TrackingProcessing", "TrackingSampler", "build_dataset", "build_loader", "build_sampler"]

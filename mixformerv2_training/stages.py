@@ -1,0 +1,271 @@
+"""What each training stage trains, against what, with which losses, and what it exports.
+
+* ``teacher``: MixViT + corner head on ground truth (L1 + CIoU).
+* ``student``: MixFormerV2 on ground truth alone (no teacher; the demo model is trained this way).
+* ``dense_to_sparse``: MixFormerV2 from a frozen MixViT: box losses + KL to the marginalised corner maps.
+* ``deep_to_shallow``: MixFormerV2 from a frozen MixFormerV2 (a copy of it, or a previous stage), with
+  progressive depth pruning, MLP slicing and feature mimicking; eliminated blocks are removed on export.
+* ``score``: only the score head, BCE on positive/negative search frames.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mixformerv2_core import MixFormerV2, ModelConfig, build_model, load_model, save_checkpoint
+from mixformerv2_core.checkpoint import CheckpointError, _torch_load
+from mixformerv2_core.config import variant_config
+
+from . import losses
+from .models.teacher import MixViT, TeacherConfig, build_teacher, load_teacher, save_teacher
+from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks, slice_mlps
+
+
+def student_config(spec: Mapping[str, Any]) -> ModelConfig:
+    values = dict(spec)
+    base = variant_config(values.pop("variant")) if "variant" in values else ModelConfig()
+    return dataclasses.replace(base, **values) if values else base
+
+
+def _load_init_weights(model: nn.Module, path: str, strict: bool) -> None:
+    """MAE-style initialisation: tensors whose names and shapes match are copied (positions excluded)."""
+    payload = _torch_load(Path(path))
+    state = payload.get("model") or payload.get("net") or payload.get("state_dict") or payload
+    state = {k.removeprefix("module."): v for k, v in state.items() if "pos_embed" not in k and "mask_token" not in k}
+    own = model.state_dict()
+    prefix = "" if any(k.startswith("backbone.") for k in state) else "backbone."
+    matched = {prefix + k: v for k, v in state.items() if prefix + k in own and own[prefix + k].shape == v.shape}
+    if not matched:
+        raise CheckpointError(f"{path}: no tensor matches the model (wrong file for this stage?)")
+    model.load_state_dict(matched, strict=False)
+
+
+class Stage:
+    """Owns the trainable network (``model``) and an optional frozen ``teacher``."""
+
+    search_size: int
+    template_size: int
+    patch_size: int
+    score_labels = False
+    find_unused_parameters = False
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.train_cfg = config["train"]
+        self.weights = self.train_cfg["loss_weights"]
+        self.teacher: Optional[nn.Module] = None
+        self.epoch = 1  # 1-based, set by the trainer
+
+    def to(self, device: torch.device) -> "Stage":
+        self.model.to(device)
+        if self.teacher is not None:
+            self.teacher.to(device).eval()
+            for p in self.teacher.parameters():
+                p.requires_grad_(False)
+        return self
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _box_terms(self, pred_boxes: Tensor, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        terms = losses.box_losses(pred_boxes, batch["search_anno"], self.train_cfg["iou_loss"])
+        terms["total"] = self.weights["l1"] * terms["l1"] + self.weights["iou"] * terms["iou_loss"]
+        return terms
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
+        raise NotImplementedError
+
+
+class TeacherStage(Stage):
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.model = build_teacher(TeacherConfig.from_dict(config["teacher_model"]))
+        if config["init"]["checkpoint"]:
+            _load_init_weights(self.model, config["init"]["checkpoint"], strict=False)
+        c = self.model.config
+        self.template_size, self.search_size, self.patch_size = c.template_size, c.search_size, c.patch_size
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        t = batch["template_images"]
+        out = model(t[:, 0], t[:, 1], batch["search_images"])
+        return self._box_terms(out["pred_boxes"], batch)
+
+    def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
+        save_teacher(self.model, path, meta=meta)
+        return path
+
+
+class StudentStage(Stage):
+    """MixFormerV2 on ground truth; the base of the distillation stages."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.model = self._build_student()
+        c = self.model.config
+        self.template_size, self.search_size, self.patch_size = c.template_size, c.search_size, c.patch_size
+
+    def _build_student(self) -> MixFormerV2:
+        config = student_config(self.config["model"])
+        init = self.config["init"]["checkpoint"]
+        if not init:
+            return build_model(config)
+        try:
+            previous = load_model(init)
+        except CheckpointError:  # not a MixFormerV2 checkpoint: MAE / ViT weights for the backbone
+            model = build_model(config)
+            _load_init_weights(model, init, strict=False)
+            return model
+        return self._adapt_previous(previous, config, init)
+
+    def _adapt_previous(self, previous: MixFormerV2, config: ModelConfig, path: str) -> MixFormerV2:
+        if previous.config != config:
+            raise CheckpointError(f"{path} holds {previous.config}, but this stage's model is {config}")
+        return previous
+
+    def _student_forward(self, model: nn.Module, batch: Mapping[str, Tensor], **kwargs: Any) -> dict:
+        t = batch["template_images"]
+        return model(t[:, 0], t[:, 1], batch["search_images"], softmax=False, run_score_head=False, **kwargs)
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        return self._box_terms(self._student_forward(model, batch)["pred_boxes"], batch)
+
+    def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
+        factor = self.train_cfg["tracker_search_factor"] or self.config["data"]["search_factor"]
+        save_checkpoint(self.model, path, tracker_defaults={"search_factor": float(factor)}, meta=meta)
+        return path
+
+
+def _teacher_kl_targets(out: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    if "prob_tl" in out:
+        return losses.marginalize_corners(out["prob_tl"], out["prob_br"])
+    return {side: out[f"prob_{side}"] for side in losses.SIDES}
+
+
+class DenseToSparseStage(StudentStage):
+    """Stage 1: the corner-head teacher's marginalised heat maps teach the four prediction tokens."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        path = config["teacher"]["checkpoint"]
+        if not path:
+            raise ValueError("stage dense_to_sparse needs teacher.checkpoint (a MixViT teacher)")
+        self.teacher = load_teacher(path)
+        tc = self.teacher.config
+        if (tc.template_size, tc.search_size) != (self.template_size, self.search_size):
+            raise CheckpointError(f"teacher {path} uses {tc.template_size}/{tc.search_size} crops, "
+                                  f"the student {self.template_size}/{self.search_size}")
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        out = self._student_forward(model, batch)
+        terms = self._box_terms(out["pred_boxes"], batch)
+        with torch.no_grad():
+            t = batch["template_images"]
+            teacher_out = self.teacher(t[:, 0], t[:, 1], batch["search_images"])
+        student_logits = {side: out[f"prob_{side}"] for side in losses.SIDES}
+        terms["kl"] = losses.distribution_kl(student_logits, _teacher_kl_targets(teacher_out))
+        terms["total"] = terms["total"] + self.weights["kl"] * terms["kl"]
+        return terms
+
+
+class DeepToShallowStage(StudentStage):
+    """Stage 2: progressive depth pruning / MLP reduction against a frozen MixFormerV2 teacher."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        tc = config["train"]
+        super().__init__(config)
+        path = config["teacher"]["checkpoint"]
+        if not path:
+            raise ValueError("stage deep_to_shallow needs teacher.checkpoint (a MixFormerV2 checkpoint)")
+        self.teacher = load_model(path)
+        self.remove_layers = check_layers(self.model.config.depth, tc["remove_layers"])
+        self.pairs = [tuple(int(i) for i in pair) for pair in tc["feature_pairs"]]
+        for s, t in self.pairs:
+            if not (0 <= s < self.model.config.depth and 0 <= t < self.teacher.config.depth):
+                raise ValueError(f"feature pair {(s, t)} is outside student depth {self.model.config.depth} "
+                                 f"/ teacher depth {self.teacher.config.depth}")
+        for index in self.remove_layers:  # eliminated blocks are frozen, as in the reference
+            for p in self.model.backbone.blocks[index].parameters():
+                p.requires_grad_(False)
+        self.find_unused_parameters = bool(self.remove_layers)
+
+    def _adapt_previous(self, previous: MixFormerV2, config: ModelConfig, path: str) -> MixFormerV2:
+        if previous.config.mlp_hidden_dim != config.mlp_hidden_dim:
+            previous = slice_mlps(previous, config.mlp_ratio)
+        if previous.config.replace(drop_path_rate=config.drop_path_rate) != config:
+            raise CheckpointError(f"{path} holds {previous.config}; this stage's student is {config} "
+                                  "(only the MLP width may shrink between stages)")
+        return previous
+
+    def gammas(self) -> list[float]:
+        gamma = pruning_gamma(self.epoch, self.train_cfg["pruning_epochs"])
+        return block_gammas(self.model.config.depth, self.remove_layers, gamma)
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        kwargs = {"block_gammas": self.gammas()} if self.remove_layers else {}
+        out = self._student_forward(model, batch, **kwargs)
+        terms = self._box_terms(out["pred_boxes"], batch)
+        with torch.no_grad():
+            t = batch["template_images"]
+            teacher_out = self.teacher(t[:, 0], t[:, 1], batch["search_images"], softmax=True, run_score_head=False)
+        student_logits = {side: out[f"prob_{side}"] for side in losses.SIDES}
+        terms["kl"] = losses.distribution_kl(student_logits, _teacher_kl_targets(teacher_out))
+        terms["total"] = terms["total"] + self.weights["kl"] * terms["kl"]
+        if self.pairs:
+            terms["feat"] = losses.feature_mimic(out["distill_feat_list"], teacher_out["distill_feat_list"], self.pairs)
+            terms["total"] = terms["total"] + self.weights["feat"] * terms["feat"]
+        return terms
+
+    def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
+        final = self.model
+        if self.remove_layers:
+            if any(g != 1.0 and g != 0.0 for g in self.gammas()):
+                raise RuntimeError("pruned blocks are not yet at gamma = 0; train at least pruning_epochs - 1 epochs")
+            final = remove_blocks(self.model, self.remove_layers)
+        factor = self.train_cfg["tracker_search_factor"] or self.config["data"]["search_factor"]
+        save_checkpoint(final, path, tracker_defaults={"search_factor": float(factor)},
+                        meta={**meta, "removed_layers": self.remove_layers})
+        return path
+
+
+class ScoreStage(StudentStage):
+    """Stage 3: the score head alone learns whether the search crop holds the target."""
+
+    score_labels = True
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        if not config["init"]["checkpoint"]:
+            raise ValueError("stage score needs init.checkpoint (the previous stage's model)")
+        super().__init__(config)
+        for name, p in self.model.named_parameters():
+            p.requires_grad_(name.startswith("score_head."))
+        self.find_unused_parameters = True
+
+    def _adapt_previous(self, previous: MixFormerV2, config: ModelConfig, path: str) -> MixFormerV2:
+        if previous.config.score_head:
+            return previous
+        model = MixFormerV2(previous.config.replace(score_head=True))
+        model.load_state_dict(previous.state_dict(), strict=False)
+        return model
+
+    def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        t = batch["template_images"]
+        out = model(t[:, 0], t[:, 1], batch["search_images"], softmax=False, run_score_head=True)
+        bce = F.binary_cross_entropy_with_logits(out["pred_scores"].float(), batch["label"].float())
+        accuracy = ((out["pred_scores"] > 0).float() == batch["label"]).float().mean().detach()
+        return {"score_bce": bce, "score_acc": accuracy, "total": self.weights["score"] * bce}
+
+
+STAGE_CLASSES = {"teacher": TeacherStage, "student": StudentStage, "dense_to_sparse": DenseToSparseStage,
+                 "deep_to_shallow": DeepToShallowStage, "score": ScoreStage}
+
+
+def build_stage(config: Mapping[str, Any]) -> Stage:
+    return STAGE_CLASSES[config["stage"]](config)
