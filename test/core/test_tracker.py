@@ -161,3 +161,15 @@ def test_parameter_resolution_and_presets():
         TrackerParams(update_interval=0).validate()
     with pytest.raises(ValueError, match="color_order"):
         TrackerParams(color_order="yuv").validate()
+
+
+def test_reduced_precision_backend_tracks_close_to_float32(tiny_model, sequence):
+    reference = MixFormerV2Tracker(TorchBackend(tiny_model), TrackerParams(search_factor=4.0))
+    bf16 = MixFormerV2Tracker(TorchBackend(tiny_model, dtype="bfloat16"), TrackerParams(search_factor=4.0))
+    a, b = run(reference, sequence, count=4), run(bf16, sequence, count=4)
+    # bfloat16 keeps 8 bits of mantissa: boxes agree to a few pixels on a 160x120 frame, never NaN
+    np.testing.assert_allclose([r.box for r in a], [r.box for r in b], atol=4.0)
+    with pytest.raises(ValueError, match="float16 inference is only offered on CUDA"):
+        TorchBackend(tiny_model, dtype="float16")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        TorchBackend(tiny_model, device="cuda")
