@@ -107,6 +107,9 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
         config = deep_merge(config, data)
     for text in overrides:
         config = deep_merge(config, parse_override(text))
+    train = config["train"]
+    for key in ("lr", "backbone_lr_multiplier", "weight_decay", "lr_drop_factor"):
+        train[key] = float(train[key])  # YAML reads "3e-4" (no dot) as a string
     if config["stage"] not in STAGES:
         raise ValueError(f"unknown stage {config['stage']!r}; choose one of {STAGES}")
     return config

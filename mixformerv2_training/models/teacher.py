@@ -78,7 +78,7 @@ class MixViTBackbone(nn.Module):
             self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
             self.pos_embed = nn.Parameter(torch.zeros(1, 1 + (224 // config.patch_size) ** 2, dim))
         self.patch_embed = PatchEmbed(config.patch_size, dim)
-        rates = torch.linspace(0, config.drop_path_rate, config.depth).tolist()
+        rates = [config.drop_path_rate * i / max(config.depth - 1, 1) for i in range(config.depth)]
         self.blocks = nn.ModuleList(
             Block(dim, config.num_heads, int(dim * config.mlp_ratio), config.qkv_bias, rate) for rate in rates
         )

@@ -1,0 +1,80 @@
+"""Trainer behaviour: resume after SIGTERM equals an uninterrupted run; checkpoints; config errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from mixformerv2_training.cli import main as cli_main
+from mixformerv2_training.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY_RUN = {
+    "stage": "student",
+    "seed": 3,
+    "model": {"embed_dim": 32, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0, "template_size": 32, "search_size": 64,
+              "feat_sz": 16, "head_hidden_dim": 32, "drop_path_rate": 0.2},  # drop-path uses the torch RNG
+    "data": {"datasets": [{"type": "synthetic", "num_sequences": 6, "num_frames": 30, "frame_size": [96, 128]}],
+             "samples_per_epoch": 48, "batch_size": 4, "num_workers": 0, "max_gap": 10},
+    "train": {"epochs": 2, "lr": 1e-3, "log_interval": 1, "lr_drop_epoch": 1},
+}
+
+
+def _cli(config_path, out_dir, *extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "mixformerv2_training.cli", "--config", str(config_path),
+                             "--threads", "1", "--output-dir", str(out_dir), *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _weights(run_dir):
+    return torch.load(run_dir / "final.pt", map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump(TINY_RUN))
+    straight = _cli(config_path, tmp_path / "straight")
+    assert straight.wait(timeout=300) == 0, straight.stdout.read()
+
+    interrupted = _cli(config_path, tmp_path / "cut")
+    log = tmp_path / "cut" / "log.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline:  # kill it in the middle of the first epoch (12 steps per epoch)
+        if log.exists() and len(log.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    interrupted.send_signal(signal.SIGTERM)
+    assert interrupted.wait(timeout=120) == 130
+    state = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    assert 5 <= state["global_step"] < 24 and not (tmp_path / "cut" / "final.pt").exists()
+    assert not [p for p in (tmp_path / "cut" / "checkpoints").iterdir() if p.name.startswith(".")]  # no half files
+
+    resumed = _cli(config_path, tmp_path / "cut", "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "cut")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
+    steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert steps[-1] == 24
+
+
+def test_config_errors_are_reported(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown keys in 'train'"):
+        load_config(TINY_RUN, ["train.epochz=3"])
+    with pytest.raises(ValueError, match="unknown stage"):
+        load_config({**TINY_RUN, "stage": "fly"})
+    assert load_config(TINY_RUN, ["train.epochs=5"])["train"]["epochs"] == 5
+    assert cli_main(["--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "neither a file nor a preset" in capsys.readouterr().err
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump(TINY_RUN))
+    assert cli_main(["--config", str(config_path), "--output-dir", str(tmp_path / "none"), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
