@@ -40,6 +40,7 @@ setup(
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
             "mixformerv2-train = mixformerv2_training.cli:main",
+            "mixformerv2-export = mixformerv2_training.export:main",
         ],
     },
 )

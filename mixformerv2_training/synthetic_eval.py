@@ -94,12 +94,14 @@ def evaluate_synthetic(
     num_frames: int = 100,
     frame_size: tuple[int, int] = (480, 640),
     first_seed: int = HELD_OUT_SEED,
+    scene_options: Optional[dict] = None,
 ) -> SyntheticScore:
     """Track held-out scenes; compare with the box that stays where it started."""
     tracked, static = [], []
     start = time.perf_counter()
     for seed in range(first_seed, first_seed + num_sequences):
-        sequence = generate_sequence(seed=seed, num_frames=num_frames, frame_size=frame_size)
+        sequence = generate_sequence(seed=seed, num_frames=num_frames, frame_size=frame_size,
+                                     **(scene_options or {}))
         gt = sequence.boxes
         pred = track_sequence(make_tracker(), sequence.frames, gt[0])
         tracked += [box_iou(p, g) for p, g in zip(pred[1:], gt[1:])]
@@ -121,6 +123,7 @@ def main(argv: Optional[Iterable[str]] = None) -> None:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
     parser.add_argument("--first-seed", type=int, default=HELD_OUT_SEED)
+    parser.add_argument("--easy", action="store_true", help="scenes without distractors and occlusion")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.teacher:
@@ -128,7 +131,8 @@ def main(argv: Optional[Iterable[str]] = None) -> None:
         make = lambda: teacher_tracker(teacher, args.search_factor or 4.0)  # noqa: E731
     else:
         make = lambda: load_tracker(args.weights, search_factor=args.search_factor)  # noqa: E731
-    score = evaluate_synthetic(make, args.sequences, args.frames, tuple(args.frame_size), args.first_seed)
+    options = {"num_distractors": 0, "occlusion": False} if args.easy else None
+    score = evaluate_synthetic(make, args.sequences, args.frames, tuple(args.frame_size), args.first_seed, options)
     print(json.dumps(score.as_dict(), indent=2))
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -229,7 +230,8 @@ class Trainer:
                 sums: dict[str, float] = {}
                 count, tick = 0, time.perf_counter()
                 bar = tqdm(self.loader, desc=f"epoch {self.epoch}/{epochs}", disable=not self.ctx.is_main,
-                           initial=self.batch_in_epoch, total=self.sampler.batches, leave=False)
+                           initial=self.batch_in_epoch, total=self.sampler.batches, leave=False,
+                           mininterval=0.1 if sys.stderr.isatty() else 30.0)  # quiet in log files
                 for batch in bar:
                     terms = self._step(batch)
                     self.batch_in_epoch += 1

@@ -6,7 +6,7 @@ different seed range. Scenes render lazily, so a sample costs three frame render
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -26,13 +26,17 @@ class SyntheticTrackingDataset:
         seed_offset: int = 0,
         cache_size: int = 64,
         name: str = "synthetic",
+        scene_options: Optional[Mapping[str, Any]] = None,
     ) -> None:
+        """``scene_options`` go to :class:`SyntheticScene` (e.g. ``num_distractors: 0, occlusion: false`` for
+        an easier task in smoke runs)."""
         if num_sequences < 1 or num_frames < 20:
             raise ValueError("a synthetic dataset needs at least one sequence of at least 20 frames")
         self.name = name
         self.num_sequences, self.num_frames = int(num_sequences), int(num_frames)
         self.frame_size = (int(frame_size[0]), int(frame_size[1]))
         self.seed_offset, self.cache_size = int(seed_offset), int(cache_size)
+        self.scene_options = dict(scene_options or {})
         self._scenes: OrderedDict[int, SyntheticScene] = OrderedDict()  # per process (workers hold their own)
 
     def __len__(self) -> int:
@@ -41,7 +45,8 @@ class SyntheticTrackingDataset:
     def scene(self, index: int) -> SyntheticScene:
         scene = self._scenes.pop(index, None)
         if scene is None:
-            scene = SyntheticScene(seed=self.seed_offset + index, num_frames=self.num_frames, frame_size=self.frame_size)
+            scene = SyntheticScene(seed=self.seed_offset + index, num_frames=self.num_frames, frame_size=self.frame_size,
+                                   **self.scene_options)
             if len(self._scenes) >= self.cache_size:
                 self._scenes.popitem(last=False)
         self._scenes[index] = scene

@@ -1,0 +1,85 @@
+"""``mixformerv2-export``: a training result -> a checkpoint the tracker and the ROS node load as is.
+
+Accepts a trainer checkpoint (``checkpoints/last.pt`` or ``epoch_NNNN.pt``: the student is rebuilt from the
+embedded run config), a stage's ``final.pt`` or an official ``.pth.tar``. Blocks eliminated by progressive
+depth pruning are removed (they must have reached gamma = 0), the configuration is embedded, and the result
+is checked by loading it into a tracker.
+
+    mixformerv2-export runs/deep_to_shallow_b/checkpoints/last.pt mixformerv2_b.pt
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+
+from mixformerv2_core import CheckpointError, MixFormerV2, load_model, load_tracker, save_checkpoint
+from mixformerv2_core.backends import available_backends
+
+from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks
+from .stages import student_config
+
+
+def _from_training_state(state: dict) -> tuple[MixFormerV2, dict]:
+    config = state["config"]
+    if config["stage"] == "teacher":
+        raise CheckpointError("this is a MixViT teacher run; only MixFormerV2 students are exported for tracking")
+    model_config = student_config(config["model"])
+    if config["stage"] == "score" and not model_config.score_head:
+        model_config = model_config.replace(score_head=True)
+    model = MixFormerV2(model_config)
+    model.load_state_dict(state["model"], strict=True)
+    remove = list(config["train"].get("remove_layers") or []) if config["stage"] == "deep_to_shallow" else []
+    if remove:
+        epoch = max(1, int(state["epoch"]) - (1 if state["batch_in_epoch"] == 0 else 0))
+        gamma = pruning_gamma(epoch, int(config["train"]["pruning_epochs"]))
+        if gamma != 0.0:
+            raise CheckpointError(f"eliminated blocks {remove} are still active (gamma {gamma:.4f} in epoch {epoch}); "
+                                  f"train to epoch {int(config['train']['pruning_epochs']) - 1} before exporting")
+        model = remove_blocks(model, check_layers(model_config.depth, remove))
+    factor = config["train"].get("tracker_search_factor") or config["data"]["search_factor"]
+    return model, {"search_factor": float(factor)}
+
+
+def export(source: Path, target: Path, search_factor: Optional[float] = None, meta: Optional[dict] = None) -> Path:
+    if not source.is_file():
+        raise CheckpointError(f"checkpoint not found: {source}")
+    payload: Any = torch.load(source, map_location="cpu", weights_only=False) if source.suffix == ".pt" else None
+    if isinstance(payload, dict) and "model" in payload and "config" in payload and "optimizer" in payload:
+        model, defaults = _from_training_state(payload)
+    else:
+        model, defaults = load_model(source), {}
+    if search_factor is not None:
+        defaults["search_factor"] = float(search_factor)
+    save_checkpoint(model, target, tracker_defaults=defaults, meta={"exported_from": str(source), **(meta or {})})
+    load_tracker(str(target))  # the result must load where it will be used
+    return target
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="mixformerv2-export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path, help="trainer checkpoint, final.pt or official .pth.tar")
+    parser.add_argument("target", type=Path, help="output checkpoint (core format)")
+    parser.add_argument("--search-factor", type=float, default=None, help="tracker default stored with the weights")
+    parser.add_argument("--onnx", type=Path, default=None, help="also write ONNX (needs the core's ONNX backend)")
+    args = parser.parse_args(argv)
+    try:
+        path = export(args.source, args.target, args.search_factor)
+    except (CheckpointError, KeyError, RuntimeError) as error:
+        print(f"mixformerv2-export: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    if args.onnx is not None:
+        if "onnx" not in available_backends():
+            print("mixformerv2-export: the ONNX backend is not part of this core yet; only the checkpoint was written",
+                  file=sys.stderr)
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
