@@ -1,0 +1,69 @@
+"""Progressive depth pruning (gamma decays over the first epochs) vs plain layer dropping (remove, then
+fine-tune) from the same trained student, same teacher, same data and step budget.
+
+    python benchmarks/pruning_vs_dropping.py --student runs/demo_synthetic/final.pt --remove 0 2 \
+        --config demo_synthetic --epochs 4 --pruning-epochs 3 --out runs/pvd
+
+Prints one row per method: held-out synthetic tracking AUC / mean IoU and the final training losses.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from mixformerv2_core import load_model, load_tracker, save_checkpoint
+from mixformerv2_training.config import load_config
+from mixformerv2_training.reduction import kept_index_map, remove_blocks
+from mixformerv2_training.synthetic_eval import evaluate_synthetic
+from mixformerv2_training.trainer import Trainer
+
+
+def _model_override(config) -> str:
+    return "model=" + json.dumps(config.to_dict())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--student", required=True, help="a trained MixFormerV2 checkpoint (teacher and start point)")
+    parser.add_argument("--remove", type=int, nargs="+", required=True, help="blocks to eliminate")
+    parser.add_argument("--config", default="demo_synthetic", help="preset whose data section is used")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--pruning-epochs", type=int, default=3)
+    parser.add_argument("--sequences", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("runs/pruning_vs_dropping"))
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    base = load_model(args.student)
+    depth = base.config.depth
+    mapping = kept_index_map(depth, args.remove)
+    pairs = [[new, old] for old, new in mapping.items()]  # each kept block mimics its own teacher block
+    common = [*args.overrides, "stage=deep_to_shallow", f"teacher.checkpoint={args.student}",
+              f"train.epochs={args.epochs}", f"train.lr_drop_epoch={args.epochs + 1}"]
+    dropped_path = args.out / "dropped_init.pt"
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(remove_blocks(base, args.remove), dropped_path)
+    runs = {
+        "progressive pruning": [*common, _model_override(base.config), f"init.checkpoint={args.student}",
+                                f"train.remove_layers={list(args.remove)}", f"train.pruning_epochs={args.pruning_epochs}",
+                                f"train.feature_pairs={[[old, old] for old in mapping]}", f"output_dir={args.out / 'pruning'}"],
+        "plain dropping": [*common, _model_override(base.config.replace(depth=len(mapping))),
+                           f"init.checkpoint={dropped_path}", f"train.feature_pairs={pairs}",
+                           f"output_dir={args.out / 'dropping'}"],
+    }
+    rows = []
+    for name, overrides in runs.items():
+        summary = Trainer(load_config(args.config, overrides)).fit()
+        last = json.loads((Path(overrides[-1].split("=", 1)[1]) / "log.jsonl").read_text().splitlines()[-1])
+        score = evaluate_synthetic(lambda: load_tracker(summary["final"]), num_sequences=args.sequences, num_frames=60)
+        rows.append((name, score.auc, score.mean_iou, score.baseline_auc, last["iou"], last.get("kl", float("nan"))))
+    print(f"{'method':<22} {'AUC':>6} {'mean IoU':>9} {'static AUC':>11} {'train IoU':>10} {'KL':>7}")
+    for name, auc, miou, base_auc, iou, kl in rows:
+        print(f"{name:<22} {auc:>6.3f} {miou:>9.3f} {base_auc:>11.3f} {iou:>10.3f} {kl:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
