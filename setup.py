@@ -30,7 +30,7 @@ setup(
         "torch>=2.1",
     ],
     extras_require={
-        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],  # tested: onnx==1.23.2 onnxruntime==1.31.1
         "training": ["tensorboard>=2.12"],
         "eval": ["matplotlib>=3.6", "rosbags>=0.10"],
         "test": ["pytest>=7"],
@@ -39,6 +39,7 @@ setup(
     entry_points={
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
+            "mixformerv2-export = mixformerv2_core.cli.export:main",
         ],
     },
 )
