@@ -61,16 +61,19 @@ class FusedCropper:
     resized straight from a view of the frame; a window that needs padding is first laid into a reusable
     zero-bordered buffer (``cv2.copyMakeBorder``), because sampling past the window's own edge must repeat
     the window's edge pixel (OpenCV ``resize`` semantics), not read the neighbouring image pixel.
-    Normalisation and the HWC -> CHW / colour-order change are one table look-up per channel.
+    Normalisation is one table look-up (``cv2.LUT``), then one strided copy does HWC -> CHW and colour order.
     Not thread-safe: use one instance per thread.
     """
 
     def __init__(self, color_order: str = "rgb") -> None:
         self.color_order = check_color_order(color_order)
-        self._table = normalization_table("rgb")
-        self._sources = (2, 1, 0) if self.color_order == "bgr" else (0, 1, 2)
+        table = normalization_table("rgb")
+        if self.color_order == "bgr":  # input channel c holds colour 2 - c
+            table = table[::-1]
+        self._table = np.ascontiguousarray(table.T.reshape(256, 1, 3))  # per input channel, for cv2.LUT
         self._patch = np.zeros((0, 0, 3), dtype=np.uint8)
         self._resized: dict[int, np.ndarray] = {}
+        self._normalized: dict[int, np.ndarray] = {}
 
     def _patch_view(self, size: int) -> np.ndarray:
         if self._patch.shape[0] < size:
@@ -100,10 +103,15 @@ class FusedCropper:
 
     def __call__(self, frame: np.ndarray, window: CropWindow, out: Optional[np.ndarray] = None) -> np.ndarray:
         crop = self.crop_uint8(frame, window)
+        size = window.out_size
+        normalized = self._normalized.get(size)
+        if normalized is None:
+            normalized = self._normalized[size] = np.empty((size, size, 3), dtype=np.float32)
+        cv2.LUT(crop, self._table, dst=normalized)
         if out is None:
-            out = np.empty((3, window.out_size, window.out_size), dtype=np.float32)
-        for channel, source in enumerate(self._sources):
-            np.take(self._table[channel], crop[:, :, source], out=out[channel], mode="clip")
+            out = np.empty((3, size, size), dtype=np.float32)
+        hwc = normalized[:, :, ::-1] if self.color_order == "bgr" else normalized
+        np.copyto(out, hwc.transpose(2, 0, 1))
         return out
 
 
