@@ -42,14 +42,14 @@ class OnnxBackend:
     targets changes."""
 
     def __init__(self, bundle_dir: Union[str, Path], device: str = "cpu", threads: Optional[int] = None,
-                 providers: Optional[Sequence] = None) -> None:
+                 providers: Optional[Sequence] = None, spinning: bool = False) -> None:
         bundle_dir = Path(bundle_dir)
         manifest = read_manifest(bundle_dir)
         self.config = ModelConfig.from_dict(manifest["config"])
         self.bundle_dir = bundle_dir
         self.precision = manifest.get("report", {}).get("precision", "fp32")
-        self._encoder = make_session(bundle_dir / manifest["encoder"], device, threads, providers)
-        self._search = make_session(bundle_dir / manifest["search_step"], device, threads, providers)
+        self._encoder = make_session(bundle_dir / manifest["encoder"], device, threads, providers, spinning)
+        self._search = make_session(bundle_dir / manifest["search_step"], device, threads, providers, spinning)
         self.providers = self._search.get_providers()
         self._entries: dict[Hashable, np.ndarray] = {}
         self._batch_keys: Optional[tuple] = None
@@ -137,13 +137,14 @@ def ensure_bundle(checkpoint: LoadedCheckpoint, precision: str = "fp32",
 
 def onnx_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: Optional[str] = None,
                  use_cache: bool = True, threads: Optional[int] = None, bundle_dir: Optional[str] = None,
-                 cache_dir: Optional[str] = None, providers: Optional[Sequence] = None, **_: Any) -> OnnxBackend:
+                 cache_dir: Optional[str] = None, providers: Optional[Sequence] = None, spinning: bool = False,
+                 **_: Any) -> OnnxBackend:
     """Backend factory for the registry. The ONNX graphs always run the cached path (equal to the full
     forward), so ``use_cache`` has no effect here."""
     precision = resolve_onnx_precision(precision)
     if bundle_dir is None:
         bundle_dir = ensure_bundle(checkpoint, precision, cache_dir)
-    backend = OnnxBackend(bundle_dir, device=str(device), threads=threads, providers=providers)
+    backend = OnnxBackend(bundle_dir, device=str(device), threads=threads, providers=providers, spinning=spinning)
     if backend.config != checkpoint.config:
         raise ValueError(f"ONNX bundle {bundle_dir} was exported for a different network than the checkpoint")
     if backend.precision != precision:

@@ -14,9 +14,15 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def session_options(threads: Optional[int] = None) -> Any:
+def session_options(threads: Optional[int] = None, spinning: bool = False) -> Any:
+    """Sequential graph execution on ``threads`` intra-op threads.
+
+    Worker threads do not spin-wait between runs unless asked to: on a robot the tracker shares a few
+    cores with other nodes, and spinning threads would take their CPU time (and PyTorch's, in benchmarks).
+    """
     ort = _ort()
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = int(threads) if threads else (os.cpu_count() or 1)
@@ -49,9 +55,9 @@ def providers_for(device: str) -> list:
 
 
 def make_session(path: Union[str, Path], device: str = "cpu", threads: Optional[int] = None,
-                 providers: Optional[Sequence] = None) -> Any:
+                 providers: Optional[Sequence] = None, spinning: bool = False) -> Any:
     ort = _ort()
-    return ort.InferenceSession(str(path), sess_options=session_options(threads),
+    return ort.InferenceSession(str(path), sess_options=session_options(threads, spinning),
                                 providers=list(providers) if providers else providers_for(device))
 
 
