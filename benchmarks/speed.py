@@ -337,7 +337,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--slow-steps", type=int, default=4, help="timed steps for emulated bf16")
     parser.add_argument("--frames", type=int, default=60, help="length of the generated sequence")
     parser.add_argument("--accuracy-frames", type=int, default=40, help="frames for the INT8 accuracy check (0: skip)")
-    parser.add_argument("--bf16-accuracy-frames", type=int, default=15)
+    parser.add_argument("--bf16-accuracy-frames", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weights-S", dest="weights_S", type=Path, default=None)
     parser.add_argument("--weights-B", dest="weights_B", type=Path, default=None)

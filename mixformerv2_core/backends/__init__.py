@@ -7,6 +7,7 @@ import torch
 
 from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
 from .base import InferenceBackend, InferenceOutput
+from .cuda_graph_backend import cuda_graph_factory
 from .onnx_backend import onnx_factory, onnx_int8_factory
 from .torch_backend import TorchBackend
 
@@ -31,6 +32,7 @@ def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device
 register_backend("torch", _torch_factory)
 register_backend("onnx", onnx_factory)  # onnxruntime is imported only when this backend is created
 register_backend("onnx-int8", onnx_int8_factory)
+register_backend("torch-cudagraph", cuda_graph_factory)  # GPU only; not yet run on a GPU
 
 
 def create_backend(name: str, checkpoint: LoadedCheckpoint, **options: Any) -> InferenceBackend:

@@ -92,3 +92,19 @@ def test_no_per_frame_allocations(frame):
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024, f"{peak} bytes allocated while cropping into a preallocated buffer"
+
+
+@pytest.mark.parametrize("color_order", ["rgb", "bgr"])
+@pytest.mark.parametrize("case", sorted(BORDER_CASES))
+def test_torch_crop_is_within_one_grey_level(frame, case, color_order):
+    import torch
+
+    from mixformerv2_core.preprocessing import IMAGENET_STD
+    from mixformerv2_core.torch_crop import crop_and_normalize_torch
+
+    x1, y1, size = BORDER_CASES[case]
+    for out_size in (16, 96):
+        window = CropWindow(x1, y1, size, out_size)
+        got = crop_and_normalize_torch(torch.from_numpy(frame), window, color_order).numpy()
+        grey_levels = np.abs(got - _reference(frame, window, color_order)) * 255 * IMAGENET_STD[:, None, None]
+        assert grey_levels.max() <= 1.0 + 1e-4  # OpenCV's fixed-point weights round differently
