@@ -22,6 +22,7 @@ from ..config import ModelConfig
 from ..export.onnx_export import ENCODER_FILE, SEARCH_FILE, read_manifest
 from ..export.runtime import make_session
 from .base import InferenceOutput
+from .template_store import TemplateStore, write_kv_slot
 
 PRECISIONS = {None: "fp32", "fp32": "fp32", "float32": "fp32", "int8": "int8"}
 CACHE_ENV = "MIXFORMERV2_CACHE"
@@ -34,6 +35,10 @@ def resolve_onnx_precision(precision: Optional[str]) -> str:
             "bf16", "bfloat16", "fp16", "float16") else ""
         raise ValueError(f"the ONNX backend offers precisions fp32 and int8, not {precision!r}{hint}")
     return PRECISIONS[key]
+
+
+def _concat_kv(entries: list) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate(entries, axis=2))
 
 
 class OnnxBackend:
@@ -51,37 +56,21 @@ class OnnxBackend:
         self._encoder = make_session(bundle_dir / manifest["encoder"], device, threads, providers, spinning)
         self._search = make_session(bundle_dir / manifest["search_step"], device, threads, providers, spinning)
         self.providers = self._search.get_providers()
-        self._entries: dict[Hashable, np.ndarray] = {}
-        self._batch_keys: Optional[tuple] = None
-        self._batch: Optional[np.ndarray] = None
+        self._templates: TemplateStore[np.ndarray, np.ndarray] = TemplateStore(_concat_kv, write_kv_slot)
 
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
         feed = {"template": np.ascontiguousarray(template, dtype=np.float32)[None],
                 "online_template": np.ascontiguousarray(online_template, dtype=np.float32)[None]}
-        kv = self._encoder.run(None, feed)[0]
-        self._entries[key] = kv
-        if self._batch_keys is not None and key in self._batch_keys:
-            self._batch[:, :, self._batch_keys.index(key)] = kv[:, :, 0]
+        self._templates.set(key, self._encoder.run(None, feed)[0])
 
     def remove(self, key: Hashable) -> None:
-        self._entries.pop(key, None)
-        self._batch_keys = self._batch = None
+        self._templates.remove(key)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._batch_keys = self._batch = None
-
-    def _batched(self, keys: tuple) -> np.ndarray:
-        if keys != self._batch_keys:
-            missing = [key for key in keys if key not in self._entries]
-            if missing:
-                raise KeyError(f"no templates set for {missing}")
-            self._batch = np.ascontiguousarray(np.concatenate([self._entries[key] for key in keys], axis=2))
-            self._batch_keys = keys
-        return self._batch
+        self._templates.clear()
 
     def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
-        kv = self._batched(tuple(keys))
+        kv = self._templates.batched(keys)
         boxes, _, scores = self._search.run(None, {"search": np.ascontiguousarray(search, dtype=np.float32),
                                                    "template_kv": kv})
         return InferenceOutput(pred_boxes=boxes, score_logits=scores)
