@@ -95,6 +95,7 @@ def make_got10k(root: Path, split: str, names=("GOT-10k_Val_000001", "GOT-10k_Va
         if split == "val":
             (seq / "absence.label").write_text("\n".join(["0", "0", "1"] + ["0"] * (n - 3)) + "\n")
             (seq / "cover.label").write_text("\n".join(["8", "8", "0"] + ["5"] * (n - 3)) + "\n")
+            (seq / "cut_by_image.label").write_text("\n".join(["0"] * n) + "\n")
 
 
 def test_got10k_val_reader(tmp_path):

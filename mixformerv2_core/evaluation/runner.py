@@ -1,0 +1,283 @@
+"""One-pass evaluation runner: every sequence tracked from its first box, in parallel worker processes.
+
+Result layout (read by pytracking-style tools, the got10k toolkit and our report):
+
+* ``<out>/<seq>.txt``       one ``x,y,w,h`` line per frame (frame 0 = the initial box)
+* ``<out>/<seq>_time.txt``  per-frame wall time in seconds of ``initialize`` (frame 0) / ``track``
+* ``<out>/summary.json``    per-sequence and overall FPS (+ metrics where the dataset has ground truth)
+* ``<out>/got10k_submit.zip`` / ``<out>/trackingnet_submit.zip`` for the test servers
+
+Resumable: a sequence counts as finished only when its box file exists, and both files are written to a
+temporary name and renamed into place (the time file first), so a crash never leaves a partial file that
+looks finished. Finished sequences are skipped on the next run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence as Seq
+
+import cv2
+import numpy as np
+
+from .datasets import Sequence
+from .datasets.base import read_box_file
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """Everything a worker process needs to build the same tracker (picklable)."""
+
+    checkpoint: str
+    variant: str | None = None
+    backend: str = "torch"
+    device: str = "cpu"
+    params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
+    threads: int | None = None  # torch intra-op threads per worker
+
+    def build(self):
+        from mixformerv2_core import load_tracker
+
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return load_tracker(self.checkpoint, variant=self.variant, device=self.device, backend=self.backend,
+                            **dict(self.params))
+
+
+def read_frame(path: Path, color_order: str = "rgb") -> np.ndarray:
+    """Read an image file as HxWx3 uint8 in ``color_order``; a missing or unreadable file is an error."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"cannot read frame {path}")
+    return img[..., ::-1].copy() if color_order == "rgb" else img
+
+
+@dataclass
+class TrackOutput:
+    boxes: np.ndarray  # (N, 4) x, y, w, h
+    times: np.ndarray  # (N,) seconds
+    scores: np.ndarray  # (N,) confidence, 1.0 for the initial frame
+
+    @property
+    def fps(self) -> float:
+        """Tracked frames per second of tracking time (frame 0, the initialisation, excluded)."""
+        t = float(self.times[1:].sum())
+        return (len(self.times) - 1) / t if t > 0 else float("nan")
+
+
+def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) -> TrackOutput:
+    """Initialise on the first frame with ``init_box`` and track the rest, timing each call."""
+    boxes, times, scores = [], [], []
+    for i, frame in enumerate(frames):
+        start = time.perf_counter()
+        if i == 0:
+            tracker.initialize(frame, tuple(float(v) for v in init_box))
+            box, score = tuple(float(v) for v in init_box), 1.0
+        else:
+            res = tracker.track(frame)
+            box, score = res.box, res.score
+        times.append(time.perf_counter() - start)
+        boxes.append(box)
+        scores.append(score)
+    return TrackOutput(np.asarray(boxes, float).reshape(-1, 4), np.asarray(times, float), np.asarray(scores, float))
+
+
+def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOutput:
+    return track_frames(tracker, (read_frame(p, color_order) for p in seq.frames), seq.init_box)
+
+
+# ---------------------------------------------------------------------------------------------- result files
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def format_boxes(boxes: np.ndarray) -> str:
+    return "".join(",".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in row) + "\n" for row in boxes)
+
+
+def result_path(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.txt"
+
+
+def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
+    """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
+    _atomic_write(result_path(out_dir, name), format_boxes(output.boxes))
+
+
+def load_times(out_dir: Path, name: str) -> np.ndarray | None:
+    path = out_dir / f"{name}_time.txt"
+    if not path.exists():
+        return None
+    return np.array([float(x) for x in path.read_text().split()], dtype=float)
+
+
+def find_result_file(result_dir: Path, name: str) -> Path | None:
+    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder."""
+    for cand in (result_dir / f"{name}.txt", result_dir / name / f"{name}_001.txt", result_dir / name / f"{name}.txt"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def load_result(result_dir: Path, name: str) -> np.ndarray:
+    path = find_result_file(Path(result_dir), name)
+    if path is None:
+        raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
+    return read_box_file(path)
+
+
+# ---------------------------------------------------------------------------------------------- submissions
+
+
+def write_got10k_submission(out_dir: Path, names: Seq[str]) -> Path:
+    """``<seq>/<seq>_001.txt`` (comma-separated boxes) + ``<seq>/<seq>_time.txt`` per sequence, zipped."""
+    zip_path = out_dir / "got10k_submit.zip"
+    tmp = zip_path.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            zf.writestr(f"{name}/{name}_001.txt", result_path(out_dir, name).read_text())
+            times = out_dir / f"{name}_time.txt"
+            if times.exists():
+                zf.writestr(f"{name}/{name}_time.txt", times.read_text())
+    os.replace(tmp, zip_path)
+    return zip_path
+
+
+def write_trackingnet_submission(out_dir: Path, names: Seq[str]) -> Path:
+    """``<seq>.txt`` (comma-separated boxes) per sequence at the top level of the zip."""
+    zip_path = out_dir / "trackingnet_submit.zip"
+    tmp = zip_path.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            zf.writestr(f"{name}.txt", result_path(out_dir, name).read_text())
+    os.replace(tmp, zip_path)
+    return zip_path
+
+
+SUBMISSIONS: dict[str, Callable[[Path, Seq[str]], Path]] = {
+    "got10k_test": write_got10k_submission,
+    "got10k_val": write_got10k_submission,  # same layout, e.g. for the got10k toolkit
+    "trackingnet": write_trackingnet_submission,
+}
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+_WORKER_TRACKER = None
+
+
+def _init_worker(spec: TrackerSpec) -> None:
+    global _WORKER_TRACKER
+    _WORKER_TRACKER = spec.build()
+
+
+def _run_one(seq: Sequence, out_dir: Path, color_order: str) -> tuple[str, int, float]:
+    output = track_sequence(_WORKER_TRACKER, seq, color_order)
+    save_result(out_dir, seq.name, output)
+    return seq.name, len(output.times), float(output.times[1:].sum())
+
+
+@dataclass
+class RunSummary:
+    sequences: dict[str, dict] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    overall_fps: float = float("nan")
+    submission: str | None = None
+
+
+def pending(sequences: Seq[Sequence], out_dir: Path) -> list[Sequence]:
+    return [s for s in sequences if not result_path(out_dir, s.name).exists()]
+
+
+def run_sequences(
+    spec: TrackerSpec,
+    sequences: Seq[Sequence],
+    out_dir: str | Path,
+    workers: int = 1,
+    color_order: str = "rgb",
+    progress: bool = True,
+) -> RunSummary:
+    """Track every unfinished sequence (``workers`` processes; 1 = in this process) and write results.
+
+    A sequence that raises is reported in ``failed`` and leaves no result file, so a rerun retries it.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = pending(sequences, out_dir)
+    todo_names = {s.name for s in todo}
+    summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names])
+    bar = _progress_bar(len(sequences), len(summary.skipped), progress)
+    for name, result in _execute(spec, todo, out_dir, workers, color_order):
+        if isinstance(result, BaseException):
+            summary.failed[name] = f"{type(result).__name__}: {result}"
+        bar.update(1)
+        bar.set_postfix_str(name)
+    bar.close()
+    _summarise(summary, sequences, out_dir)
+    dataset = sequences[0].dataset if sequences else ""
+    done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
+    if dataset in SUBMISSIONS and len(done) == len(sequences):
+        summary.submission = str(SUBMISSIONS[dataset](out_dir, done))
+    _atomic_write(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
+    return summary
+
+
+def _execute(spec, todo, out_dir, workers, color_order) -> Iterator[tuple[str, object]]:
+    if not todo:
+        return
+    if workers <= 1:
+        _init_worker(spec)
+        for seq in todo:
+            try:
+                yield seq.name, _run_one(seq, out_dir, color_order)
+            except Exception as exc:  # one broken sequence must not stop the others
+                yield seq.name, exc
+        return
+    ctx = get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(spec,)) as pool:
+        futures = {pool.submit(_run_one, seq, out_dir, color_order): seq.name for seq in todo}
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], exc if exc is not None else fut.result()
+
+
+def _summarise(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> None:
+    total_frames, total_time = 0, 0.0
+    for seq in sequences:
+        times = load_times(out_dir, seq.name)
+        if times is None or not result_path(out_dir, seq.name).exists():
+            continue
+        tracked, seconds = len(times) - 1, float(times[1:].sum())
+        total_frames += tracked
+        total_time += seconds
+        summary.sequences[seq.name] = {
+            "frames": len(times),
+            "fps": tracked / seconds if seconds > 0 else float("nan"),
+            "init_seconds": float(times[0]),
+        }
+    summary.overall_fps = total_frames / total_time if total_time > 0 else float("nan")
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="seq", disable=not enabled, desc="sequences")
