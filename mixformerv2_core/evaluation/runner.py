@@ -26,8 +26,8 @@ from typing import Callable, Iterable, Iterator, Sequence as Seq
 import cv2
 import numpy as np
 
+from ..results_io import read_boxes, write_boxes
 from .datasets import Sequence
-from .datasets.base import read_box_file
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,26 @@ class TrackerSpec:
     variant: str | None = None
     backend: str = "torch"
     device: str = "cpu"
+    preset: str | None = None  # benchmark preset of the official scripts (see PRESETS)
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
     threads: int | None = None  # torch intra-op threads per worker
 
     def build(self):
-        from mixformerv2_core import load_tracker
+        from mixformerv2_core import MixFormerV2Tracker
 
         if self.threads:
             import torch
 
             torch.set_num_threads(self.threads)
-        return load_tracker(self.checkpoint, variant=self.variant, device=self.device, backend=self.backend,
-                            **dict(self.params))
+        return MixFormerV2Tracker.from_checkpoint(
+            self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
+            **dict(self.params),
+        )
+
+
+#: Tracker preset (search factor, update interval of the official test scripts) per dataset.
+PRESETS = {"lasot": "lasot", "lasot_ext": "lasot", "got10k_val": "got10k_test", "got10k_test": "got10k_test",
+           "trackingnet": "trackingnet", "tnl2k": "tnl2k"}
 
 
 def read_frame(path: Path, color_order: str = "rgb") -> np.ndarray:
@@ -106,10 +114,6 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def format_boxes(boxes: np.ndarray) -> str:
-    return "".join(",".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in row) + "\n" for row in boxes)
-
-
 def result_path(out_dir: Path, name: str) -> Path:
     return out_dir / f"{name}.txt"
 
@@ -118,7 +122,7 @@ def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
     """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
-    _atomic_write(result_path(out_dir, name), format_boxes(output.boxes))
+    write_boxes(result_path(out_dir, name), output.boxes)
 
 
 def load_times(out_dir: Path, name: str) -> np.ndarray | None:
@@ -140,7 +144,7 @@ def load_result(result_dir: Path, name: str) -> np.ndarray:
     path = find_result_file(Path(result_dir), name)
     if path is None:
         raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
-    return read_box_file(path)
+    return read_boxes(path)
 
 
 # ---------------------------------------------------------------------------------------------- submissions

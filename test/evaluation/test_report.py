@@ -93,4 +93,4 @@ def test_trackingnet_submission_layout(tmp_path):
         runner.save_result(out, name, runner.TrackOutput(np.array([[1, 2, 3, 4.5]]), np.array([0.1]), np.ones(1)))
     with zipfile.ZipFile(runner.write_trackingnet_submission(out, ["a_1", "b_2"])) as zf:
         assert sorted(zf.namelist()) == ["a_1.txt", "b_2.txt"]
-        assert zf.read("a_1.txt").decode() == "1,2,3,4.5\n"
+        assert zf.read("a_1.txt").decode() == "1.00,2.00,3.00,4.50\n"

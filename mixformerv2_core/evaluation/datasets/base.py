@@ -10,6 +10,8 @@ from typing import Iterable, Sequence as Seq
 
 import numpy as np
 
+from ...results_io import read_boxes
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -62,22 +64,11 @@ def require(path: Path, what: str = "") -> Path:
 
 
 def read_box_file(path: Path) -> np.ndarray:
-    """Read ``x, y, w, h`` rows separated by commas, tabs or spaces; ``NaN`` rows are kept as NaN."""
-    require(path, "ground-truth file")
-    rows = []
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        parts = [p for p in re.split(r"[,\s]+", line) if p]
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise DatasetLayoutError(f"{path}:{line_no}: not a box row: {line!r}") from None
-        if len(values) != 4:
-            raise DatasetLayoutError(f"{path}:{line_no}: expected 4 values, got {len(values)}")
-        rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    """Ground-truth ``x, y, w, h`` rows (commas, tabs or spaces; NaN rows kept); layout errors name the file."""
+    try:
+        return read_boxes(require(path, "ground-truth file"))
+    except ValueError as exc:
+        raise DatasetLayoutError(str(exc)) from None
 
 
 def read_flags(path: Path) -> np.ndarray:
