@@ -32,13 +32,17 @@ setup(
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
         "training": ["tensorboard>=2.12"],
-        "eval": ["matplotlib>=3.6", "rosbags>=0.10"],
+        "eval": ["matplotlib>=3.6", "rosbags>=0.10", "mcap>=1.1"],
         "test": ["pytest>=7"],
     },
     zip_safe=True,
     entry_points={
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
+            "mixformerv2-eval = mixformerv2_core.cli.eval:main",
+            "mixformerv2-report = mixformerv2_core.cli.report:main",
+            "mixformerv2-make-bag = mixformerv2_ros.make_bag:main",
+            "mixformerv2-replay = mixformerv2_ros.replay:main",
         ],
     },
 )

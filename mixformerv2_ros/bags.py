@@ -169,6 +169,8 @@ def write_sequence_bag(
         raise ValueError(f"fps must be positive, got {fps}")
     store = typestore()
     path = Path(path)
+    if path.exists():
+        raise BagError(f"{path} exists already; rosbag2 bags are never overwritten")
     count = 0
     with Writer(path, version=METADATA_VERSION, storage_plugin=STORAGES[storage]) as writer:
         for key, value in (custom_data or {}).items():

@@ -145,10 +145,14 @@ def plot_scores(all_scores: Seq[Scores], out_dir: Path, title: str, prefix: str 
 
 
 def write_report(sequences: Seq[Sequence], all_scores: Seq[Scores], out_dir: str | Path, title: str) -> Path:
-    """``report.md`` (overall table, per-attribute AUC table), ``scores.json`` and the PNG plots."""
+    """``report.md`` (overall table, per-attribute AUC table), ``scores.json`` and the PNG plots.
+
+    ``sequences`` supply the attributes of the per-attribute breakdown (may be empty).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {title}\n", f"{len(sequences)} sequences.\n", markdown_table({s.name: s.summary() for s in all_scores})]
+    count = max(len((s.ope or s.got10k).per_sequence) for s in all_scores)
+    lines = [f"# {title}\n", f"{count} sequences.\n", markdown_table({s.name: s.summary() for s in all_scores})]
     plots = plot_scores(all_scores, out_dir, title)
     data = {s.name: {"overall": s.summary(), "per_sequence": (s.ope or s.got10k).per_sequence} for s in all_scores}
     per_attr = {s.name: attribute_scores(sequences, s) for s in all_scores}
