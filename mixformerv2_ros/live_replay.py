@@ -204,7 +204,7 @@ def replay_live(
     start = first_valid(gt)
     player = LivePlayer(node, image_topic, init_topic or f"{tracker_node}/init",
                         output_topic or f"{tracker_node}/detections")
-    executor = SingleThreadedExecutor()
+    executor = SingleThreadedExecutor(context=node.context)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
