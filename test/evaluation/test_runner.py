@@ -66,7 +66,7 @@ def test_failed_sequence_leaves_no_result_and_is_retried(tmp_path, eval_checkpoi
     assert not list((tmp_path / "out").glob(".*tmp*"))
 
 
-def test_resume_after_interruption_equals_uninterrupted(tmp_path, eval_checkpoint):
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, eval_checkpoint, capsys):
     from .conftest import write_otb_tree
 
     write_otb_tree(tmp_path / "data", seeds=(10, 11, 12, 13), num_frames=30, size=(120, 160))
@@ -87,9 +87,8 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, eval_checkpoin
     assert len(finished) < 4, "the run finished before it could be interrupted"
     # a half-written box file left by some other crash must not count as finished either
     (out / ".Synth13.txt.partial").write_text("1,2")
-    resumed = subprocess.run(base + ["--out", str(out)], env=env, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"({len(finished)} from an earlier run)" in resumed.stdout
+    assert eval_cli.main(base[3:] + ["--out", str(out)]) == 0  # the same command again, here in-process
+    assert f"({len(finished)} from an earlier run)" in capsys.readouterr().out
     names = [f"Synth{k}" for k in (10, 11, 12, 13)]
     a, b = read_all(tmp_path / "full", names), read_all(out, names)
     for n in names:
