@@ -27,12 +27,12 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2D, Detection2DArray
 
-from mixformerv2_core.evaluation.runner import save_result, TrackOutput
+from mixformerv2_core.evaluation.runner import TrackOutput, save_result
 
-from .bags import BagSequence, read_sequence_bag
+from .bags import BagSequence
 from .detection_messages import detection_from_box
 from .image_conversion import frame_to_image
-from .replay import ReplayResult, first_valid, ground_truth_for, score, write_outputs
+from .replay import ReplayResult, load_for_replay, score, write_outputs
 
 TARGET_ID = "replay"
 
@@ -197,11 +197,7 @@ def replay_live(
         raise ValueError(f"rate must be positive, got {rate}")
     bag_path, out_dir = Path(bag_path), Path(out_dir)
     name = name or bag_path.name
-    bag = read_sequence_bag(bag_path, bag_image_topic, gt_topic, color_order="rgb")
-    if not bag.frames:
-        raise ValueError(f"no readable frames in {bag_path}" + (f": {bag.error}" if bag.error else ""))
-    gt = ground_truth_for(bag, gt_file)
-    start = first_valid(gt)
+    bag, gt, start = load_for_replay(bag_path, bag_image_topic, gt_topic, gt_file)
     player = LivePlayer(node, image_topic, init_topic or f"{tracker_node}/init",
                         output_topic or f"{tracker_node}/detections")
     executor = SingleThreadedExecutor(context=node.context)

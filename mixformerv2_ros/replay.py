@@ -49,6 +49,16 @@ def ground_truth_for(bag: BagSequence, gt_file: str | Path | None) -> np.ndarray
     return bag.boxes
 
 
+def load_for_replay(bag_path: Path, image_topic: str | None, gt_topic: str | None,
+                    gt_file: str | Path | None) -> tuple[BagSequence, np.ndarray, int]:
+    """The bag's frames (RGB), its ground truth and the index of the frame to initialise on."""
+    bag = read_sequence_bag(bag_path, image_topic, gt_topic, color_order="rgb")
+    if not bag.frames:
+        raise ValueError(f"no readable frames in {bag_path}" + (f": {bag.error}" if bag.error else ""))
+    gt = ground_truth_for(bag, gt_file)
+    return bag, gt, first_valid(gt)
+
+
 def first_valid(boxes: np.ndarray) -> int:
     ok = np.isfinite(boxes).all(axis=1) & (np.nan_to_num(boxes[:, 2]) > 0) & (np.nan_to_num(boxes[:, 3]) > 0)
     if not ok.any():
@@ -83,11 +93,7 @@ def evaluate_bag_offline(
     """Track a bag's frames with the core tracker in this process and score them against its ground truth."""
     bag_path, out_dir = Path(bag_path), Path(out_dir)
     name = name or bag_path.name
-    bag = read_sequence_bag(bag_path, image_topic, gt_topic, color_order="rgb")
-    if not bag.frames:
-        raise ValueError(f"no readable frames in {bag_path}" + (f": {bag.error}" if bag.error else ""))
-    gt = ground_truth_for(bag, gt_file)
-    start = first_valid(gt)
+    bag, gt, start = load_for_replay(bag_path, image_topic, gt_topic, gt_file)
     tracker = spec.build()
     frames = bag.frames[start:]
     output: TrackOutput = track_frames(tracker, (f.image for f in frames), gt[start])

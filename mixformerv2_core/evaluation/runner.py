@@ -150,29 +150,29 @@ def load_result(result_dir: Path, name: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- submissions
 
 
-def write_got10k_submission(out_dir: Path, names: Seq[str]) -> Path:
-    """``<seq>/<seq>_001.txt`` (comma-separated boxes) + ``<seq>/<seq>_time.txt`` per sequence, zipped."""
-    zip_path = out_dir / "got10k_submit.zip"
+def _write_zip(zip_path: Path, members: dict[str, Path]) -> Path:
+    """Zip ``archive name -> file`` atomically (a half-written zip is never left under the final name)."""
     tmp = zip_path.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in names:
-            zf.writestr(f"{name}/{name}_001.txt", result_path(out_dir, name).read_text())
-            times = out_dir / f"{name}_time.txt"
-            if times.exists():
-                zf.writestr(f"{name}/{name}_time.txt", times.read_text())
+        for arcname, path in members.items():
+            zf.write(path, arcname)
     os.replace(tmp, zip_path)
     return zip_path
+
+
+def write_got10k_submission(out_dir: Path, names: Seq[str]) -> Path:
+    """``<seq>/<seq>_001.txt`` (comma-separated boxes) + ``<seq>/<seq>_time.txt`` per sequence, zipped."""
+    members = {}
+    for name in names:
+        members[f"{name}/{name}_001.txt"] = result_path(out_dir, name)
+        if (out_dir / f"{name}_time.txt").exists():
+            members[f"{name}/{name}_time.txt"] = out_dir / f"{name}_time.txt"
+    return _write_zip(out_dir / "got10k_submit.zip", members)
 
 
 def write_trackingnet_submission(out_dir: Path, names: Seq[str]) -> Path:
     """``<seq>.txt`` (comma-separated boxes) per sequence at the top level of the zip."""
-    zip_path = out_dir / "trackingnet_submit.zip"
-    tmp = zip_path.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in names:
-            zf.writestr(f"{name}.txt", result_path(out_dir, name).read_text())
-    os.replace(tmp, zip_path)
-    return zip_path
+    return _write_zip(out_dir / "trackingnet_submit.zip", {f"{n}.txt": result_path(out_dir, n) for n in names})
 
 
 SUBMISSIONS: dict[str, Callable[[Path, Seq[str]], Path]] = {
