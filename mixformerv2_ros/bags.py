@@ -200,7 +200,7 @@ def write_sequence_bag(
 @dataclass
 class BagFrame:
     stamp_ns: int
-    image: np.ndarray
+    image: np.ndarray | None
     frame_id: str
 
 
@@ -216,6 +216,7 @@ class BagSequence:
     error: str | None = None
     expected_frames: int | None = None
     custom_data: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
 
     @property
     def stamps_ns(self) -> np.ndarray:
@@ -354,12 +355,15 @@ def read_sequence_bag(
     image_topic: str | None = None,
     gt_topic: str | None = None,
     color_order: str = "rgb",
+    decode_images: bool = True,
 ) -> BagSequence:
     """Read every frame and the matching ground-truth boxes of a bag written by us or recorded by a user.
 
     Topics are found by type when not named. Ground truth is matched to frames by header stamp; a
     Detection2DArray uses its first detection. Frames without ground truth get NaN rows. A damaged or
     cut-off bag yields its readable frames with ``complete=False`` and the reason in ``error``.
+    ``decode_images=False`` keeps only stamps and frame ids (``image`` is None): long recordings do not fit
+    in memory decoded; stream them with :func:`iter_images` instead.
     """
     path = Path(path)
     notes: list[str] = []
@@ -377,7 +381,7 @@ def read_sequence_bag(
             try:
                 msg = typestore().deserialize_cdr(raw, msgtype)
                 if topic == img_topic:
-                    image = decode_image(msg, color_order)
+                    image = decode_image(msg, color_order) if decode_images else None
             except Exception as exc:
                 status["error"] = f"undecodable {msgtype} message after frame {len(frames)}: {exc}"
                 break
@@ -399,7 +403,22 @@ def read_sequence_bag(
         problems = notes + ([status["error"]] if "error" in status else [])
         return BagSequence(
             frames, boxes, img_topic, det_topic, complete=not problems, error="; ".join(problems) or None,
-            expected_frames=expected, custom_data=source.custom_data,
+            expected_frames=expected, custom_data=source.custom_data, path=path,
         )
+    finally:
+        source.close()
+
+
+def iter_images(path: str | Path, image_topic: str, color_order: str = "rgb") -> Iterator[np.ndarray]:
+    """Decoded frames of ``image_topic`` in bag order, one at a time; stops where the bag is damaged."""
+    path = Path(path)
+    source = _open_source(path, [])
+    try:
+        for index, (_, msgtype, raw) in enumerate(source.messages([image_topic], {})):
+            try:
+                image = decode_image(typestore().deserialize_cdr(raw, msgtype), color_order)
+            except Exception as exc:
+                raise BagError(f"frame {index} of {path} cannot be decoded: {exc}") from exc
+            yield image
     finally:
         source.close()

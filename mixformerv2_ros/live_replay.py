@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -29,7 +30,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_core.evaluation.runner import TrackOutput, save_result
 
-from .bags import BagSequence
+from .bags import BagSequence, iter_images
 from .detection_messages import detection_from_box
 from .image_conversion import frame_to_image
 from .replay import ReplayResult, load_for_replay, score, write_outputs
@@ -119,7 +120,8 @@ class LivePlayer:
     def play(self, bag: BagSequence, start: int, init_box, rate: float, timeout: float, settle: float) -> int:
         """Send the init frame and box, then the rest in real time; returns the number of frames sent."""
         frames = bag.frames[start:]
-        first = self.publish_frame(0, frames[0].image, frames[0].frame_id)
+        images = islice(iter_images(bag.path, bag.image_topic, "rgb"), start, len(bag.frames))
+        first = self.publish_frame(0, next(images), frames[0].frame_id)
         if not self.wait_answer(0, timeout):
             raise RuntimeError("the tracking node published nothing for the first frame; is it active?")
         self.send_init(first, init_box, frames[0].frame_id)
@@ -130,7 +132,7 @@ class LivePlayer:
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            self.publish_frame(i, frames[i].image, frames[i].frame_id)
+            self.publish_frame(i, next(images), frames[i].frame_id)
         # let the outputs of the last frames arrive (the node may still be working on one)
         quiet_until = time.monotonic() + 1.0
         seen = -1

@@ -11,6 +11,7 @@ A bag that could be read only in part is evaluated on its readable frames and ev
 from __future__ import annotations
 
 import json
+from itertools import islice
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from mixformerv2_core.evaluation import report
 from mixformerv2_core.evaluation.runner import TrackerSpec, TrackOutput, save_result, track_frames
 from mixformerv2_core.results_io import read_boxes
 
-from .bags import BagSequence, read_sequence_bag
+from .bags import BagSequence, iter_images, read_sequence_bag
 
 
 @dataclass
@@ -51,8 +52,8 @@ def ground_truth_for(bag: BagSequence, gt_file: str | Path | None) -> np.ndarray
 
 def load_for_replay(bag_path: Path, image_topic: str | None, gt_topic: str | None,
                     gt_file: str | Path | None) -> tuple[BagSequence, np.ndarray, int]:
-    """The bag's frames (RGB), its ground truth and the index of the frame to initialise on."""
-    bag = read_sequence_bag(bag_path, image_topic, gt_topic, color_order="rgb")
+    """The bag's frame stamps (images are streamed later), ground truth and the frame to initialise on."""
+    bag = read_sequence_bag(bag_path, image_topic, gt_topic, decode_images=False)
     if not bag.frames:
         raise ValueError(f"no readable frames in {bag_path}" + (f": {bag.error}" if bag.error else ""))
     gt = ground_truth_for(bag, gt_file)
@@ -95,12 +96,12 @@ def evaluate_bag_offline(
     name = name or bag_path.name
     bag, gt, start = load_for_replay(bag_path, image_topic, gt_topic, gt_file)
     tracker = spec.build()
-    frames = bag.frames[start:]
-    output: TrackOutput = track_frames(tracker, (f.image for f in frames), gt[start])
+    images = islice(iter_images(bag_path, bag.image_topic, "rgb"), start, len(bag.frames))
+    output: TrackOutput = track_frames(tracker, images, gt[start])
     save_result(out_dir, name, output)
-    scores = score(name, output.boxes, gt[start:], protocol)
+    scores = score(name, output.boxes, gt[start:start + len(output.boxes)], protocol)
     result = ReplayResult(
-        name=name, frames_evaluated=len(frames), frames_in_bag=bag.expected_frames, first_frame=start,
+        name=name, frames_evaluated=len(output.boxes), frames_in_bag=bag.expected_frames, first_frame=start,
         complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary(),
         extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol},
     )

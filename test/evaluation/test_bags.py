@@ -34,6 +34,11 @@ def test_round_trip_same_frames_stamps_boxes(tmp_path, storage):
     expected = boxes.copy()
     expected[7] = np.nan  # invisible frames are written as absent (zero-size) boxes
     np.testing.assert_allclose(seq.boxes, expected, equal_nan=True)
+    light = bags.read_sequence_bag(tmp_path / "bag", decode_images=False)  # stamps only, frames streamed
+    assert all(f.image is None for f in light.frames)
+    np.testing.assert_array_equal(light.stamps_ns, seq.stamps_ns)
+    for got, want in zip(bags.iter_images(tmp_path / "bag", light.image_topic), frames, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_metadata_is_version_8_with_string_qos(tmp_path):
