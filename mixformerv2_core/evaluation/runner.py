@@ -228,11 +228,16 @@ def run_sequences(
     todo = pending(sequences, out_dir)
     todo_names = {s.name for s in todo}
     summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names])
-    bar = _progress_bar(len(sequences), len(summary.skipped), progress)
+    if todo and workers > 1:
+        from mixformerv2_core import read_checkpoint
+
+        read_checkpoint(spec.checkpoint, spec.variant)  # a bad file fails here, not in every worker
+    lengths = {s.name: len(s) for s in sequences}
+    bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
     for name, result in _execute(spec, todo, out_dir, workers, color_order):
         if isinstance(result, BaseException):
             summary.failed[name] = f"{type(result).__name__}: {result}"
-        bar.update(1)
+        bar.update(lengths[name])
         bar.set_postfix_str(name)
     bar.close()
     _summarise(summary, sequences, out_dir)
@@ -284,4 +289,4 @@ def _summarise(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> 
 def _progress_bar(total: int, initial: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="seq", disable=not enabled, desc="sequences")
+    return tqdm(total=total, initial=initial, unit="frame", unit_scale=True, disable=not enabled, desc="evaluation")

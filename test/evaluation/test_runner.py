@@ -123,3 +123,10 @@ def test_cli_reports_layout_errors(tmp_path, eval_checkpoint, capsys):
     rc = eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "got10k_val", "--root",
                         str(tmp_path), "--out", str(tmp_path / "o")])
     assert rc == 2 and "list.txt" in capsys.readouterr().err
+
+
+def test_bad_checkpoint_with_workers_is_one_clear_error(tmp_path, otb_tree, capsys):
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    rc = eval_cli.main(["--checkpoint", str(tmp_path / "broken.pt"), "--dataset", "otb", "--root", str(otb_tree),
+                        "--out", str(tmp_path / "o"), "--workers", "2", "--no-progress"])
+    assert rc == 2 and "broken.pt" in capsys.readouterr().err
