@@ -18,7 +18,7 @@ import os
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence as Seq
@@ -232,6 +232,8 @@ def run_sequences(
         from mixformerv2_core import read_checkpoint
 
         read_checkpoint(spec.checkpoint, spec.variant)  # a bad file fails here, not in every worker
+        if spec.threads is None:  # N workers x all cores each would oversubscribe the CPU many times over
+            spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     lengths = {s.name: len(s) for s in sequences}
     bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
     for name, result in _execute(spec, todo, out_dir, workers, color_order):
