@@ -75,3 +75,15 @@ def test_live_replay_without_a_node_is_a_clear_error(tmp_path, context):
                         image_topic="/nobody/image", timeout=1.0)
     finally:
         client.destroy_node()
+
+
+def test_live_replay_command(tmp_path, running_node, capsys):
+    from mixformerv2_ros import replay
+
+    seq = generate_sequence(seed=5, num_frames=10, frame_size=(96, 128))
+    bags.write_sequence_bag(tmp_path / "bag", seq.frames, seq.boxes, fps=30, storage="sqlite3", compressed="png")
+    rc = replay.main(["--live", "--bag", str(tmp_path / "bag"), "--out", str(tmp_path / "out"), "--rate", "2",
+                      "--node", "/live/mixformerv2_tracker", "--node-image-topic", "/live/image", "--name", "c"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "latency median" in out and "| c |" in out
+    assert (tmp_path / "out" / "replay.json").exists()
