@@ -140,3 +140,33 @@ def test_got10k_matches_toolkit_on_random_boxes():
     assert ours.ao == pytest.approx(100 * ao)
     assert ours.sr50 == pytest.approx(100 * sr)
     np.testing.assert_allclose(ours.success, curve)
+
+
+def test_ope_success_and_precision_match_the_toolkits_otb_experiment():
+    """On fully valid sequences our OPE curves equal the got10k toolkit's OTB curves (same conventions)."""
+    got10k_metrics = pytest.importorskip("got10k.utils.metrics")
+    experiments = pytest.importorskip("got10k.experiments.otb")
+    toolkit = object.__new__(experiments.ExperimentOTB)
+    toolkit.nbins_iou, toolkit.nbins_ce = 21, 51
+    rng = np.random.default_rng(1)
+    ours, succ, prec = [], [], []
+    for k in range(4):
+        n = 30 + 5 * k
+        gt = np.column_stack([rng.uniform(0, 200, (n, 2)), rng.uniform(8, 80, (n, 2))])
+        pred = gt + rng.normal(0, 10, gt.shape)
+        pred[:, 2:] = np.abs(pred[:, 2:]) + 1
+        pred[0] = gt[0]  # the toolkit records the init box as frame 0 too
+        ours.append(M.sequence_errors(pred, gt, "ope", name=str(k)))
+        s, p = toolkit._calc_curves(got10k_metrics.rect_iou(pred, gt), got10k_metrics.center_error(pred, gt))
+        succ.append(s)
+        prec.append(p)
+    res = M.ope_result(ours)
+    np.testing.assert_allclose(res.success, np.mean(succ, axis=0), atol=1e-12)
+    np.testing.assert_allclose(res.precision_curve, np.mean(prec, axis=0), atol=1e-12)
+    assert res.auc == pytest.approx(100 * np.mean(succ))
+
+
+def test_identical_boxes_never_pass_the_threshold_one():
+    boxes = np.array([[0.1, 0.7, 13.3, 7.9], [12.345, 67.89, 101.1, 33.3]])
+    assert (M.iou(boxes, boxes) <= 1.0).all()
+    assert M.success_curve(M.iou(boxes, boxes))[-1] == 0.0
