@@ -167,6 +167,8 @@ def test_ope_success_and_precision_match_the_toolkits_otb_experiment():
 
 
 def test_identical_boxes_never_pass_the_threshold_one():
-    boxes = np.array([[0.1, 0.7, 13.3, 7.9], [12.345, 67.89, 101.1, 33.3]])
+    # for these boxes the unclipped ratio is 1 + 2e-16 (found on random boxes)
+    boxes = np.array([[102.36432494005135, 190.09273926518705, 57.60341320220613, 46.274577610748494],
+                      [62.36629040209709, 84.66528979451513, 40.96308956684888, 10.360157318997686]])
     assert (M.iou(boxes, boxes) <= 1.0).all()
     assert M.success_curve(M.iou(boxes, boxes))[-1] == 0.0
