@@ -48,16 +48,20 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
     missing = [s.name for s in sequences if s.name not in predictions]
     if missing:
         raise ValueError(f"no results for {len(missing)} sequences, e.g. {missing[0]}")
-    if all(s.protocol == "got10k" for s in sequences):
-        ious = {s.name: M.got10k_sequence_ious(predictions[s.name], s.ground_truth, s.visible, s.image_size)
-                for s in sequences}
-        return Scores(name, got10k=M.got10k_result(ious))
-    errors = {
-        s.name: M.sequence_errors(predictions[s.name], s.ground_truth, s.protocol if s.protocol != "got10k" else "ope",
-                                  visible=s.visible, name=s.name)
-        for s in sequences
-    }
-    return Scores(name, ope=M.ope_result(errors.values()), errors=errors)
+    got10k = all(s.protocol == "got10k" for s in sequences)
+    per_seq = {}
+    for s in sequences:
+        try:
+            if got10k:
+                per_seq[s.name] = M.got10k_sequence_ious(predictions[s.name], s.ground_truth, s.visible, s.image_size)
+            else:
+                protocol = s.protocol if s.protocol != "got10k" else "ope"
+                per_seq[s.name] = M.sequence_errors(predictions[s.name], s.ground_truth, protocol, s.visible, s.name)
+        except ValueError as exc:
+            raise ValueError(f"{name}, sequence {s.name}: {exc}") from None
+    if got10k:
+        return Scores(name, got10k=M.got10k_result(per_seq))
+    return Scores(name, ope=M.ope_result(per_seq.values()), errors=per_seq)
 
 
 def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None) -> Scores:

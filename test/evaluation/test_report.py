@@ -60,6 +60,10 @@ def test_report_of_several_result_sets(tmp_path, lasot):
 def test_missing_results_and_test_sets_are_refused(tmp_path, lasot):
     with pytest.raises(ValueError, match="no results for 3 sequences"):
         report.score_results(lasot, tmp_path / "empty")
+    for s in lasot:  # a result that is one frame short is an error on LaSOT, named by sequence
+        runner.save_result(tmp_path / "short", s.name, runner.TrackOutput(s.ground_truth[:-1], np.ones(29), np.ones(29)))
+    with pytest.raises(ValueError, match="sequence airplane-1: prediction has 29 frames"):
+        report.score_results(lasot, tmp_path / "short")
     make_got10k(tmp_path / "got", "test", names=("GOT-10k_Test_000001",))
     with pytest.raises(ValueError, match="servers"):
         report.score_results(load_dataset("got10k_test", tmp_path / "got"), tmp_path)
