@@ -126,6 +126,7 @@ def build_parser():
     parser.add_argument("--preset", default=None)
     parser.add_argument("--update-interval", type=int, default=None)
     parser.add_argument("--search-factor", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--image-topic", default=None, help="image topic in the bag (default: the only one)")
     parser.add_argument("--gt-topic", default=None, help="Detection2D ground-truth topic (default: the only one)")
     parser.add_argument("--gt-file", type=Path, default=None, help="ground truth as a file instead of a topic")
@@ -158,7 +159,8 @@ def main(argv=None) -> int:
                 raise ValueError("offline replay needs --checkpoint")
             params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
             spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-                               preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None))
+                               preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
+                               threads=args.threads)
             result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
                                           gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
                                           protocol=args.protocol)
@@ -171,3 +173,9 @@ def main(argv=None) -> int:
     print(report.markdown_table({result.name: result.metrics}), end="")
     print(f"{result.frames_evaluated} frames, {result.fps:.1f} FPS; outputs in {args.out}")
     return 0 if result.complete else 3
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
