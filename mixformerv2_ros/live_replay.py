@@ -222,7 +222,8 @@ def replay_live(
     result = ReplayResult(
         name=name, frames_evaluated=sent, frames_in_bag=bag.expected_frames, first_frame=start,
         complete=bag.complete, error=bag.error,
-        fps=stats["frames_answered"] / elapsed if elapsed > 0 else float("nan"), metrics=scores.summary(),
+        fps=stats["frames_answered"] / elapsed if elapsed > 0 else float("nan"),
+        metrics=scores.summary() if scores else {},
         extra={"mode": "live", "rate": rate, "protocol": protocol, **stats},
     )
     write_outputs(out_dir, result, scores)

@@ -67,7 +67,10 @@ def first_valid(boxes: np.ndarray) -> int:
     return int(np.argmax(ok))
 
 
-def score(name: str, pred: np.ndarray, gt: np.ndarray, protocol: str) -> report.Scores:
+def score(name: str, pred: np.ndarray, gt: np.ndarray, protocol: str) -> report.Scores | None:
+    """OPE scores, or None when no frame after the first has ground truth (e.g. a GOT-10k test sequence)."""
+    if not np.isfinite(gt[1:]).all(axis=1).any():
+        return None
     errors = M.sequence_errors(pred, gt, protocol, name=name)
     return report.Scores(name, ope=M.ope_result([errors]), errors={name: errors})
 
@@ -102,7 +105,7 @@ def evaluate_bag_offline(
     scores = score(name, output.boxes, gt[start:start + len(output.boxes)], protocol)
     result = ReplayResult(
         name=name, frames_evaluated=len(output.boxes), frames_in_bag=bag.expected_frames, first_frame=start,
-        complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary(),
+        complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary() if scores else {},
         extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol},
     )
     write_outputs(out_dir, result, scores)
@@ -170,7 +173,10 @@ def main(argv=None) -> int:
     if not result.complete:
         print(f"WARNING: partial evaluation, {result.frames_evaluated} frames of "
               f"{result.frames_in_bag or 'an unknown number of'} readable: {result.error}", file=sys.stderr)
-    print(report.markdown_table({result.name: result.metrics}), end="")
+    if result.metrics:
+        print(report.markdown_table({result.name: result.metrics}), end="")
+    else:
+        print("no ground truth after the initial box: tracked without metrics")
     print(f"{result.frames_evaluated} frames, {result.fps:.1f} FPS; outputs in {args.out}")
     return 0 if result.complete else 3
 

@@ -83,3 +83,19 @@ def test_make_bag_from_dataset_sequence_and_synthetic(tmp_path):
     assert make_bag.main(["--synthetic", "1", "--frames", "3", "--out", str(tmp_path / "syn"), "--compressed", "jpeg"]) == 0
     assert len(bags.read_sequence_bag(tmp_path / "syn").frames) == 3
     assert make_bag.main(["--synthetic", "1", "--frames", "3", "--out", str(tmp_path / "syn")]) == 2  # exists
+
+
+def test_bag_of_a_test_set_sequence_is_tracked_without_metrics(tmp_path, generated, spec, capsys):
+    test_split = tmp_path / "got" / "test" / "GOT-10k_Test_000007"
+    test_split.mkdir(parents=True)
+    (tmp_path / "got" / "test" / "list.txt").write_text("GOT-10k_Test_000007\n")
+    for i, frame in enumerate(generated.frames[:6], start=1):
+        cv2.imwrite(str(test_split / f"{i:08d}.png"), frame[..., ::-1])
+    write_boxes(test_split / "groundtruth.txt", generated.boxes[:1])
+    assert make_bag.main(["--dataset", "got10k_test", "--root", str(tmp_path / "got"), "--sequence",
+                          "GOT-10k_Test_000007", "--out", str(tmp_path / "bag")]) == 0
+    assert "only the initial box" in capsys.readouterr().err
+    rc = replay.main(["--bag", str(tmp_path / "bag"), "--checkpoint", spec.checkpoint, "--out", str(tmp_path / "o")])
+    assert rc == 0 and "without metrics" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "o" / "replay.json").read_text())
+    assert saved["metrics"] == {} and saved["frames_evaluated"] == 6 and not (tmp_path / "o" / "report").exists()
