@@ -11,7 +11,6 @@ A bag that ends early or is damaged is read up to the last intact message: :clas
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path

@@ -28,7 +28,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2D, Detection2DArray
 
-from mixformerv2_core.evaluation.runner import TrackOutput, save_result
+from mixformerv2_core.evaluation.results import TrackOutput, save_result
 
 from .bags import BagSequence, iter_images
 from .detection_messages import detection_from_box

@@ -19,7 +19,8 @@ import numpy as np
 
 from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report
-from mixformerv2_core.evaluation.runner import TrackerSpec, TrackOutput, save_result, track_frames
+from mixformerv2_core.evaluation.results import TrackOutput, save_result
+from mixformerv2_core.evaluation.runner import TrackerSpec, track_frames
 from mixformerv2_core.results_io import read_boxes
 
 from .bags import BagSequence, iter_images, read_sequence_bag

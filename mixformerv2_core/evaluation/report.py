@@ -14,7 +14,7 @@ import numpy as np
 
 from . import metrics as M
 from .datasets import Sequence
-from .runner import load_result
+from .results import load_result
 
 
 @dataclass

@@ -1,33 +1,25 @@
 """One-pass evaluation runner: every sequence tracked from its first box, in parallel worker processes.
 
-Result layout (read by pytracking-style tools, the got10k toolkit and our report):
-
-* ``<out>/<seq>.txt``       one ``x,y,w,h`` line per frame (frame 0 = the initial box)
-* ``<out>/<seq>_time.txt``  per-frame wall time in seconds of ``initialize`` (frame 0) / ``track``
-* ``<out>/summary.json``    per-sequence and overall FPS (+ metrics where the dataset has ground truth)
-* ``<out>/got10k_submit.zip`` / ``<out>/trackingnet_submit.zip`` for the test servers
-
-Resumable: a sequence counts as finished only when its box file exists, and both files are written to a
-temporary name and renamed into place (the time file first), so a crash never leaves a partial file that
-looks finished. Finished sequences are skipped on the next run.
+Writes the result files of :mod:`.results` per sequence, ``<out>/summary.json`` (per-sequence and overall
+FPS, skipped and failed sequences) and, for GOT-10k / TrackingNet, the submission zip. Resumable: sequences
+whose box file exists are skipped, and result files are written atomically (see :mod:`.results`).
 """
 from __future__ import annotations
 
 import json
 import os
 import time
-import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence as Seq
+from typing import Iterable, Iterator, Sequence as Seq
 
 import cv2
 import numpy as np
 
-from ..results_io import read_boxes, write_boxes
 from .datasets import Sequence
+from .results import SUBMISSIONS, TrackOutput, atomic_write, load_times, result_path, save_result
 
 
 @dataclass(frozen=True)
@@ -68,19 +60,6 @@ def read_frame(path: Path, color_order: str = "rgb") -> np.ndarray:
     return img[..., ::-1].copy() if color_order == "rgb" else img
 
 
-@dataclass
-class TrackOutput:
-    boxes: np.ndarray  # (N, 4) x, y, w, h
-    times: np.ndarray  # (N,) seconds
-    scores: np.ndarray  # (N,) confidence, 1.0 for the initial frame
-
-    @property
-    def fps(self) -> float:
-        """Tracked frames per second of tracking time (frame 0, the initialisation, excluded)."""
-        t = float(self.times[1:].sum())
-        return (len(self.times) - 1) / t if t > 0 else float("nan")
-
-
 def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) -> TrackOutput:
     """Initialise on the first frame with ``init_box`` and track the rest, timing each call."""
     boxes, times, scores = [], [], []
@@ -100,86 +79,6 @@ def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) ->
 
 def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOutput:
     return track_frames(tracker, (read_frame(p, color_order) for p in seq.frames), seq.init_box)
-
-
-# ---------------------------------------------------------------------------------------------- result files
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def result_path(out_dir: Path, name: str) -> Path:
-    return out_dir / f"{name}.txt"
-
-
-def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
-    """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
-    write_boxes(result_path(out_dir, name), output.boxes)
-
-
-def load_times(out_dir: Path, name: str) -> np.ndarray | None:
-    path = out_dir / f"{name}_time.txt"
-    if not path.exists():
-        return None
-    return np.array([float(x) for x in path.read_text().split()], dtype=float)
-
-
-def find_result_file(result_dir: Path, name: str) -> Path | None:
-    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder."""
-    for cand in (result_dir / f"{name}.txt", result_dir / name / f"{name}_001.txt", result_dir / name / f"{name}.txt"):
-        if cand.exists():
-            return cand
-    return None
-
-
-def load_result(result_dir: Path, name: str) -> np.ndarray:
-    path = find_result_file(Path(result_dir), name)
-    if path is None:
-        raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
-    return read_boxes(path)
-
-
-# ---------------------------------------------------------------------------------------------- submissions
-
-
-def _write_zip(zip_path: Path, members: dict[str, Path]) -> Path:
-    """Zip ``archive name -> file`` atomically (a half-written zip is never left under the final name)."""
-    tmp = zip_path.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for arcname, path in members.items():
-            zf.write(path, arcname)
-    os.replace(tmp, zip_path)
-    return zip_path
-
-
-def write_got10k_submission(out_dir: Path, names: Seq[str]) -> Path:
-    """``<seq>/<seq>_001.txt`` (comma-separated boxes) + ``<seq>/<seq>_time.txt`` per sequence, zipped."""
-    members = {}
-    for name in names:
-        members[f"{name}/{name}_001.txt"] = result_path(out_dir, name)
-        if (out_dir / f"{name}_time.txt").exists():
-            members[f"{name}/{name}_time.txt"] = out_dir / f"{name}_time.txt"
-    return _write_zip(out_dir / "got10k_submit.zip", members)
-
-
-def write_trackingnet_submission(out_dir: Path, names: Seq[str]) -> Path:
-    """``<seq>.txt`` (comma-separated boxes) per sequence at the top level of the zip."""
-    return _write_zip(out_dir / "trackingnet_submit.zip", {f"{n}.txt": result_path(out_dir, n) for n in names})
-
-
-SUBMISSIONS: dict[str, Callable[[Path, Seq[str]], Path]] = {
-    "got10k_test": write_got10k_submission,
-    "got10k_val": write_got10k_submission,  # same layout, e.g. for the got10k toolkit
-    "trackingnet": write_trackingnet_submission,
-}
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -247,7 +146,7 @@ def run_sequences(
     done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
     if dataset in SUBMISSIONS and len(done) == len(sequences):
         summary.submission = str(SUBMISSIONS[dataset](out_dir, done))
-    _atomic_write(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
+    atomic_write(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
     return summary
 
 

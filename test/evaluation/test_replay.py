@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mixformerv2_core.evaluation import runner
+from mixformerv2_core.evaluation import results, runner
 from mixformerv2_core.results_io import read_boxes, write_boxes
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros import bags, make_bag, replay
@@ -34,13 +34,13 @@ def test_offline_replay_is_deterministic_and_equals_direct_tracking(tmp_path, ge
     a, b, c = (read_boxes(tmp_path / d / "seq.txt") for d in ("o1", "o2", "o3"))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)  # lossless storage formats give the same run
-    assert first.metrics == second.metrics
+    assert first.metrics == second.metrics == other.metrics
     direct = runner.track_frames(spec.build(), generated.frames, generated.boxes[0])
     np.testing.assert_allclose(a, np.round(direct.boxes, 2), atol=0.006)
     saved = json.loads((tmp_path / "o1" / "replay.json").read_text())
     assert saved["complete"] is True and saved["metrics"]["AUC"] == pytest.approx(first.metrics["AUC"])
     assert (tmp_path / "o1" / "report" / "success.png").stat().st_size > 5000
-    assert len(runner.load_times(tmp_path / "o1", "seq")) == 14
+    assert len(results.load_times(tmp_path / "o1", "seq")) == 14
 
 
 def test_initialises_on_first_valid_box_and_uses_gt_file(tmp_path, generated, spec):

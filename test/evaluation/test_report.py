@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mixformerv2_core.evaluation import metrics as M
-from mixformerv2_core.evaluation import report, runner
+from mixformerv2_core.evaluation import report, results
 from mixformerv2_core.evaluation.datasets import load_dataset
 
 from .test_datasets import make_got10k, make_lasot
@@ -34,7 +34,7 @@ def test_report_of_several_result_sets(tmp_path, lasot):
     for k, s in enumerate(lasot):
         preds["ours"][s.name] = noisy(s.ground_truth, k, 2.0)
         preds["other"][s.name] = noisy(s.ground_truth, 100 + k, 12.0)
-        runner.save_result(ours, s.name, runner.TrackOutput(preds["ours"][s.name], np.full(30, 0.01), np.ones(30)))
+        results.save_result(ours, s.name, results.TrackOutput(preds["ours"][s.name], np.full(30, 0.01), np.ones(30)))
         # another tracker's raw results: tab-separated, in a per-sequence folder (got10k-toolkit style)
         (other / s.name).mkdir(parents=True)
         np.savetxt(other / s.name / f"{s.name}_001.txt", preds["other"][s.name], delimiter="\t", fmt="%.3f")
@@ -61,7 +61,7 @@ def test_missing_results_and_test_sets_are_refused(tmp_path, lasot):
     with pytest.raises(ValueError, match="no results for 3 sequences"):
         report.score_results(lasot, tmp_path / "empty")
     for s in lasot:  # a result that is one frame short is an error on LaSOT, named by sequence
-        runner.save_result(tmp_path / "short", s.name, runner.TrackOutput(s.ground_truth[:-1], np.ones(29), np.ones(29)))
+        results.save_result(tmp_path / "short", s.name, results.TrackOutput(s.ground_truth[:-1], np.ones(29), np.ones(29)))
     with pytest.raises(ValueError, match="sequence airplane-1: prediction has 29 frames"):
         report.score_results(lasot, tmp_path / "short")
     make_got10k(tmp_path / "got", "test", names=("GOT-10k_Test_000001",))
@@ -76,8 +76,8 @@ def test_got10k_val_scores_match_the_toolkit_report(tmp_path):
     seqs = load_dataset("got10k_val", tmp_path / "data")
     out = tmp_path / "ours"
     for k, s in enumerate(seqs):
-        runner.save_result(out, s.name, runner.TrackOutput(noisy(s.ground_truth, k, 6.0), np.full(25, 0.02), np.ones(25)))
-    zip_path = runner.write_got10k_submission(out, [s.name for s in seqs])
+        results.save_result(out, s.name, results.TrackOutput(noisy(s.ground_truth, k, 6.0), np.full(25, 0.02), np.ones(25)))
+    zip_path = results.write_got10k_submission(out, [s.name for s in seqs])
     with zipfile.ZipFile(zip_path) as zf:
         assert sorted(zf.namelist())[:2] == [f"{names[0]}/{names[0]}_001.txt", f"{names[0]}/{names[0]}_time.txt"]
         zf.extractall(tmp_path / "toolkit_results" / "GOT-10k" / "ours")
@@ -94,7 +94,7 @@ def test_got10k_val_scores_match_the_toolkit_report(tmp_path):
 def test_trackingnet_submission_layout(tmp_path):
     out = tmp_path / "res"
     for name in ("a_1", "b_2"):
-        runner.save_result(out, name, runner.TrackOutput(np.array([[1, 2, 3, 4.5]]), np.array([0.1]), np.ones(1)))
-    with zipfile.ZipFile(runner.write_trackingnet_submission(out, ["a_1", "b_2"])) as zf:
+        results.save_result(out, name, results.TrackOutput(np.array([[1, 2, 3, 4.5]]), np.array([0.1]), np.ones(1)))
+    with zipfile.ZipFile(results.write_trackingnet_submission(out, ["a_1", "b_2"])) as zf:
         assert sorted(zf.namelist()) == ["a_1.txt", "b_2.txt"]
         assert zf.read("a_1.txt").decode() == "1.00,2.00,3.00,4.50\n"

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from mixformerv2_core.cli import eval as eval_cli
-from mixformerv2_core.evaluation import runner
+from mixformerv2_core.evaluation import results, runner
 from mixformerv2_core.evaluation.datasets import load_dataset
 from mixformerv2_core.results_io import read_boxes
 
@@ -30,7 +29,7 @@ def test_run_writes_results_times_and_summary(tmp_path, eval_checkpoint, otb_tre
     assert not summary.failed and summary.overall_fps > 0
     for s in seqs:
         boxes = read_boxes(tmp_path / "out" / f"{s.name}.txt")
-        times = runner.load_times(tmp_path / "out", s.name)
+        times = results.load_times(tmp_path / "out", s.name)
         assert boxes.shape == (len(s), 4) and len(times) == len(s) and (times > 0).all()
         np.testing.assert_allclose(boxes[0], s.init_box, atol=0.01)  # frame 0 is the initial box
         assert summary.sequences[s.name]["fps"] > 0
@@ -97,7 +96,6 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, eval_checkpoin
 
 
 def test_got10k_test_run_produces_submission(tmp_path, eval_checkpoint, otb_tree):
-    import cv2
     import zipfile
 
     split = tmp_path / "got" / "test"
