@@ -1,7 +1,7 @@
 """Score result sets against a benchmark and report them side by side: tables, PNG curves, attributes.
 
 Any tracker's raw results can take part as long as there is one ``x,y,w,h`` file per sequence (comma, tab
-or space separated) in one of the layouts :func:`runner.find_result_file` knows.
+or space separated) in one of the layouts :func:`results.find_result_file` knows.
 """
 from __future__ import annotations
 
