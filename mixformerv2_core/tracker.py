@@ -1,0 +1,290 @@
+"""The MixFormerV2 tracking procedure (reference §5): one batched forward per frame for all targets.
+
+Per target: crop the search region around the previous box, run the network, map the box back, clip it,
+and keep the best-scoring crop of each ``update_interval`` frames as the next online template (falling back
+to the initial template when nothing scored above the threshold).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .backends import InferenceBackend, create_backend
+from .checkpoint import LoadedCheckpoint, read_checkpoint
+from .config import ModelConfig, variant_name
+from .geometry import Box, CropWindow, clip_box, map_box_back, validate_init_box
+from .preprocessing import check_color_order, check_frame, crop_and_normalize
+
+# Search factors the official test script used (reference §5.1): B 5.0 everywhere; S 4.4 on LaSOT, 4.55 elsewhere.
+DEFAULT_SEARCH_FACTOR = {"B": 5.0, "S": 4.4}
+FALLBACK_SEARCH_FACTOR = 5.0
+
+# Benchmark presets of the official configs/scripts: variant -> preset -> overrides.
+TRACKER_PRESETS: dict[str, dict[str, dict[str, float]]] = {
+    "B": {
+        "lasot": {"search_factor": 5.0, "update_interval": 200},
+        "got10k_test": {"search_factor": 5.0, "update_interval": 10},
+        "trackingnet": {"search_factor": 5.0, "update_interval": 25},
+        "vot20": {"search_factor": 5.0, "update_interval": 10},
+        "vot20lt": {"search_factor": 5.0, "update_interval": 200},
+        "vot22stb": {"search_factor": 5.0, "update_interval": 10},
+        "tnl2k": {"search_factor": 5.0, "update_interval": 200},
+    },
+    "S": {
+        "lasot": {"search_factor": 4.4, "update_interval": 200},
+        "got10k_test": {"search_factor": 4.55, "update_interval": 15},
+        "trackingnet": {"search_factor": 4.55, "update_interval": 25},
+        "vot20": {"search_factor": 4.55, "update_interval": 10},
+        "vot20lt": {"search_factor": 4.55, "update_interval": 200},
+        "vot22stb": {"search_factor": 4.55, "update_interval": 10},
+        "tnl2k": {"search_factor": 4.55, "update_interval": 200},
+    },
+}
+
+
+@dataclass
+class TrackerParams:
+    """Tracking hyper-parameters; defaults are those of the official test scripts.
+
+    ``search_factor=None`` takes the variant's default (B 5.0, S 4.4, or the checkpoint's own default).
+    Only one online template is supported: the official code's ``online_size > 1`` path crashes (§5.8).
+    """
+
+    search_factor: Optional[float] = None
+    template_factor: float = 2.0
+    update_interval: int = 200
+    update_threshold: float = 0.5
+    max_score_decay: float = 1.0
+    clip_margin: float = 10.0
+    use_cache: bool = True
+    color_order: str = "rgb"
+
+    def validate(self) -> "TrackerParams":
+        problems = []
+        if self.search_factor is not None and not (self.search_factor > 0 and math.isfinite(self.search_factor)):
+            problems.append(f"search_factor must be positive, got {self.search_factor}")
+        if not self.template_factor > 0:
+            problems.append(f"template_factor must be positive, got {self.template_factor}")
+        if int(self.update_interval) != self.update_interval or self.update_interval < 1:
+            problems.append(f"update_interval must be a positive integer, got {self.update_interval}")
+        if not 0.0 <= self.max_score_decay <= 1.0:
+            problems.append(f"max_score_decay must lie in [0, 1], got {self.max_score_decay}")
+        if self.clip_margin < 0:
+            problems.append(f"clip_margin must be >= 0, got {self.clip_margin}")
+        try:
+            self.color_order = check_color_order(self.color_order)
+        except ValueError as error:
+            problems.append(str(error))
+        if problems:
+            raise ValueError("invalid tracker parameters: " + "; ".join(problems))
+        self.update_interval = int(self.update_interval)
+        return self
+
+
+def resolve_params(
+    config: ModelConfig,
+    preset: Optional[str] = None,
+    checkpoint_defaults: Optional[Mapping[str, Any]] = None,
+    **overrides: Any,
+) -> TrackerParams:
+    """Defaults <- checkpoint's tracker defaults <- benchmark preset <- explicit overrides (None = keep)."""
+    values: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(TrackerParams)}
+    for source in (checkpoint_defaults or {}, _preset_values(config, preset), overrides):
+        unknown = sorted(set(source) - known)
+        if unknown:
+            raise ValueError(f"unknown tracker parameters {unknown}; known: {sorted(known)}")
+        values.update({key: value for key, value in source.items() if value is not None})
+    params = TrackerParams(**values)
+    if params.search_factor is None:
+        params.search_factor = DEFAULT_SEARCH_FACTOR.get(variant_name(config) or "", FALLBACK_SEARCH_FACTOR)
+    return params.validate()
+
+
+def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, Any]:
+    if preset in (None, "", "default"):
+        return {}
+    variant = variant_name(config) or "B"
+    presets = TRACKER_PRESETS[variant]
+    if preset not in presets:
+        raise ValueError(f"unknown tracker preset {preset!r}; available: {sorted(presets)} (or 'default')")
+    return presets[preset]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    target_id: Hashable
+    box: Box  # (x, y, w, h) in image pixels
+    score: float  # confidence in [0, 1]
+    frame_index: int  # 0 for the initialisation frame
+    search_window: Optional[CropWindow] = None
+
+
+@dataclass
+class _TargetState:
+    box: Box
+    template: np.ndarray
+    online_max_template: np.ndarray
+    max_score: float = -1.0
+    frame_index: int = 0
+    last: Optional[TrackResult] = field(default=None, repr=False)
+
+
+class MultiTargetTracker:
+    """Tracks any number of targets with one batched network step per frame."""
+
+    def __init__(self, backend: InferenceBackend, params: Optional[TrackerParams] = None) -> None:
+        self.backend = backend
+        self.config: ModelConfig = backend.config
+        self.params = (params or resolve_params(self.config)).validate()
+        if self.params.search_factor is None:
+            self.params.search_factor = resolve_params(self.config).search_factor
+        self._targets: dict[Hashable, _TargetState] = {}
+        self._search = np.empty((0, 3, self.config.search_size, self.config.search_size), dtype=np.float32)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: Union[str, LoadedCheckpoint],
+        variant: Optional[str] = None,
+        device: str = "cpu",
+        backend: str = "torch",
+        preset: Optional[str] = None,
+        precision: Optional[str] = None,
+        backend_options: Optional[Mapping[str, Any]] = None,
+        **params: Any,
+    ) -> "MultiTargetTracker":
+        checkpoint = path if isinstance(path, LoadedCheckpoint) else read_checkpoint(path, variant)
+        tracker_params = resolve_params(checkpoint.config, preset, checkpoint.tracker_defaults, **params)
+        engine = create_backend(backend, checkpoint, device=device, precision=precision,
+                                use_cache=tracker_params.use_cache, **dict(backend_options or {}))
+        return cls(engine, tracker_params)
+
+    @property
+    def target_ids(self) -> list:
+        return list(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def last_result(self, target_id: Hashable) -> Optional[TrackResult]:
+        target = self._targets.get(target_id)
+        return target.last if target else None
+
+    def _crop(self, frame: np.ndarray, box: Sequence[float], factor: float, size: int,
+              out: Optional[np.ndarray] = None) -> tuple[np.ndarray, CropWindow]:
+        return crop_and_normalize(frame, box, factor, size, self.params.color_order, out)
+
+    def add(self, target_id: Hashable, frame: np.ndarray, box_xywh: Sequence[float]) -> TrackResult:
+        """Start (or restart) tracking ``target_id`` from ``box_xywh`` in ``frame``."""
+        frame = check_frame(frame)
+        box = validate_init_box(box_xywh, frame.shape[0], frame.shape[1])
+        template, _ = self._crop(frame, box, self.params.template_factor, self.config.template_size)
+        self.backend.set_templates(target_id, template, template)
+        result = TrackResult(target_id, box, 1.0, 0)
+        self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template, last=result)
+        return result
+
+    def remove(self, target_id: Hashable) -> bool:
+        """Stop tracking ``target_id``; returns whether it was tracked."""
+        if self._targets.pop(target_id, None) is None:
+            return False
+        self.backend.remove(target_id)
+        return True
+
+    def reset(self) -> None:
+        self._targets.clear()
+        self.backend.clear()
+
+    def track(self, frame: np.ndarray) -> dict[Hashable, TrackResult]:
+        """Advance every target by one frame."""
+        if not self._targets:
+            raise RuntimeError("track() called before any target was initialised (call add()/initialize() first)")
+        frame = check_frame(frame)
+        keys = list(self._targets)
+        if self._search.shape[0] != len(keys):
+            self._search = np.empty((len(keys),) + self._search.shape[1:], dtype=np.float32)
+        windows = [
+            self._crop(frame, self._targets[key].box, self.params.search_factor, self.config.search_size,
+                       out=self._search[index])[1]
+            for index, key in enumerate(keys)
+        ]
+        output = self.backend.infer(keys, self._search)
+        return {
+            key: self._advance(key, frame, windows[index], output.pred_boxes[index], float(output.score_logits[index]))
+            for index, key in enumerate(keys)
+        }
+
+    def _advance(self, key: Hashable, frame: np.ndarray, window: CropWindow, pred: np.ndarray, logit: float) -> TrackResult:
+        target = self._targets[key]
+        params = self.params
+        target.frame_index += 1
+        height, width = frame.shape[:2]
+        box = map_box_back(pred, target.box, window.size)
+        if all(math.isfinite(v) for v in box):
+            target.box = clip_box(box, height, width, params.clip_margin)
+            score = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
+        else:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
+            score = 0.0
+        target.max_score *= params.max_score_decay
+        if score > params.update_threshold and score > target.max_score:
+            target.online_max_template, _ = self._crop(frame, target.box, params.template_factor, self.config.template_size)
+            target.max_score = score
+        if target.frame_index % params.update_interval == 0:
+            self.backend.set_templates(key, target.template, target.online_max_template)
+            target.max_score = -1.0
+            target.online_max_template = target.template
+        target.last = TrackResult(key, target.box, score, target.frame_index, window)
+        return target.last
+
+
+class MixFormerV2Tracker:
+    """Single-target tracker: ``initialize(frame, box)`` then ``track(frame)`` per frame."""
+
+    TARGET_ID = 0
+
+    def __init__(self, backend: InferenceBackend, params: Optional[TrackerParams] = None) -> None:
+        self._multi = MultiTargetTracker(backend, params)
+
+    @classmethod
+    def from_checkpoint(cls, path: Union[str, LoadedCheckpoint], **kwargs: Any) -> "MixFormerV2Tracker":
+        multi = MultiTargetTracker.from_checkpoint(path, **kwargs)
+        tracker = cls.__new__(cls)
+        tracker._multi = multi
+        return tracker
+
+    @property
+    def params(self) -> TrackerParams:
+        return self._multi.params
+
+    @property
+    def config(self) -> ModelConfig:
+        return self._multi.config
+
+    @property
+    def initialized(self) -> bool:
+        return len(self._multi) > 0
+
+    def initialize(self, frame: np.ndarray, box_xywh: Sequence[float]) -> TrackResult:
+        self._multi.reset()
+        return self._multi.add(self.TARGET_ID, frame, box_xywh)
+
+    def track(self, frame: np.ndarray) -> TrackResult:
+        if not self.initialized:
+            raise RuntimeError("track() called before initialize(frame, box)")
+        return self._multi.track(frame)[self.TARGET_ID]
+
+
+def load_tracker(
+    path: str,
+    variant: Optional[str] = None,
+    device: str = "cpu",
+    backend: str = "torch",
+    **params: Any,
+) -> MixFormerV2Tracker:
+    """A ready single-target tracker from a weights file (official ``.pth.tar`` or ours)."""
+    return MixFormerV2Tracker.from_checkpoint(path, variant=variant, device=device, backend=backend, **params)
