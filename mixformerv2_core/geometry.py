@@ -124,3 +124,14 @@ def xywh_to_cxcywh(box: Sequence[float]) -> Box:
 def cxcywh_to_xywh(box: Sequence[float]) -> Box:
     cx, cy, w, h = as_box(box)
     return (cx - 0.5 * w, cy - 0.5 * h, w, h)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Continuous-coordinate IoU of two ``(x, y, w, h)`` boxes (0 when either is empty)."""
+    ax, ay, aw, ah = as_box(a)
+    bx, by, bw, bh = as_box(b)
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
