@@ -42,6 +42,7 @@ class FrameStats:
         self.processed = 0
         self.dropped = 0
         self.bad = 0
+        self.debug_images = 0
         self._done_times: deque = deque(maxlen=window)
         self._latencies_ms: deque = deque(maxlen=window)
 

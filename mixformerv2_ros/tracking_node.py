@@ -61,8 +61,8 @@ class TrackingNode(LifecycleNode):
         self._mailbox: Optional[tuple[Any, float]] = None
         self._mailbox_ready = threading.Condition()
         self._worker: Optional[threading.Thread] = None
-        self._subscriptions_active: list = []
-        self._publishers: dict[str, Any] = {}
+        self._inputs: list = []
+        self._outputs: dict[str, Any] = {}
         self._reset_service = None
         self._last_results: dict = {}
         self._io_group = ReentrantCallbackGroup()
@@ -191,9 +191,9 @@ class TrackingNode(LifecycleNode):
         with self._tracker_lock:
             self._tracker = None
             self._last_results = {}
-        for publisher in self._publishers.values():
+        for publisher in self._outputs.values():
             self.destroy_publisher(publisher)
-        self._publishers = {}
+        self._outputs = {}
         if self._reset_service is not None:
             self.destroy_service(self._reset_service)
             self._reset_service = None
@@ -213,7 +213,7 @@ class TrackingNode(LifecycleNode):
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self._param("qos_depth"), reliability=reliability)
 
     def _create_outputs(self) -> None:
-        self._publishers = {
+        self._outputs = {
             "detections": self.create_publisher(Detection2DArray, "~/detections", 10),
             "detection": self.create_publisher(Detection2D, "~/detection", 10),
             "debug_image": self.create_publisher(Image, "~/debug_image", 1),
@@ -230,16 +230,16 @@ class TrackingNode(LifecycleNode):
                                                  callback_group=self._io_group)
         mouse_topic = self._param("mouse_topic") or image_topic + "_mouse_left"
         self._clicks.reset()
-        self._subscriptions_active = [
+        self._inputs = [
             image_sub,
             self.create_subscription(Detection2D, "~/init", self._on_init, 10, callback_group=self._io_group),
             self.create_subscription(Point, mouse_topic, self._on_click, 10, callback_group=self._io_group),
         ]
 
     def _destroy_inputs(self) -> None:
-        for subscription in self._subscriptions_active:
+        for subscription in self._inputs:
             self.destroy_subscription(subscription)
-        self._subscriptions_active = []
+        self._inputs = []
 
     # ----------------------------------------------------------------------------------------------------
     # input callbacks (short: they never run the model)
@@ -371,7 +371,7 @@ class TrackingNode(LifecycleNode):
         lost_threshold = self._param("lost_threshold")
         array = detections_from_results(msg.header, results.values(), self._param("label"),
                                         self._param("lost_label"), lost_threshold)
-        publishers = self._publishers
+        publishers = self._outputs
         if not publishers:
             return
         publishers["detections"].publish(array)
@@ -384,6 +384,7 @@ class TrackingNode(LifecycleNode):
             canvas = draw_targets(frame, results.values(), lost_threshold, self._param("debug_image_scale"),
                                   color_order)
             debug.publish(frame_to_image(canvas, msg.header, color_order))
+            self.stats.count("debug_images")
 
     # ----------------------------------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:

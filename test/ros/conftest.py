@@ -18,6 +18,9 @@ if not os.environ.get("ROS_DISTRO"):
     pytest.importorskip("vision_msgs.msg", reason="vision_msgs not built (scripts/setup_ros_env.sh)")
 
 import rclpy  # noqa: E402
+import torch  # noqa: E402
+
+from mixformerv2_core import ModelConfig, build_model, save_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +29,31 @@ def ros_context():
     rclpy.init()
     yield
     rclpy.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> str:
+    """A tiny random-weight checkpoint: the node's behaviour, not tracking accuracy, is under test."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_checkpoint(build_model(ModelConfig.tiny()), path)
+    return str(path)
+
+
+@pytest.fixture
+def make_harness(ros_context, tiny_weights):
+    """Factory: ``make_harness(**parameters)`` starts a TrackingNode (tiny weights unless given) + client."""
+    from node_harness import NodeHarness
+
+    created = []
+
+    def factory(transport: str = "raw", **parameters):
+        parameters.setdefault("weights", tiny_weights)
+        parameters.setdefault("diagnostics_period", 0.2)
+        harness = NodeHarness(parameters, transport)
+        created.append(harness)
+        return harness
+
+    yield factory
+    for harness in created:
+        harness.close()
