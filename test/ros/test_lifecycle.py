@@ -7,7 +7,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros.tracking_node import NODE_NAME
-from node_harness import wait_for
+from mixformerv2_ros.harness import wait_for
 
 
 def _service(harness, kind, name):

@@ -11,7 +11,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros.tracking_node import NODE_NAME
-from node_harness import stamped_header, wait_for
+from mixformerv2_ros.harness import stamped_header, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
-"""Runs a real TrackingNode plus a client node (publishers of frames/init, output recorders) in one process."""
+"""A real TrackingNode plus a client node (frame/init publishers, output recorders) in one process.
+
+Used by the ROS tests and benchmarks/node_latency.py; everything goes over real DDS topics.
+"""
 from __future__ import annotations
 
 import itertools
@@ -44,6 +47,12 @@ def stamped_header(index: int, frame_id: str = "camera_optical"):
     return header
 
 
+def make_frame_message(frame: np.ndarray, index: int, transport: str = "raw"):
+    """Image (rgb8) or JPEG CompressedImage of ``frame`` with the header of frame ``index``."""
+    header = stamped_header(index)
+    return frame_to_compressed(frame, header) if transport == "compressed" else frame_to_image(frame, header)
+
+
 class NodeHarness:
     """One TrackingNode in its own namespace, and a client that talks to it over real DDS topics."""
 
@@ -64,6 +73,7 @@ class NodeHarness:
         self.singles: list[Detection2D] = []
         self.debug_images: list[Image] = []
         self.diagnostics: list[DiagnosticArray] = []
+        self.received_at: dict[int, float] = {}  # id(output array) -> time.perf_counter() at arrival
         self._lock = threading.Lock()
         self.client.create_subscription(Detection2DArray, private + "detections", self._record(self.arrays), 100)
         self.client.create_subscription(Detection2D, private + "detection", self._record(self.singles), 100)
@@ -77,6 +87,7 @@ class NodeHarness:
     def _record(self, sink: list) -> Callable:
         def callback(msg) -> None:
             with self._lock:
+                self.received_at[id(msg)] = time.perf_counter()
                 sink.append(msg)
         return callback
 
@@ -90,13 +101,8 @@ class NodeHarness:
         wait_for(lambda: self.client.count_publishers(f"{self.namespace}/{NODE_NAME}/detections") > 0)
 
     def publish_frame(self, frame: np.ndarray, index: int, transport: str = "raw"):
-        header = stamped_header(index)
-        if transport == "compressed":
-            msg = frame_to_compressed(frame, header)
-            self.compressed_pub.publish(msg)
-        else:
-            msg = frame_to_image(frame, header)
-            self.image_pub.publish(msg)
+        msg = make_frame_message(frame, index, transport)
+        self.publish_raw(msg)
         return msg
 
     def publish_raw(self, msg) -> None:
