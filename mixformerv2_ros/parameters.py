@@ -1,7 +1,7 @@
 """The tracking node's parameters: one table gives names, defaults, descriptors, ranges and validation.
 
-``stage`` says when a value is read: ``configure`` (model loading), ``activate`` (topics, QoS, timers) or
-``runtime`` (read every frame; may change at any time). Changing a configure/activate parameter while it is in
+``stage`` says when a value is read: ``start`` (construction only), ``configure`` (model loading), ``activate``
+(topics, QoS, frame buffer) or ``runtime`` (read every frame; may change at any time). Changing a configure/activate parameter while it is in
 use is refused with the reason, so a running node never silently ignores a change.
 """
 from __future__ import annotations
@@ -34,7 +34,9 @@ class ParameterSpec:
         constraints = []
         if self.choices is not None:
             constraints.append("one of: " + ", ".join(repr(choice) for choice in self.choices))
-        if self.stage != "runtime":
+        if self.stage == "start":
+            constraints.append("read at start-up only")
+        elif self.stage != "runtime":
             constraints.append(f"read on {self.stage}; change it while the node is not {self.stage}d")
         descriptor = ParameterDescriptor(
             name=self.name,
@@ -94,7 +96,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "'<image topic>_mouse_left'.", stage="activate"),
     ParameterSpec("frame_buffer_size", 30, "Recent frames kept to match an init message's stamp.",
                   stage="activate", value_range=(1, 300)),
-    ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", stage="activate",
+    ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", stage="start",
                   value_range=(0.05, 60.0)),
 )
 

@@ -89,7 +89,9 @@ class TrackingNode(LifecycleNode):
             reason = check_value(parameter.name, parameter.value, available_backends())
             if reason is None and spec.stage == "configure" and self._tracker is not None:
                 reason = f"{parameter.name} is read on configure: clean the node up before changing it"
-            if reason is None and spec.stage in ("activate", "start") and self._active:
+            if reason is None and spec.stage == "start":
+                reason = f"{parameter.name} is read at start-up only: restart the node to change it"
+            if reason is None and spec.stage == "activate" and self._active:
                 reason = f"{parameter.name} is read on activate: deactivate the node before changing it"
             if reason is not None:
                 return SetParametersResult(successful=False, reason=reason)
@@ -174,18 +176,19 @@ class TrackingNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self._stop_worker()
-        self._destroy_inputs()
-        self._release()
+        self._teardown()
         self._state_label = "finalized"
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: State) -> TransitionCallbackReturn:
+        self._teardown()
+        self._state_label = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def _teardown(self) -> None:
         self._stop_worker()
         self._destroy_inputs()
         self._release()
-        self._state_label = "unconfigured"
-        return TransitionCallbackReturn.SUCCESS
 
     def _release(self) -> None:
         with self._tracker_lock:

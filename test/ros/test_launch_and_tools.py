@@ -66,3 +66,9 @@ def test_box_picker_turns_a_selection_into_a_stamped_init_message():
     request = init_request_from_detection(detection)
     assert request.target_id == "person" and request.box_xywh == (10.0, 20.0, 30.0, 40.0)
     assert selection_to_detection(header, (0, 0, 0, 0), "person") is None  # cancelled selection
+
+
+def test_every_parameter_is_documented():
+    documentation = (ROOT / "docs" / "ros.md").read_text(encoding="utf-8")
+    missing = [spec.name for spec in PARAMETERS if f"| `{spec.name}` |" not in documentation]
+    assert not missing, f"parameters missing from docs/ros.md: {missing}"

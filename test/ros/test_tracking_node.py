@@ -159,3 +159,21 @@ def test_debug_image_is_drawn_only_for_subscribers(make_harness, sequence):
     far = np.ones_like(changed)
     far[max(0, int(y) - 20):int(y + h) + 4, max(0, int(x) - 4):int(x + w) + 60] = False
     assert not changed[far].any()  # ... around the tracked box only
+
+
+def test_init_stamp_selects_the_matching_buffered_frame(make_harness, tiny_weights, sequence):
+    harness = make_harness()
+    harness.wait_connected()
+    sent = [harness.send_and_wait(sequence.frames[index], index)[0] for index in range(3)]
+    box = sequence.boxes[0]
+    harness.init_and_wait("t", box, sent[0].header)  # drawn on frame 0, arrives after frame 2
+    _, output = harness.send_and_wait(sequence.frames[3], 3)
+
+    def reference_box(init_frame_index: int):
+        tracker = MultiTargetTracker.from_checkpoint(tiny_weights)
+        tracker.add("t", sequence.frames[init_frame_index], box)
+        return xywh_to_cxcywh(tracker.track(sequence.frames[3])["t"].box)
+
+    on_stamped_frame, on_latest_frame = reference_box(0), reference_box(2)
+    assert not np.allclose(on_stamped_frame, on_latest_frame, atol=1e-3)  # the choice of frame is visible
+    np.testing.assert_allclose(_box_of(output.detections[0]), on_stamped_frame, atol=1e-6)
