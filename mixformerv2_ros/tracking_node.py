@@ -15,6 +15,7 @@ import time
 from typing import Any, Optional
 
 import rclpy
+import rclpy.exceptions
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
@@ -38,6 +39,9 @@ from .node_status import FrameStats, ProblemReporter, build_diagnostics
 from .parameters import PARAMETERS, SPECS, check_value
 
 NODE_NAME = "mixformerv2_tracker"
+_PARAMETER_ERRORS = tuple(getattr(rclpy.exceptions, name) for name in (
+    "ParameterException", "InvalidParameterValueException", "InvalidParameterTypeException")
+    if hasattr(rclpy.exceptions, name))
 
 
 class TrackingNode(LifecycleNode):
@@ -45,8 +49,7 @@ class TrackingNode(LifecycleNode):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        for spec in PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, spec.descriptor())
+        self._bad_parameters = self._declare_parameters()
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self.stats = FrameStats()
@@ -78,6 +81,19 @@ class TrackingNode(LifecycleNode):
 
     # ----------------------------------------------------------------------------------------------------
     # parameters
+    def _declare_parameters(self) -> list[str]:
+        """Declares every parameter; a value of the wrong type or range falls back to the default and is
+        reported (configure then fails with the reason) instead of taking the process down."""
+        bad = []
+        for spec in PARAMETERS:
+            try:
+                self.declare_parameter(spec.name, spec.default, spec.descriptor())
+            except _PARAMETER_ERRORS as error:
+                bad.append(str(error))
+                self.declare_parameter(spec.name, spec.default, spec.descriptor(), ignore_override=True)
+                self.get_logger().error(f"bad parameter, default {spec.default!r} used instead: {error}")
+        return bad
+
     def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
 
@@ -114,7 +130,7 @@ class TrackingNode(LifecycleNode):
     # ----------------------------------------------------------------------------------------------------
     # lifecycle
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        problem = self._check_all_parameters()
+        problem = "; ".join(self._bad_parameters) or self._check_all_parameters()
         weights = self._param("weights")
         if problem is None and not weights:
             problem = "parameter 'weights' is empty: give the path of a MixFormerV2 weights file"

@@ -114,3 +114,20 @@ def test_parameter_changes_are_validated(make_harness):
     assert node.set_parameters([Parameter("update_interval", value=7)])[0].successful
     assert node._tracker.params.update_interval == 7
     assert node.get_parameter("lost_threshold").value == 0.25
+
+
+def test_parameter_values_of_wrong_type_or_range_fail_configure_not_the_process(make_harness):
+    harness = make_harness(qos_depth=1000, device=3)
+    status, _ = harness.latest_diagnostics()
+    assert status.level == status.ERROR and "qos_depth" in status.message and "device" in status.message
+    assert harness.node.get_parameter("qos_depth").value == 1  # the default, not the bad value
+    assert _lifecycle_state(harness) == "unconfigured"
+
+
+def test_corrupt_weights_file_fails_configure(make_harness, tmp_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a checkpoint" * 10)
+    harness = make_harness(weights=str(corrupt))
+    status, _ = harness.latest_diagnostics()
+    assert status.level == status.ERROR and "cannot load the tracker" in status.message
+    assert _lifecycle_state(harness) == "unconfigured"
