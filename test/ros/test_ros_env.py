@@ -34,3 +34,24 @@ def test_two_nodes_exchange_detection2d(ros_context):
     assert received, "no Detection2D arrived within 10 s"
     got = received[0]
     assert (got.id, got.header.frame_id, got.bbox.center.position.x, got.bbox.size_x) == ("target-7", "camera", 12.5, 40.0)
+
+
+# RIHS01 type hashes of upstream vision_msgs 4.1.1 as built by a ROS 2 install (read from generated code of
+# real workspaces). Detection2DArray's hash covers every type it references, so it pins the whole tree.
+UPSTREAM_TYPE_HASHES = {
+    "Detection2DArray": "RIHS01_214274120007f4a683866481336b70310268cfa107aebe9d594a6acf75bda968",
+    "BoundingBox2D": "RIHS01_008eacbb0cf8f26e83795547bed013eec3675485ef386ec056d80eaaf1c1ce2f",
+}
+
+
+def test_generated_vision_msgs_has_the_upstream_type_hashes():
+    import json
+    from pathlib import Path
+
+    from ament_index_python.packages import get_package_share_directory
+
+    share = Path(get_package_share_directory("vision_msgs")) / "msg"
+    for name, expected in UPSTREAM_TYPE_HASHES.items():
+        description = json.loads((share / f"{name}.json").read_text(encoding="utf-8"))
+        hashes = {entry["type_name"]: entry["hash_string"] for entry in description["type_hashes"]}
+        assert hashes[f"vision_msgs/msg/{name}"] == expected
