@@ -81,8 +81,16 @@ class NodeHarness:
         self.executor = MultiThreadedExecutor(num_threads=4)
         self.executor.add_node(self.node)
         self.executor.add_node(self.client)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._closing = False
+        self._spinner = threading.Thread(target=self._spin, daemon=True)
         self._spinner.start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: BLE001 - entities vanishing during close() are expected then, not before
+            if not self._closing:
+                raise
 
     def _record(self, sink: list) -> Callable:
         def callback(msg) -> None:
@@ -153,8 +161,9 @@ class NodeHarness:
         return wait_for(find, timeout)
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
+        self._closing = True
+        self.executor.shutdown(timeout_sec=5.0)
+        self._spinner.join(timeout=5.0)
         self.node._stop_worker()
         self.node.destroy_node()
         self.client.destroy_node()
-        self._spinner.join(timeout=5.0)

@@ -81,15 +81,15 @@ class TrackingNode(LifecycleNode):
 
     # ----------------------------------------------------------------------------------------------------
     # parameters
-    def _declare_parameters(self) -> list[str]:
+    def _declare_parameters(self) -> dict[str, str]:
         """Declares every parameter; a value of the wrong type or range falls back to the default and is
         reported (configure then fails with the reason) instead of taking the process down."""
-        bad = []
+        bad = {}
         for spec in PARAMETERS:
             try:
                 self.declare_parameter(spec.name, spec.default, spec.descriptor())
             except _PARAMETER_ERRORS as error:
-                bad.append(str(error))
+                bad[spec.name] = str(error)
                 self.declare_parameter(spec.name, spec.default, spec.descriptor(), ignore_override=True)
                 self.get_logger().error(f"bad parameter, default {spec.default!r} used instead: {error}")
         return bad
@@ -112,6 +112,7 @@ class TrackingNode(LifecycleNode):
             if reason is not None:
                 return SetParametersResult(successful=False, reason=reason)
         for parameter in parameters:  # accepted: apply what the tracker reads every frame
+            self._bad_parameters.pop(parameter.name, None)
             if parameter.name in ("update_interval", "update_threshold") and self._tracker is not None:
                 with self._tracker_lock:
                     setattr(self._tracker.params, parameter.name, parameter.value)
@@ -130,7 +131,7 @@ class TrackingNode(LifecycleNode):
     # ----------------------------------------------------------------------------------------------------
     # lifecycle
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        problem = "; ".join(self._bad_parameters) or self._check_all_parameters()
+        problem = "; ".join(self._bad_parameters.values()) or self._check_all_parameters()
         weights = self._param("weights")
         if problem is None and not weights:
             problem = "parameter 'weights' is empty: give the path of a MixFormerV2 weights file"

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from lifecycle_msgs.srv import GetState
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -122,6 +123,11 @@ def test_parameter_values_of_wrong_type_or_range_fail_configure_not_the_process(
     assert status.level == status.ERROR and "qos_depth" in status.message and "device" in status.message
     assert harness.node.get_parameter("qos_depth").value == 1  # the default, not the bad value
     assert _lifecycle_state(harness) == "unconfigured"
+    # fixed at run time: configure succeeds
+    results = harness.node.set_parameters([Parameter("qos_depth", value=2), Parameter("device", value="cpu")])
+    assert all(result.successful for result in results)
+    assert harness.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert _lifecycle_state(harness) == "inactive"
 
 
 def test_corrupt_weights_file_fails_configure(make_harness, tmp_path):
