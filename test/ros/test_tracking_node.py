@@ -132,8 +132,9 @@ def test_lost_target_is_labelled_and_diagnosed(make_harness, sequence):
     assert harness.node.set_parameters([Parameter("lost_threshold", value=0.0)])[0].successful
     _, output = harness.send_and_wait(sequence.frames[2], 2)
     assert output.detections[0].results[0].hypothesis.class_id == "object"
-    status, values = harness.latest_diagnostics(lambda v: v.get("target.t", "").startswith("tracking"))
-    assert int(values["frames_processed"]) >= 3 and values["state"] == "active"
+    status, values = harness.latest_diagnostics(
+        lambda v: v.get("target.t", "").startswith("tracking") and int(v["frames_processed"]) == 3)
+    assert status.level == status.OK and values["state"] == "active" and values["frames_dropped"] == "0"
 
 
 def test_debug_image_is_drawn_only_for_subscribers(make_harness, sequence):
