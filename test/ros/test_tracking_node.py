@@ -63,7 +63,7 @@ def test_two_targets_one_removed_by_zero_box_then_reset(make_harness, sequence):
     harness.init_and_wait("b", (40.0, 50.0, 30.0, 30.0), first.header)
     _, output = harness.send_and_wait(sequence.frames[1], 1)
     assert [d.id for d in output.detections] == ["a", "b"]
-    assert harness.node.stats.processed == 2
+    wait_for(lambda: harness.node.stats.processed == 2)  # counted right after publishing
 
     harness.publish_init("a", (10.0, 10.0, 0.0, 0.0), first.header)  # zero size: remove "a"
     wait_for(lambda: harness.tracked_ids() == ["b"])
