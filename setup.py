@@ -20,6 +20,8 @@ setup(
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
         (f"share/{PACKAGE_NAME}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE_NAME}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        # `ros2 run`/`ros2 launch` look for executables here (pip users get the console scripts below).
+        (f"lib/{PACKAGE_NAME}", glob("ros2_executables/*")),
     ],
     install_requires=[
         "numpy>=1.23",
@@ -39,6 +41,8 @@ setup(
     entry_points={
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
+            "mixformerv2-tracking-node = mixformerv2_ros.tracking_node:main",
+            "mixformerv2-box-picker = mixformerv2_ros.box_picker:main",
             "mixformerv2-eval = mixformerv2_core.cli.eval:main",
             "mixformerv2-report = mixformerv2_core.cli.report:main",
             "mixformerv2-make-bag = mixformerv2_ros.make_bag:main",
