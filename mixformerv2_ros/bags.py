@@ -24,6 +24,8 @@ from rosbags.rosbag2.enums import StoragePlugin
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from .image_conversion import compressed_to_frame, image_to_frame
+
 METADATA_VERSION = 8
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_TYPE = "sensor_msgs/msg/CompressedImage"
@@ -113,21 +115,10 @@ def detection_box(det) -> np.ndarray:
 
 
 def decode_image(msg, color_order: str = "rgb") -> np.ndarray:
-    """HxWx3 uint8 array in ``color_order`` from an Image (rgb8/bgr8/mono8) or CompressedImage message."""
-    if hasattr(msg, "format"):
-        img = cv2.imdecode(np.asarray(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"undecodable {msg.format!r} CompressedImage")
-        return img[..., ::-1].copy() if color_order == "rgb" else img
-    enc = msg.encoding.lower()
-    data = np.asarray(msg.data, dtype=np.uint8)
-    if enc in ("rgb8", "bgr8"):
-        img = np.lib.stride_tricks.as_strided(data, (msg.height, msg.width, 3), (msg.step, 3, 1)).copy()
-        return img if enc[:3] == color_order else img[..., ::-1].copy()
-    if enc == "mono8":
-        gray = np.lib.stride_tricks.as_strided(data, (msg.height, msg.width), (msg.step, 1))
-        return np.repeat(gray[..., None], 3, axis=2)
-    raise ValueError(f"unsupported image encoding {msg.encoding!r} (rgb8, bgr8, mono8 or CompressedImage)")
+    """HxWx3 uint8 frame in ``color_order`` from a bag's Image or CompressedImage, decoded exactly as the
+    tracking node decodes live messages (every encoding it supports)."""
+    frame = compressed_to_frame(msg, color_order) if hasattr(msg, "format") else image_to_frame(msg, color_order)
+    return np.array(frame)  # own the pixels: the deserialized message buffer is not kept
 
 
 @dataclass

@@ -121,12 +121,18 @@ def test_topic_errors(tmp_path):
         bags.write_sequence_bag(tmp_path / "bag", frames, boxes, fps=30, storage="rosbag1")
 
 
-def test_mono8_and_unsupported_encodings():
+def test_bag_frames_decode_like_live_messages():
+    """Encodings recorded from real cameras (mono8, bgra8, padded rows) decode as the node decodes them."""
     Image = bags.typestore().types[bags.IMAGE_TYPE]
     hdr = bags._header(0, "c")
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    msg = Image(header=hdr, height=3, width=4, encoding="mono8", is_bigendian=0, step=4, data=gray.reshape(-1))
+    padded = np.zeros((3, 6), np.uint8)
+    padded[:, :4] = gray
+    msg = Image(header=hdr, height=3, width=4, encoding="mono8", is_bigendian=0, step=6, data=padded.reshape(-1))
     np.testing.assert_array_equal(bags.decode_image(msg)[..., 1], gray)
+    bgra = np.dstack([gray, gray + 1, gray + 2, np.full_like(gray, 255)])
+    msg = Image(header=hdr, height=3, width=4, encoding="bgra8", is_bigendian=0, step=16, data=bgra.reshape(-1))
+    np.testing.assert_array_equal(bags.decode_image(msg, "rgb"), np.dstack([gray + 2, gray + 1, gray]))
     bad = Image(header=hdr, height=1, width=1, encoding="32FC1", is_bigendian=0, step=4, data=np.zeros(4, np.uint8))
     with pytest.raises(ValueError, match="unsupported image encoding"):
         bags.decode_image(bad)
