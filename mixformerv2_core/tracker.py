@@ -99,10 +99,13 @@ def resolve_params(
         if unknown:
             raise ValueError(f"unknown tracker parameters {unknown}; known: {sorted(known)}")
         values.update({key: value for key, value in source.items() if value is not None})
-    params = TrackerParams(**values)
+    return _with_default_search_factor(TrackerParams(**values), config).validate()
+
+
+def _with_default_search_factor(params: TrackerParams, config: ModelConfig) -> TrackerParams:
     if params.search_factor is None:
         params.search_factor = DEFAULT_SEARCH_FACTOR.get(variant_name(config) or "", FALLBACK_SEARCH_FACTOR)
-    return params.validate()
+    return params
 
 
 def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, Any]:
@@ -140,9 +143,7 @@ class MultiTargetTracker:
     def __init__(self, backend: InferenceBackend, params: Optional[TrackerParams] = None) -> None:
         self.backend = backend
         self.config: ModelConfig = backend.config
-        self.params = (params or resolve_params(self.config)).validate()
-        if self.params.search_factor is None:
-            self.params.search_factor = resolve_params(self.config).search_factor
+        self.params = _with_default_search_factor(params or TrackerParams(), self.config).validate()
         self._targets: dict[Hashable, _TargetState] = {}
         self._search = np.empty((0, 3, self.config.search_size, self.config.search_size), dtype=np.float32)
 
@@ -253,9 +254,7 @@ class MixFormerV2Tracker:
     @classmethod
     def from_checkpoint(cls, path: Union[str, LoadedCheckpoint], **kwargs: Any) -> "MixFormerV2Tracker":
         multi = MultiTargetTracker.from_checkpoint(path, **kwargs)
-        tracker = cls.__new__(cls)
-        tracker._multi = multi
-        return tracker
+        return cls(multi.backend, multi.params)
 
     @property
     def params(self) -> TrackerParams:

@@ -1,6 +1,7 @@
 """PyTorch inference backend (CPU or CUDA, fp32 or half precision)."""
 from __future__ import annotations
 
+import copy
 from typing import Hashable, Sequence, Union
 
 import numpy as np
@@ -59,6 +60,9 @@ class TorchBackend:
     ) -> None:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
+        first = next(model.parameters())
+        if first.device != self.device or first.dtype != self.dtype:
+            model = copy.deepcopy(model)  # never convert a network that its owner may still use elsewhere
         self.model = model.to(self.device, self.dtype).eval()
         self.config = model.config
         self.use_cache = use_cache

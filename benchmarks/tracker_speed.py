@@ -1,0 +1,88 @@
+"""Per-frame latency of the whole tracker step (crop + network + post-processing), full vs cached path.
+
+Prints one table (median and p90 ms, FPS, speed-up of the cached path over the official full forward) for
+each variant, measured side by side in one run on the same generated 640x480 frames, random weights.
+
+    python benchmarks/tracker_speed.py [--variants S B] [--frames 60] [--device cpu|cuda] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from mixformerv2_core import MixFormerV2Tracker, build_model, resolve_params
+from mixformerv2_core.backends import TorchBackend
+from mixformerv2_core.synthetic import generate_sequence
+
+
+def machine_description(device: str) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    if device.startswith("cuda"):
+        text += f", GPU {torch.cuda.get_device_name(torch.device(device))}"
+    return text
+
+
+def time_tracker(tracker: MixFormerV2Tracker, frames: list, box, warmup: int, device: str) -> list[float]:
+    tracker.initialize(frames[0], box)
+    times = []
+    for index, frame in enumerate(frames[1:]):
+        start = time.perf_counter()
+        tracker.track(frame)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if index >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=["S", "B"])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--precision", default=None, help="float32 (default), float16/bfloat16 on GPU")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sequence = generate_sequence(seed=0, num_frames=args.frames + args.warmup + 1, frame_size=(480, 640))
+    print(f"machine: {machine_description(args.device)}")
+    print(f"frames: {args.frames} timed after {args.warmup} warm-up, 640x480, device {args.device}, "
+          f"precision {args.precision or 'float32'}, random weights\n")
+    header = f"{'variant':<8}{'path':<14}{'median ms':>10}{'p90 ms':>9}{'FPS':>8}{'speed-up':>10}"
+    print(header)
+    print("-" * len(header))
+    for variant in args.variants:
+        torch.manual_seed(0)
+        model = build_model(variant).eval()
+        params = resolve_params(model.config)
+        medians = {}
+        for label, cached in (("full (official)", False), ("cached", True)):
+            backend = TorchBackend(model, device=args.device, dtype=args.precision, use_cache=cached)
+            params.use_cache = cached
+            tracker = MixFormerV2Tracker(backend, params)
+            times = time_tracker(tracker, sequence.frames, sequence.boxes[0], args.warmup, args.device)
+            medians[label] = statistics.median(times)
+            ratio = medians["full (official)"] / medians[label]
+            print(f"{variant:<8}{label:<17}{medians[label] * 1e3:>10.1f}{percentile(times, 90) * 1e3:>9.1f}"
+                  f"{1.0 / medians[label]:>8.1f}{ratio:>9.2f}x")
+
+
+if __name__ == "__main__":
+    main()
