@@ -63,8 +63,12 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("backend", "torch", "Inference backend (see mixformerv2_core.backends.available_backends()).",
                   stage="configure"),
     ParameterSpec("device", "cpu", "Inference device: 'cpu', 'cuda' or 'cuda:N'.", stage="configure"),
-    ParameterSpec("precision", "", "Inference precision: '' (float32), 'float32', 'float16' (CUDA), 'bfloat16'.",
-                  stage="configure", choices=("", "float32", "float16", "bfloat16")),
+    ParameterSpec("precision", "", "Inference precision: '' (float32), 'float32', 'float16' (CUDA), 'bfloat16', "
+                  "'int8' (onnx backend).", stage="configure", choices=("", "float32", "float16", "bfloat16", "int8")),
+    ParameterSpec("backend_threads", 0, "CPU threads of the inference backend; 0 keeps the backend's default.",
+                  stage="configure", value_range=(0, 256)),
+    ParameterSpec("onnx_bundle_dir", "", "Exported ONNX bundle (mixformerv2-export) for the onnx backends; empty "
+                  "exports one into the cache on first configure.", stage="configure"),
     ParameterSpec("preset", "default", "Tracker preset of the official scripts (e.g. 'lasot', 'vot20').",
                   stage="configure"),
     ParameterSpec("search_factor", 0.0, "Search region size relative to the box; 0 uses the variant's default.",

@@ -144,6 +144,7 @@ class TrackingNode(LifecycleNode):
                     backend=self._param("backend"),
                     preset=self._param("preset"),
                     precision=self._param("precision") or None,
+                    backend_options=self._backend_options(),
                     search_factor=self._param("search_factor") or None,
                     update_interval=self._param("update_interval"),
                     update_threshold=self._param("update_threshold"),
@@ -407,6 +408,14 @@ class TrackingNode(LifecycleNode):
             self.stats.count("debug_images")
 
     # ----------------------------------------------------------------------------------------------------
+    def _backend_options(self) -> dict:
+        options = {}
+        if self._param("backend_threads") > 0:
+            options["threads"] = self._param("backend_threads")
+        if self._param("onnx_bundle_dir"):
+            options["bundle_dir"] = self._param("onnx_bundle_dir")
+        return options
+
     def _publish_diagnostics(self) -> None:
         lost_threshold = self._param("lost_threshold")
         with self._tracker_lock:

@@ -25,7 +25,10 @@ def available_backends() -> list[str]:
 
 
 def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device] = "cpu",
-                   precision: Optional[str] = None, use_cache: bool = True, **_: Any) -> TorchBackend:
+                   precision: Optional[str] = None, use_cache: bool = True, threads: Optional[int] = None,
+                   **_: Any) -> TorchBackend:
+    if threads:
+        torch.set_num_threads(int(threads))  # process-wide: PyTorch has one intra-op pool
     return TorchBackend(model_from_checkpoint(checkpoint), device=device, dtype=precision, use_cache=use_cache)
 
 

@@ -137,3 +137,10 @@ def test_corrupt_weights_file_fails_configure(make_harness, tmp_path):
     status, _ = harness.latest_diagnostics()
     assert status.level == status.ERROR and "cannot load the tracker" in status.message
     assert _lifecycle_state(harness) == "unconfigured"
+
+
+def test_onnx_bundle_that_is_not_there_fails_configure(make_harness, tmp_path):
+    harness = make_harness(backend="onnx", onnx_bundle_dir=str(tmp_path / "no_bundle"))
+    status, _ = harness.latest_diagnostics(lambda v: v.get("state") == "unconfigured")
+    assert status.level == status.ERROR and "no_bundle" in status.message
+    assert _lifecycle_state(harness) == "unconfigured"

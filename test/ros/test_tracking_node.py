@@ -178,3 +178,20 @@ def test_init_stamp_selects_the_matching_buffered_frame(make_harness, tiny_weigh
     on_stamped_frame, on_latest_frame = reference_box(0), reference_box(2)
     assert not np.allclose(on_stamped_frame, on_latest_frame, atol=1e-3)  # the choice of frame is visible
     np.testing.assert_allclose(_box_of(output.detections[0]), on_stamped_frame, atol=1e-6)
+
+
+def test_onnx_backend_selected_by_parameters_tracks_like_the_torch_core(make_harness, tiny_weights, sequence, tmp_path):
+    from mixformerv2_core.backends.onnx_backend import ensure_bundle
+    from mixformerv2_core.checkpoint import read_checkpoint
+
+    bundle = ensure_bundle(read_checkpoint(tiny_weights), "fp32", tmp_path)
+    harness = make_harness(backend="onnx", backend_threads=1, onnx_bundle_dir=str(bundle))
+    harness.wait_connected()
+    first, _ = harness.send_and_wait(sequence.frames[0], 0)
+    harness.init_and_wait("t", sequence.boxes[0], first.header)
+    reference = MultiTargetTracker.from_checkpoint(tiny_weights)
+    reference.add("t", sequence.frames[0], sequence.boxes[0])
+    for index in range(1, 4):
+        _, output = harness.send_and_wait(sequence.frames[index], index)
+        expected = reference.track(sequence.frames[index])["t"]
+        np.testing.assert_allclose(_box_of(output.detections[0]), xywh_to_cxcywh(expected.box), atol=1e-3)
