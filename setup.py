@@ -20,6 +20,8 @@ setup(
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
         (f"share/{PACKAGE_NAME}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE_NAME}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        # `ros2 run`/`ros2 launch` look for executables here (pip users get the console scripts below).
+        (f"lib/{PACKAGE_NAME}", glob("ros2_executables/*")),
     ],
     install_requires=[
         "numpy>=1.23",
@@ -30,17 +32,24 @@ setup(
         "torch>=2.1",
     ],
     extras_require={
-        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],  # tested pins: requirements/onnx.txt
         "training": ["tensorboard>=2.12"],
-        "eval": ["matplotlib>=3.6", "rosbags>=0.10"],
+        "eval": ["matplotlib>=3.6", "rosbags>=0.10", "mcap>=1.1"],
         "test": ["pytest>=7"],
     },
     zip_safe=True,
     entry_points={
         "console_scripts": [
             "mixformerv2-track = mixformerv2_core.cli.track:main",
+            "mixformerv2-export = mixformerv2_core.cli.export:main",
+            "mixformerv2-tracking-node = mixformerv2_ros.tracking_node:main",
+            "mixformerv2-box-picker = mixformerv2_ros.box_picker:main",
+            "mixformerv2-eval = mixformerv2_core.cli.eval:main",
+            "mixformerv2-report = mixformerv2_core.cli.report:main",
+            "mixformerv2-make-bag = mixformerv2_ros.make_bag:main",
+            "mixformerv2-replay = mixformerv2_ros.replay:main",
             "mixformerv2-train = mixformerv2_training.cli:main",
-            "mixformerv2-export = mixformerv2_training.export:main",
+            "mixformerv2-train-export = mixformerv2_training.export:main",
         ],
     },
 )

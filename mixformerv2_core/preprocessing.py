@@ -1,11 +1,13 @@
 """Frame checks and the crop -> normalised network input path."""
 from __future__ import annotations
 
+import threading
 from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 
-from .geometry import CropWindow, crop_window, sample_target
+from .geometry import CropWindow, crop_window, valid_region
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -45,6 +47,86 @@ def normalize_crop(crop: np.ndarray, color_order: str, out: Optional[np.ndarray]
     return out
 
 
+def normalization_table(color_order: str) -> np.ndarray:
+    """``(3, 256)`` float32: output channel ``c`` of a pixel value ``v``, computed exactly as :func:`normalize_crop`."""
+    levels = np.arange(256, dtype=np.float32) / np.float32(255.0)
+    table = (levels[None, :] - IMAGENET_MEAN[:, None]) / IMAGENET_STD[:, None]
+    return np.ascontiguousarray(table.astype(np.float32))
+
+
+class FusedCropper:
+    """Crop + resize + normalise into a caller's ``3xSxS`` float32 buffer without per-frame allocations.
+
+    Equal to ``normalize_crop(geometry.sample_target(...))`` bit for bit: a window inside the image is
+    resized straight from a view of the frame; a window that needs padding is first laid into a reusable
+    zero-bordered buffer (``cv2.copyMakeBorder``), because sampling past the window's own edge must repeat
+    the window's edge pixel (OpenCV ``resize`` semantics), not read the neighbouring image pixel.
+    Normalisation is one table look-up (``cv2.LUT``), then one strided copy does HWC -> CHW and colour order.
+    Not thread-safe: use one instance per thread.
+    """
+
+    def __init__(self, color_order: str = "rgb") -> None:
+        self.color_order = check_color_order(color_order)
+        table = normalization_table("rgb")
+        if self.color_order == "bgr":  # input channel c holds colour 2 - c
+            table = table[::-1]
+        self._table = np.ascontiguousarray(table.T.reshape(256, 1, 3))  # per input channel, for cv2.LUT
+        self._patch = np.zeros((0, 0, 3), dtype=np.uint8)
+        self._resized: dict[int, np.ndarray] = {}
+        self._normalized: dict[int, np.ndarray] = {}
+
+    def _patch_view(self, size: int) -> np.ndarray:
+        if self._patch.shape[0] < size:
+            self._patch = np.zeros((size, size, 3), dtype=np.uint8)  # grows only, amortised over frames
+        return self._patch[:size, :size]
+
+    def crop_uint8(self, frame: np.ndarray, window: CropWindow) -> np.ndarray:
+        """The resized ``SxSx3`` uint8 crop (a reused buffer, valid until the next call with this size)."""
+        out_size = window.out_size
+        resized = self._resized.get(out_size)
+        if resized is None:
+            resized = self._resized[out_size] = np.empty((out_size, out_size, 3), dtype=np.uint8)
+        height, width = frame.shape[:2]
+        y0, y1, x0, x1 = valid_region(window, height, width)
+        if y0 >= y1 or x0 >= x1:
+            resized.fill(0)
+            return resized
+        region = frame[y0:y1, x0:x1]
+        top, left = y0 - window.y1, x0 - window.x1
+        bottom, right = window.y1 + window.size - y1, window.x1 + window.size - x1
+        if top or left or bottom or right:
+            patch = self._patch_view(window.size)
+            cv2.copyMakeBorder(region, top, bottom, left, right, cv2.BORDER_CONSTANT, dst=patch, value=0)
+            region = patch
+        cv2.resize(region, (out_size, out_size), dst=resized, interpolation=cv2.INTER_LINEAR)
+        return resized
+
+    def __call__(self, frame: np.ndarray, window: CropWindow, out: Optional[np.ndarray] = None) -> np.ndarray:
+        crop = self.crop_uint8(frame, window)
+        size = window.out_size
+        normalized = self._normalized.get(size)
+        if normalized is None:
+            normalized = self._normalized[size] = np.empty((size, size, 3), dtype=np.float32)
+        cv2.LUT(crop, self._table, dst=normalized)
+        if out is None:
+            out = np.empty((3, size, size), dtype=np.float32)
+        hwc = normalized[:, :, ::-1] if self.color_order == "bgr" else normalized
+        np.copyto(out, hwc.transpose(2, 0, 1))
+        return out
+
+
+_THREAD_LOCAL = threading.local()
+
+
+def _cropper(color_order: str) -> FusedCropper:
+    croppers = getattr(_THREAD_LOCAL, "croppers", None)
+    if croppers is None:
+        croppers = _THREAD_LOCAL.croppers = {}
+    if color_order not in croppers:
+        croppers[color_order] = FusedCropper(color_order)
+    return croppers[color_order]
+
+
 def crop_and_normalize(
     frame: np.ndarray,
     box: Sequence[float],
@@ -53,6 +135,10 @@ def crop_and_normalize(
     color_order: str = "rgb",
     out: Optional[np.ndarray] = None,
 ) -> tuple[np.ndarray, CropWindow]:
-    """Network input for the square window around ``box``; returns the ``3xSxS`` array and the window."""
+    """Network input for the square window around ``box``; returns the ``3xSxS`` array and the window.
+
+    Runs the fused path (:class:`FusedCropper`, one per thread); ``geometry.sample_target`` followed by
+    :func:`normalize_crop` is the reference it reproduces exactly.
+    """
     window = crop_window(box, factor, out_size)
-    return normalize_crop(sample_target(frame, window), color_order, out), window
+    return _cropper(check_color_order(color_order))(frame, window, out), window

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Optional, Sequence, Union
 
 import numpy as np
+import torch
 
 from .backends import InferenceBackend, create_backend
 from .checkpoint import LoadedCheckpoint, read_checkpoint
@@ -118,6 +119,16 @@ def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, A
     return presets[preset]
 
 
+def confidence(score_logits: np.ndarray) -> list[float]:
+    """Sigmoid in float32, as the official tracker computes it.
+
+    The precision matters: in float32 every logit above ~16.6 gives exactly 1.0, so among saturated frames
+    the earliest keeps the online-template slot (``score > best`` fails on ties). NaN logits give 0.
+    """
+    logits = torch.from_numpy(np.nan_to_num(np.asarray(score_logits, dtype=np.float32), nan=-np.inf))
+    return torch.sigmoid(logits).tolist()
+
+
 @dataclass(frozen=True)
 class TrackResult:
     target_id: Hashable
@@ -215,12 +226,13 @@ class MultiTargetTracker:
             for index, key in enumerate(keys)
         ]
         output = self.backend.infer(keys, self._search)
+        scores = confidence(output.score_logits)
         return {
-            key: self._advance(key, frame, windows[index], output.pred_boxes[index], float(output.score_logits[index]))
+            key: self._advance(key, frame, windows[index], output.pred_boxes[index], scores[index])
             for index, key in enumerate(keys)
         }
 
-    def _advance(self, key: Hashable, frame: np.ndarray, window: CropWindow, pred: np.ndarray, logit: float) -> TrackResult:
+    def _advance(self, key: Hashable, frame: np.ndarray, window: CropWindow, pred: np.ndarray, score: float) -> TrackResult:
         target = self._targets[key]
         params = self.params
         target.frame_index += 1
@@ -228,7 +240,6 @@ class MultiTargetTracker:
         box = map_box_back(pred, target.box, window.size)
         if all(math.isfinite(v) for v in box):
             target.box = clip_box(box, height, width, params.clip_margin)
-            score = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
         else:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
             score = 0.0
         target.max_score *= params.max_score_decay

@@ -1,11 +1,12 @@
-"""``mixformerv2-export``: a training result -> a checkpoint the tracker and the ROS node load as is.
+"""``mixformerv2-train-export``: a training result -> a checkpoint the tracker and the ROS node load as is.
 
 Accepts a trainer checkpoint (``checkpoints/last.pt`` or ``epoch_NNNN.pt``: the student is rebuilt from the
 embedded run config), a stage's ``final.pt`` or an official ``.pth.tar``. Blocks eliminated by progressive
 depth pruning are removed (they must have reached gamma = 0), the configuration is embedded, and the result
 is checked by loading it into a tracker.
 
-    mixformerv2-export runs/deep_to_shallow_b/checkpoints/last.pt mixformerv2_b.pt
+    mixformerv2-train-export runs/deep_to_shallow_b/checkpoints/last.pt mixformerv2_b.pt
+    mixformerv2-export --weights mixformerv2_b.pt --format onnx --output mixformerv2_b_onnx   # core: ONNX
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from typing import Any, Optional, Sequence
 import torch
 
 from mixformerv2_core import CheckpointError, MixFormerV2, load_model, load_tracker, save_checkpoint
-from mixformerv2_core.backends import available_backends
 
 from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks
 from .stages import student_config
@@ -60,24 +60,18 @@ def export(source: Path, target: Path, search_factor: Optional[float] = None, me
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="mixformerv2-export", description=__doc__,
+    parser = argparse.ArgumentParser(prog="mixformerv2-train-export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="trainer checkpoint, final.pt or official .pth.tar")
     parser.add_argument("target", type=Path, help="output checkpoint (core format)")
     parser.add_argument("--search-factor", type=float, default=None, help="tracker default stored with the weights")
-    parser.add_argument("--onnx", type=Path, default=None, help="also write ONNX (needs the core's ONNX backend)")
     args = parser.parse_args(argv)
     try:
         path = export(args.source, args.target, args.search_factor)
     except (CheckpointError, KeyError, RuntimeError) as error:
-        print(f"mixformerv2-export: {error}", file=sys.stderr)
+        print(f"mixformerv2-train-export: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {path}")
-    if args.onnx is not None:
-        if "onnx" not in available_backends():
-            print("mixformerv2-export: the ONNX backend is not part of this core yet; only the checkpoint was written",
-                  file=sys.stderr)
-            return 3
+    print(f"wrote {path} (for ONNX: mixformerv2-export --weights {path} --format onnx --output DIR)")
     return 0
 
 

@@ -19,4 +19,6 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 for requirements in requirements/*.txt; do
   [ -f "$requirements" ] && "${PIP[@]}" -r "$requirements"
 done
+# The got10k toolkit is an independent check of our AO/SR numbers in the tests; its CLI extras are not needed.
+"${PIP[@]}" --no-deps got10k==0.1.3
 .venv/bin/python -c "import torch, cv2, mixformerv2_core; print('environment ready: torch', torch.__version__, '| opencv', cv2.__version__)"

@@ -7,6 +7,8 @@ import torch
 
 from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
 from .base import InferenceBackend, InferenceOutput
+from .cuda_graph_backend import cuda_graph_factory
+from .onnx_backend import onnx_factory, onnx_int8_factory
 from .torch_backend import TorchBackend
 
 BackendFactory = Callable[..., InferenceBackend]
@@ -23,11 +25,17 @@ def available_backends() -> list[str]:
 
 
 def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device] = "cpu",
-                   precision: Optional[str] = None, use_cache: bool = True, **_: Any) -> TorchBackend:
+                   precision: Optional[str] = None, use_cache: bool = True, threads: Optional[int] = None,
+                   **_: Any) -> TorchBackend:
+    if threads:
+        torch.set_num_threads(int(threads))  # process-wide: PyTorch has one intra-op pool
     return TorchBackend(model_from_checkpoint(checkpoint), device=device, dtype=precision, use_cache=use_cache)
 
 
 register_backend("torch", _torch_factory)
+register_backend("onnx", onnx_factory)  # onnxruntime is imported only when this backend is created
+register_backend("onnx-int8", onnx_int8_factory)
+register_backend("torch-cudagraph", cuda_graph_factory)  # GPU only; not yet run on a GPU
 
 
 def create_backend(name: str, checkpoint: LoadedCheckpoint, **options: Any) -> InferenceBackend:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Hashable, Optional, Sequence, Union
+from typing import Hashable, Sequence, Union
 
 import numpy as np
 import torch
@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ..models.mixformerv2 import MixFormerV2
 from .base import InferenceOutput
+from .template_store import TemplateStore, write_kv_slot
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -34,6 +35,15 @@ def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device) ->
     return dtype
 
 
+def _concat_images(entries: list) -> tuple[Tensor, Tensor]:
+    return torch.cat([e[0] for e in entries]), torch.cat([e[1] for e in entries])
+
+
+def _write_image_slot(batch: tuple[Tensor, Tensor], slot: int, entry: tuple[Tensor, Tensor]) -> None:
+    batch[0][slot] = entry[0][0]
+    batch[1][slot] = entry[1][0]
+
+
 class TorchBackend:
     """Runs the network in PyTorch.
 
@@ -56,9 +66,10 @@ class TorchBackend:
         self.model = model.to(self.device, self.dtype).eval()
         self.config = model.config
         self.use_cache = use_cache
-        self._entries: dict[Hashable, Union[Tensor, tuple[Tensor, Tensor]]] = {}
-        self._batch_keys: Optional[tuple] = None
-        self._batch: Union[Tensor, tuple[Tensor, Tensor], None] = None
+        if use_cache:
+            self._templates = TemplateStore(lambda kvs: torch.cat(kvs, dim=2), write_kv_slot)
+        else:
+            self._templates = TemplateStore(_concat_images, _write_image_slot)
 
     def _to_tensor(self, array: np.ndarray) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, self.dtype, non_blocking=True)
@@ -67,40 +78,17 @@ class TorchBackend:
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
         t = self._to_tensor(template).unsqueeze(0)
         o = self._to_tensor(online_template).unsqueeze(0)
-        entry = self.model.encode_templates(t, o) if self.use_cache else (t, o)
-        self._entries[key] = entry
-        if self._batch_keys is not None and key in self._batch_keys:
-            slot = self._batch_keys.index(key)
-            if self.use_cache:
-                self._batch[:, :, slot] = entry[:, :, 0]
-            else:
-                self._batch[0][slot] = t[0]
-                self._batch[1][slot] = o[0]
+        self._templates.set(key, self.model.encode_templates(t, o) if self.use_cache else (t, o))
 
     def remove(self, key: Hashable) -> None:
-        self._entries.pop(key, None)
-        self._batch_keys = self._batch = None
+        self._templates.remove(key)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._batch_keys = self._batch = None
-
-    def _batched(self, keys: tuple) -> Union[Tensor, tuple[Tensor, Tensor]]:
-        if keys != self._batch_keys:
-            missing = [key for key in keys if key not in self._entries]
-            if missing:
-                raise KeyError(f"no templates set for {missing}")
-            entries = [self._entries[key] for key in keys]
-            if self.use_cache:
-                self._batch = torch.cat(entries, dim=2)
-            else:
-                self._batch = (torch.cat([e[0] for e in entries]), torch.cat([e[1] for e in entries]))
-            self._batch_keys = keys
-        return self._batch
+        self._templates.clear()
 
     @torch.inference_mode()
     def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
-        batch = self._batched(tuple(keys))
+        batch = self._templates.batched(keys)
         s = self._to_tensor(search)
         if self.use_cache:
             out = self.model.forward_search(s, batch)

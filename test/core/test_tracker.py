@@ -59,7 +59,9 @@ def test_cached_and_full_forward_trackers_agree(tiny_checkpoint, sequence):
 
 
 def test_confident_frames_swap_in_the_best_crop_every_interval(tiny_model, sequence):
-    backend = RecordingBackend(with_score_bias(tiny_model, 1000.0))  # every score is exactly 1.0
+    # Logits around 20 differ from frame to frame, but their float32 sigmoid is exactly 1.0 (as in the official
+    # tracker), so the first confident frame of each interval must keep the slot.
+    backend = RecordingBackend(with_score_bias(tiny_model, 20.0))
     tracker = MixFormerV2Tracker(backend, TrackerParams(update_interval=5, search_factor=4.0))
     results = run(tracker, sequence, count=12)
     assert [len(backend.installed)] == [3]  # initialise + frames 5 and 10
@@ -173,3 +175,11 @@ def test_reduced_precision_backend_tracks_close_to_float32(tiny_model, sequence)
         TorchBackend(tiny_model, dtype="float16")
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         TorchBackend(tiny_model, device="cuda")
+
+
+def test_confidence_is_the_official_float32_sigmoid():
+    from mixformerv2_core.tracker import confidence
+
+    scores = confidence(np.array([0.0, 2.0, 16.0, 17.0, 30.0, np.inf, -np.inf, np.nan], dtype=np.float32))
+    assert scores[0] == 0.5 and scores[1] == pytest.approx(0.8807970779778823, abs=1e-7)
+    assert scores[2] < 1.0 and scores[3:6] == [1.0, 1.0, 1.0] and scores[6:] == [0.0, 0.0]

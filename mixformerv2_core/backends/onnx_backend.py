@@ -1,0 +1,151 @@
+"""ONNX Runtime backend: the template encoder runs once per template update, the search step every frame.
+
+Bundles come from ``mixformerv2-export`` (or are exported on first use into a cache directory keyed by the
+weights' digest). Precisions: ``fp32`` (default) and ``int8`` (dynamic, per-channel weights; see
+``export.quantize``). CPU by default with an explicit thread count; CUDA / TensorRT providers when the
+installed onnxruntime offers them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Hashable, Optional, Sequence, Union
+
+import numpy as np
+
+from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
+from ..config import ModelConfig
+from ..export.onnx_export import ENCODER_FILE, SEARCH_FILE, read_manifest
+from ..export.runtime import make_session
+from .base import InferenceOutput
+from .template_store import TemplateStore, write_kv_slot
+
+PRECISIONS = {None: "fp32", "fp32": "fp32", "float32": "fp32", "int8": "int8"}
+CACHE_ENV = "MIXFORMERV2_CACHE"
+
+
+def resolve_onnx_precision(precision: Optional[str]) -> str:
+    key = precision.lower() if isinstance(precision, str) else precision
+    if key not in PRECISIONS:
+        hint = " (bfloat16/float16 on CPU: use backend 'torch' with that precision)" if key in (
+            "bf16", "bfloat16", "fp16", "float16") else ""
+        raise ValueError(f"the ONNX backend offers precisions fp32 and int8, not {precision!r}{hint}")
+    return PRECISIONS[key]
+
+
+def _concat_kv(entries: list) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate(entries, axis=2))
+
+
+class OnnxBackend:
+    """Keeps each target's template keys/values (``(depth, 2, 1, heads, Nt, head_dim)`` float32) and runs
+    one batched search step per frame; the batch of cached keys/values is rebuilt only when the set of
+    targets changes."""
+
+    def __init__(self, bundle_dir: Union[str, Path], device: str = "cpu", threads: Optional[int] = None,
+                 providers: Optional[Sequence] = None, spinning: bool = False) -> None:
+        bundle_dir = Path(bundle_dir)
+        manifest = read_manifest(bundle_dir)
+        self.config = ModelConfig.from_dict(manifest["config"])
+        self.bundle_dir = bundle_dir
+        self.precision = manifest.get("report", {}).get("precision", "fp32")
+        self._encoder = make_session(bundle_dir / manifest["encoder"], device, threads, providers, spinning)
+        self._search = make_session(bundle_dir / manifest["search_step"], device, threads, providers, spinning)
+        self.providers = self._search.get_providers()
+        self._templates: TemplateStore[np.ndarray, np.ndarray] = TemplateStore(_concat_kv, write_kv_slot)
+
+    def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
+        feed = {"template": np.ascontiguousarray(template, dtype=np.float32)[None],
+                "online_template": np.ascontiguousarray(online_template, dtype=np.float32)[None]}
+        self._templates.set(key, self._encoder.run(None, feed)[0])
+
+    def remove(self, key: Hashable) -> None:
+        self._templates.remove(key)
+
+    def clear(self) -> None:
+        self._templates.clear()
+
+    def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
+        kv = self._templates.batched(keys)
+        boxes, _, scores = self._search.run(None, {"search": np.ascontiguousarray(search, dtype=np.float32),
+                                                   "template_kv": kv})
+        return InferenceOutput(pred_boxes=boxes, score_logits=scores)
+
+
+# ------------------------------------------------------------------------------------------ bundle cache
+
+
+def weights_digest(checkpoint: LoadedCheckpoint) -> str:
+    """Identifies the weights and architecture (so a cached export is reused only for the same network)."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(json.dumps(checkpoint.config.to_dict(), sort_keys=True).encode())
+    for name in sorted(checkpoint.state_dict):
+        tensor = checkpoint.state_dict[name].detach().cpu().contiguous().float()
+        digest.update(name.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def default_cache_root() -> Path:
+    root = os.environ.get(CACHE_ENV)
+    return Path(root) if root else Path.home() / ".cache" / "mixformerv2_ros" / "onnx"
+
+
+def ensure_bundle(checkpoint: LoadedCheckpoint, precision: str = "fp32",
+                  cache_root: Optional[Union[str, Path]] = None) -> Path:
+    """The cached bundle for these weights and precision, exporting (and checking) it on first use."""
+    from ..export.onnx_export import export_bundle
+    from ..export.quantize import export_int8_bundle
+
+    root = Path(cache_root) if cache_root else default_cache_root()
+    base = root / weights_digest(checkpoint)
+    target = base / precision
+    if (target / "manifest.json").is_file():
+        return target
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{precision}.", dir=base))
+    try:
+        model = model_from_checkpoint(checkpoint)
+        fp32_dir = base / "fp32"
+        if precision == "fp32":
+            export_bundle(model, staging)
+        else:
+            if not (fp32_dir / "manifest.json").is_file():
+                ensure_bundle(checkpoint, "fp32", root)
+            export_int8_bundle(model, fp32_dir, staging)
+        if not target.exists():
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def onnx_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: Optional[str] = None,
+                 use_cache: bool = True, threads: Optional[int] = None, bundle_dir: Optional[str] = None,
+                 cache_dir: Optional[str] = None, providers: Optional[Sequence] = None, spinning: bool = False,
+                 **_: Any) -> OnnxBackend:
+    """Backend factory for the registry. The ONNX graphs always run the cached path (equal to the full
+    forward), so ``use_cache`` has no effect here."""
+    precision = resolve_onnx_precision(precision)
+    if bundle_dir is None:
+        bundle_dir = ensure_bundle(checkpoint, precision, cache_dir)
+    backend = OnnxBackend(bundle_dir, device=str(device), threads=threads, providers=providers, spinning=spinning)
+    if backend.config != checkpoint.config:
+        raise ValueError(f"ONNX bundle {bundle_dir} was exported for a different network than the checkpoint")
+    if backend.precision != precision:
+        raise ValueError(f"ONNX bundle {bundle_dir} holds {backend.precision} graphs, {precision} was requested")
+    return backend
+
+
+def onnx_int8_factory(checkpoint: LoadedCheckpoint, precision: Optional[str] = None, **options: Any) -> OnnxBackend:
+    if precision not in (None, "int8"):
+        raise ValueError(f"backend 'onnx-int8' runs int8 only, not {precision!r}")
+    return onnx_factory(checkpoint, precision="int8", **options)
+
+
+__all__ = ["OnnxBackend", "ensure_bundle", "onnx_factory", "onnx_int8_factory", "resolve_onnx_precision",
+           "weights_digest"]

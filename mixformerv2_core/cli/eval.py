@@ -1,0 +1,81 @@
+"""``mixformerv2-eval``: run a tracker configuration over a benchmark (one-pass evaluation) and score it.
+
+Results land in ``--out`` (one ``x,y,w,h`` file and one time file per sequence, ``summary.json``, the
+GOT-10k / TrackingNet submission zip); a rerun skips finished sequences. Datasets with full ground truth
+are scored at the end (``report.md``, ``scores.json``, PNG plots in ``--out/report``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..checkpoint import CheckpointError
+from ..evaluation import report
+from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from ..evaluation.runner import PRESETS, TrackerSpec, run_sequences
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixformerv2-eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, type=Path, help="official .pth.tar or our checkpoint")
+    parser.add_argument("--variant", choices=["S", "B"], default=None)
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dataset", required=True, choices=sorted(LOADERS))
+    parser.add_argument("--root", required=True, type=Path, help="dataset root as distributed")
+    parser.add_argument("--sequences", nargs="*", default=None, help="only these sequences (names)")
+    parser.add_argument("--sequence-list", type=Path, default=None, help="file with one sequence name per line")
+    parser.add_argument("--out", type=Path, required=True, help="result directory (resumed if it exists)")
+    parser.add_argument("--name", default=None, help="name of this result set in tables (default: --out's name)")
+    parser.add_argument("--preset", default=None,
+                        help="tracker preset (default: the dataset's official one, e.g. lasot, got10k_test)")
+    parser.add_argument("--update-interval", type=int, default=None)
+    parser.add_argument("--search-factor", type=float, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (1 = this process)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    names = list(args.sequences or [])
+    if args.sequence_list is not None:
+        names += [line.strip() for line in args.sequence_list.read_text().splitlines() if line.strip()]
+    sequences = load_dataset(args.dataset, args.root, names or None)
+    params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
+    spec = TrackerSpec(
+        checkpoint=str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
+        preset=args.preset or PRESETS.get(args.dataset),
+        params=tuple((k, v) for k, v in params.items() if v is not None), threads=args.threads,
+    )
+    summary = run_sequences(spec, sequences, args.out, workers=args.workers, progress=not args.no_progress)
+    print(f"{len(summary.sequences)}/{len(sequences)} sequences finished ({len(summary.skipped)} from an earlier "
+          f"run); overall {summary.overall_fps:.1f} FPS")
+    for name, error in summary.failed.items():
+        print(f"FAILED {name}: {error}", file=sys.stderr)
+    if summary.submission:
+        print(f"submission: {summary.submission}")
+    if summary.failed:
+        return 1
+    if all(s.fully_annotated for s in sequences):
+        scores = report.score_results(sequences, args.out, args.name or args.out.name)
+        path = report.write_report(sequences, [scores], args.out / "report", args.dataset)
+        print(report.markdown_table({scores.name: scores.summary()}), end="")
+        print(f"report: {path}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

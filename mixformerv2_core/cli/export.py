@@ -1,0 +1,83 @@
+"""``mixformerv2-export``: turn weights (official ``.pth.tar`` or ours) into deployable files.
+
+Formats: ``onnx`` (template encoder + search step bundles, fp32 and optionally int8, each checked against
+PyTorch), ``checkpoint`` (our self-describing format, optionally with tracker defaults; the training toolkit
+writes its results this way) and ``official`` (``{'net': state_dict}`` as the official trainer saves).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint, save_official_format
+from ..export.onnx_export import FP32_TOLERANCE, MIN_OPSET, ExportReport, export_bundle
+
+FORMATS = ("onnx", "checkpoint", "official")
+
+
+def export_onnx(weights: Path, output: Path, variant: Optional[str] = None, int8: bool = False,
+                opset: int = MIN_OPSET, check: bool = True) -> list[ExportReport]:
+    """fp32 bundle in ``output/fp32`` (and INT8 in ``output/int8``); fp32 must agree with PyTorch to 1e-4."""
+    checkpoint = read_checkpoint(weights, variant)
+    model = model_from_checkpoint(checkpoint)
+    meta = {"weights": str(weights), "source": checkpoint.source}
+    batches = (1, 3) if check else ()
+    reports = [export_bundle(model, output / "fp32", opset=opset, check_batches=batches,
+                             tolerance=FP32_TOLERANCE if check else None, meta=meta)]
+    if int8:
+        from ..export.quantize import export_int8_bundle
+
+        reports.append(export_int8_bundle(model, output / "fp32", output / "int8", check_batches=batches))
+    return reports
+
+
+def export_checkpoint(weights: Path, output: Path, variant: Optional[str] = None, fmt: str = "checkpoint",
+                      tracker_defaults: Optional[dict[str, Any]] = None, meta: Optional[dict[str, Any]] = None) -> Path:
+    """Our checkpoint format (config embedded, optional tracker defaults) or the official layout."""
+    checkpoint = read_checkpoint(weights, variant)
+    model = model_from_checkpoint(checkpoint)
+    if fmt == "official":
+        return save_official_format(model, output)
+    defaults = dict(checkpoint.tracker_defaults)
+    defaults.update({key: value for key, value in (tracker_defaults or {}).items() if value is not None})
+    merged_meta = dict(checkpoint.meta, source_weights=str(weights), **(meta or {}))
+    return save_checkpoint(model, output, tracker_defaults=defaults, meta=merged_meta)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixformerv2-export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, required=True, help="official .pth.tar or our checkpoint")
+    parser.add_argument("--format", choices=FORMATS, default="onnx")
+    parser.add_argument("--output", type=Path, required=True,
+                        help="onnx: a directory (bundles go to OUTPUT/fp32 and OUTPUT/int8); otherwise a file")
+    parser.add_argument("--variant", choices=["S", "B"], default=None, help="expected variant (checked)")
+    parser.add_argument("--int8", action="store_true", help="onnx: also write the INT8 bundle")
+    parser.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
+    parser.add_argument("--no-check", action="store_true", help="onnx: skip the comparison with PyTorch")
+    parser.add_argument("--search-factor", type=float, default=None, help="checkpoint: tracker default to embed")
+    parser.add_argument("--update-interval", type=int, default=None, help="checkpoint: tracker default to embed")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.format == "onnx":
+            reports = export_onnx(args.weights, args.output, args.variant, args.int8, args.opset, not args.no_check)
+            for report in reports:
+                print(report.summary())
+        else:
+            defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval}
+            path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
+            print(f"wrote {args.format} weights to {path}")
+    except (CheckpointError, ValueError, RuntimeError) as error:
+        print(f"mixformerv2-export: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""UAV123, as distributed: ``<root>/anno/UAV123/<seq>.txt`` (NaN rows where the target is missing),
+``<root>/anno/UAV123/att/<seq>.txt`` (12 attribute flags) and ``<root>/data_seq/UAV123/<folder>/%06d.jpg``.
+
+Several sequences (``bird1_1``, ``bird1_2``, ...) are sections of one image folder; their frame ranges are
+stated only in the UAV123 toolkit's ``configSeqs.m``, which must then be placed in ``<root>``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .base import DatasetLayoutError, Sequence, list_images, read_attributes, read_box_file, require
+
+ATTRIBUTES = ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM", "SOB")
+CONFIG_FILE = "configSeqs.m"
+
+
+def read_config(path: Path) -> dict[str, tuple[str, int, int]]:
+    """``name -> (folder, first, last)`` from the toolkit's sequence table (1-based, inclusive)."""
+    table = {}
+    if not path.exists():
+        return table
+    pattern = re.compile(
+        r"'name'\s*,\s*'([^']+)'\s*,\s*'path'\s*,\s*'([^']+)'\s*,\s*'startFrame'\s*,\s*(\d+)\s*,"
+        r"\s*'endFrame'\s*,\s*(\d+)"
+    )
+    for name, folder_path, first, last in pattern.findall(path.read_text()):
+        folder = [p for p in re.split(r"[\\/]", folder_path) if p][-1]
+        table[name] = (folder, int(first), int(last))
+    return table
+
+
+def load(root: Path, version: str = "UAV123") -> list[Sequence]:
+    root = require(Path(root), "dataset root")
+    anno_dir = require(root / "anno" / version, "annotation directory")
+    data_dir = require(root / "data_seq" / version, "frame directory")
+    config_path = root / CONFIG_FILE
+    config = read_config(config_path)
+    seqs = []
+    for gt_path in sorted(anno_dir.glob("*.txt")):
+        name = gt_path.stem
+        gt = read_box_file(gt_path)
+        if name in config:
+            folder, first, last = config[name]
+        elif (data_dir / name).is_dir():
+            folder, first, last = name, 1, len(gt)
+        else:
+            raise DatasetLayoutError(
+                f"sequence {name}: no frame folder {data_dir / name} and no frame range for it in {config_path}"
+            )
+        images = list_images(data_dir / folder)
+        frames = images[first - 1:last]
+        if len(frames) != len(gt):
+            raise DatasetLayoutError(
+                f"sequence {name}: {len(frames)} frames in {data_dir / folder} (range {first}-{last}) but "
+                f"{len(gt)} ground-truth rows in {gt_path}"
+            )
+        att = anno_dir / "att" / f"{name}.txt"
+        seqs.append(Sequence(
+            name=name,
+            frames=frames,
+            ground_truth=gt,
+            dataset="uav123",
+            protocol="uav",
+            attributes=read_attributes(att, ATTRIBUTES) if att.exists() else (),
+        ))
+    if not seqs:
+        raise DatasetLayoutError(f"no annotation files in {anno_dir}")
+    return seqs

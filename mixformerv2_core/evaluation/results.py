@@ -1,0 +1,111 @@
+"""Result files of the runner and the submission zips of the test servers.
+
+* ``<out>/<seq>.txt``       one ``x,y,w,h`` line per frame (frame 0 = the initial box)
+* ``<out>/<seq>_time.txt``  per-frame wall time in seconds of ``initialize`` (frame 0) / ``track``
+
+Both are written to a temporary name and renamed into place, the time file first, so the box file's
+presence means the sequence is finished and a crash never leaves a partial file that looks finished.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence as Seq
+
+import numpy as np
+
+from ..results_io import read_boxes, write_boxes
+
+
+@dataclass
+class TrackOutput:
+    boxes: np.ndarray  # (N, 4) x, y, w, h
+    times: np.ndarray  # (N,) seconds
+    scores: np.ndarray  # (N,) confidence, 1.0 for the initial frame
+
+    @property
+    def fps(self) -> float:
+        """Tracked frames per second of tracking time (frame 0, the initialisation, excluded)."""
+        t = float(self.times[1:].sum())
+        return (len(self.times) - 1) / t if t > 0 else float("nan")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def result_path(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.txt"
+
+
+def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
+    """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
+    write_boxes(result_path(out_dir, name), output.boxes)
+
+
+def load_times(out_dir: Path, name: str) -> np.ndarray | None:
+    path = out_dir / f"{name}_time.txt"
+    if not path.exists():
+        return None
+    return np.array([float(x) for x in path.read_text().split()], dtype=float)
+
+
+def find_result_file(result_dir: Path, name: str) -> Path | None:
+    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder."""
+    for cand in (result_dir / f"{name}.txt", result_dir / name / f"{name}_001.txt", result_dir / name / f"{name}.txt"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def load_result(result_dir: Path, name: str) -> np.ndarray:
+    path = find_result_file(Path(result_dir), name)
+    if path is None:
+        raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
+    return read_boxes(path)
+
+
+# ---------------------------------------------------------------------------------------------- submissions
+
+
+def _write_zip(zip_path: Path, members: dict[str, Path]) -> Path:
+    """Zip ``archive name -> file`` atomically (a half-written zip is never left under the final name)."""
+    tmp = zip_path.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arcname, path in members.items():
+            zf.write(path, arcname)
+    os.replace(tmp, zip_path)
+    return zip_path
+
+
+def write_got10k_submission(out_dir: Path, names: Seq[str]) -> Path:
+    """``<seq>/<seq>_001.txt`` (comma-separated boxes) + ``<seq>/<seq>_time.txt`` per sequence, zipped."""
+    members = {}
+    for name in names:
+        members[f"{name}/{name}_001.txt"] = result_path(out_dir, name)
+        if (out_dir / f"{name}_time.txt").exists():
+            members[f"{name}/{name}_time.txt"] = out_dir / f"{name}_time.txt"
+    return _write_zip(out_dir / "got10k_submit.zip", members)
+
+
+def write_trackingnet_submission(out_dir: Path, names: Seq[str]) -> Path:
+    """``<seq>.txt`` (comma-separated boxes) per sequence at the top level of the zip."""
+    return _write_zip(out_dir / "trackingnet_submit.zip", {f"{n}.txt": result_path(out_dir, n) for n in names})
+
+
+SUBMISSIONS: dict[str, Callable[[Path, Seq[str]], Path]] = {
+    "got10k_test": write_got10k_submission,
+    "got10k_val": write_got10k_submission,  # same layout, e.g. for the got10k toolkit
+    "trackingnet": write_trackingnet_submission,
+}
+
+

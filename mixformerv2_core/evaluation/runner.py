@@ -1,0 +1,193 @@
+"""One-pass evaluation runner: every sequence tracked from its first box, in parallel worker processes.
+
+Writes the result files of :mod:`.results` per sequence, ``<out>/summary.json`` (per-sequence and overall
+FPS, skipped and failed sequences) and, for GOT-10k / TrackingNet, the submission zip. Resumable: sequences
+whose box file exists are skipped, and result files are written atomically (see :mod:`.results`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence as Seq
+
+import cv2
+import numpy as np
+
+from .datasets import Sequence
+from .results import SUBMISSIONS, TrackOutput, atomic_write, load_times, result_path, save_result
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """Everything a worker process needs to build the same tracker (picklable)."""
+
+    checkpoint: str
+    variant: str | None = None
+    backend: str = "torch"
+    device: str = "cpu"
+    preset: str | None = None  # benchmark preset of the official scripts (see PRESETS)
+    params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
+    threads: int | None = None  # torch intra-op threads per worker
+
+    def build(self):
+        from mixformerv2_core import MixFormerV2Tracker
+
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return MixFormerV2Tracker.from_checkpoint(
+            self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
+            **dict(self.params),
+        )
+
+
+#: Tracker preset (search factor, update interval of the official test scripts) per dataset.
+PRESETS = {"lasot": "lasot", "lasot_ext": "lasot", "got10k_val": "got10k_test", "got10k_test": "got10k_test",
+           "trackingnet": "trackingnet", "tnl2k": "tnl2k"}
+
+
+def read_frame(path: Path, color_order: str = "rgb") -> np.ndarray:
+    """Read an image file as HxWx3 uint8 in ``color_order``; a missing or unreadable file is an error."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"cannot read frame {path}")
+    return img[..., ::-1].copy() if color_order == "rgb" else img
+
+
+def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) -> TrackOutput:
+    """Initialise on the first frame with ``init_box`` and track the rest, timing each call."""
+    boxes, times, scores = [], [], []
+    for i, frame in enumerate(frames):
+        start = time.perf_counter()
+        if i == 0:
+            tracker.initialize(frame, tuple(float(v) for v in init_box))
+            box, score = tuple(float(v) for v in init_box), 1.0
+        else:
+            res = tracker.track(frame)
+            box, score = res.box, res.score
+        times.append(time.perf_counter() - start)
+        boxes.append(box)
+        scores.append(score)
+    return TrackOutput(np.asarray(boxes, float).reshape(-1, 4), np.asarray(times, float), np.asarray(scores, float))
+
+
+def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOutput:
+    return track_frames(tracker, (read_frame(p, color_order) for p in seq.frames), seq.init_box)
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+_WORKER_TRACKER = None
+
+
+def _init_worker(spec: TrackerSpec) -> None:
+    global _WORKER_TRACKER
+    _WORKER_TRACKER = spec.build()
+
+
+def _run_one(seq: Sequence, out_dir: Path, color_order: str) -> tuple[str, int, float]:
+    output = track_sequence(_WORKER_TRACKER, seq, color_order)
+    save_result(out_dir, seq.name, output)
+    return seq.name, len(output.times), float(output.times[1:].sum())
+
+
+@dataclass
+class RunSummary:
+    sequences: dict[str, dict] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    overall_fps: float = float("nan")
+    submission: str | None = None
+
+
+def pending(sequences: Seq[Sequence], out_dir: Path) -> list[Sequence]:
+    return [s for s in sequences if not result_path(out_dir, s.name).exists()]
+
+
+def run_sequences(
+    spec: TrackerSpec,
+    sequences: Seq[Sequence],
+    out_dir: str | Path,
+    workers: int = 1,
+    color_order: str = "rgb",
+    progress: bool = True,
+) -> RunSummary:
+    """Track every unfinished sequence (``workers`` processes; 1 = in this process) and write results.
+
+    A sequence that raises is reported in ``failed`` and leaves no result file, so a rerun retries it.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = pending(sequences, out_dir)
+    todo_names = {s.name for s in todo}
+    summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names])
+    if todo and workers > 1:
+        from mixformerv2_core import read_checkpoint
+
+        read_checkpoint(spec.checkpoint, spec.variant)  # a bad file fails here, not in every worker
+        if spec.threads is None:  # N workers x all cores each would oversubscribe the CPU many times over
+            spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
+    lengths = {s.name: len(s) for s in sequences}
+    bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
+    for name, result in _execute(spec, todo, out_dir, workers, color_order):
+        if isinstance(result, BaseException):
+            summary.failed[name] = f"{type(result).__name__}: {result}"
+        bar.update(lengths[name])
+        bar.set_postfix_str(name)
+    bar.close()
+    _summarise(summary, sequences, out_dir)
+    dataset = sequences[0].dataset if sequences else ""
+    done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
+    if dataset in SUBMISSIONS and len(done) == len(sequences):
+        summary.submission = str(SUBMISSIONS[dataset](out_dir, done))
+    atomic_write(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
+    return summary
+
+
+def _execute(spec, todo, out_dir, workers, color_order) -> Iterator[tuple[str, object]]:
+    if not todo:
+        return
+    if workers <= 1:
+        _init_worker(spec)
+        for seq in todo:
+            try:
+                yield seq.name, _run_one(seq, out_dir, color_order)
+            except Exception as exc:  # one broken sequence must not stop the others
+                yield seq.name, exc
+        return
+    ctx = get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(spec,)) as pool:
+        futures = {pool.submit(_run_one, seq, out_dir, color_order): seq.name for seq in todo}
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], exc if exc is not None else fut.result()
+
+
+def _summarise(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> None:
+    total_frames, total_time = 0, 0.0
+    for seq in sequences:
+        times = load_times(out_dir, seq.name)
+        if times is None or not result_path(out_dir, seq.name).exists():
+            continue
+        tracked, seconds = len(times) - 1, float(times[1:].sum())
+        total_frames += tracked
+        total_time += seconds
+        summary.sequences[seq.name] = {
+            "frames": len(times),
+            "fps": tracked / seconds if seconds > 0 else float("nan"),
+            "init_seconds": float(times[0]),
+        }
+    summary.overall_fps = total_frames / total_time if total_time > 0 else float("nan")
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="frame", unit_scale=True, disable=not enabled, desc="evaluation")

@@ -1,0 +1,132 @@
+"""The tracking node's parameters: one table gives names, defaults, descriptors, ranges and validation.
+
+``stage`` says when a value is read: ``start`` (construction only), ``configure`` (model loading), ``activate``
+(topics, QoS, frame buffer) or ``runtime`` (read every frame; may change at any time). Changing a configure/activate parameter while it is in
+use is refused with the reason, so a running node never silently ignores a change.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+
+_PYTHON_TO_ROS_TYPE = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    default: Any
+    description: str
+    stage: str = "runtime"
+    value_range: Optional[tuple[float, float]] = None
+    choices: Optional[Sequence[str]] = None
+
+    def descriptor(self) -> ParameterDescriptor:
+        constraints = []
+        if self.choices is not None:
+            constraints.append("one of: " + ", ".join(repr(choice) for choice in self.choices))
+        if self.stage == "start":
+            constraints.append("read at start-up only")
+        elif self.stage != "runtime":
+            constraints.append(f"read on {self.stage}; change it while the node is not {self.stage}d")
+        descriptor = ParameterDescriptor(
+            name=self.name,
+            type=_PYTHON_TO_ROS_TYPE[type(self.default)],
+            description=self.description,
+            additional_constraints="; ".join(constraints),
+        )
+        if self.value_range is not None and isinstance(self.default, float):
+            descriptor.floating_point_range = [
+                FloatingPointRange(from_value=float(self.value_range[0]), to_value=float(self.value_range[1]), step=0.0)]
+        elif self.value_range is not None and isinstance(self.default, int) and not isinstance(self.default, bool):
+            descriptor.integer_range = [
+                IntegerRange(from_value=int(self.value_range[0]), to_value=int(self.value_range[1]), step=1)]
+        return descriptor
+
+
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("autostart", True, "Configure and activate right after start-up.", stage="start"),
+    # model (read on configure)
+    ParameterSpec("weights", "", "Weights file: an official MixFormerV2 .pth.tar or a mixformerv2 checkpoint.",
+                  stage="configure"),
+    ParameterSpec("variant", "", "Expected variant ('B', 'S'); empty accepts whatever the weights hold.",
+                  stage="configure", choices=("", "B", "S")),
+    ParameterSpec("backend", "torch", "Inference backend (see mixformerv2_core.backends.available_backends()).",
+                  stage="configure"),
+    ParameterSpec("device", "cpu", "Inference device: 'cpu', 'cuda' or 'cuda:N'.", stage="configure"),
+    ParameterSpec("precision", "", "Inference precision: '' (float32), 'float32', 'float16' (CUDA), 'bfloat16', "
+                  "'int8' (onnx backend).", stage="configure", choices=("", "float32", "float16", "bfloat16", "int8")),
+    ParameterSpec("backend_threads", 0, "CPU threads of the inference backend; 0 keeps the backend's default.",
+                  stage="configure", value_range=(0, 256)),
+    ParameterSpec("onnx_bundle_dir", "", "Exported ONNX bundle (mixformerv2-export) for the onnx backends; empty "
+                  "exports one into the cache on first configure.", stage="configure"),
+    ParameterSpec("preset", "default", "Tracker preset of the official scripts (e.g. 'lasot', 'vot20').",
+                  stage="configure"),
+    ParameterSpec("search_factor", 0.0, "Search region size relative to the box; 0 uses the variant's default.",
+                  stage="configure", value_range=(0.0, 10.0)),
+    ParameterSpec("color_order", "rgb", "Channel order handed to the tracker; match the camera ('bgr' for bgr8) "
+                  "so frames need no copy.", stage="configure", choices=("rgb", "bgr")),
+    # tracking (read every frame)
+    ParameterSpec("update_interval", 200, "Frames between online template updates.", value_range=(1, 100000)),
+    ParameterSpec("update_threshold", 0.5, "Minimum score of a frame to become the online template.",
+                  value_range=(0.0, 1.0)),
+    ParameterSpec("lost_threshold", 0.25, "Targets scoring below this are reported as lost.", value_range=(0.0, 1.0)),
+    ParameterSpec("label", "object", "results[0].hypothesis.class_id of a tracked target."),
+    ParameterSpec("lost_label", "lost", "results[0].hypothesis.class_id of a lost target."),
+    ParameterSpec("max_targets", 8, "Most targets tracked at once; further init requests are refused.",
+                  value_range=(1, 256)),
+    ParameterSpec("click_target_id", "click", "Target id given to a box made of two rqt_image_view clicks."),
+    ParameterSpec("debug_image_scale", 1.0, "Scale of ~/debug_image relative to the input image.",
+                  value_range=(0.05, 1.0)),
+    ParameterSpec("warn_throttle_sec", 5.0, "Shortest interval between two warnings of the same kind.",
+                  value_range=(0.0, 3600.0)),
+    # topics (read on activate)
+    ParameterSpec("image_transport", "raw", "'raw' subscribes to image (sensor_msgs/Image), 'compressed' to "
+                  "image/compressed (sensor_msgs/CompressedImage).", stage="activate", choices=("raw", "compressed")),
+    ParameterSpec("qos_reliability", "best_effort", "Image subscription reliability (REP-2003: best_effort).",
+                  stage="activate", choices=("best_effort", "reliable")),
+    ParameterSpec("qos_depth", 1, "Image subscription queue depth (keep last).", stage="activate",
+                  value_range=(1, 100)),
+    ParameterSpec("mouse_topic", "", "geometry_msgs/Point clicks; empty uses rqt_image_view's "
+                  "'<image topic>_mouse_left'.", stage="activate"),
+    ParameterSpec("frame_buffer_size", 30, "Recent frames kept to match an init message's stamp.",
+                  stage="activate", value_range=(1, 300)),
+    ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", stage="start",
+                  value_range=(0.05, 60.0)),
+)
+
+SPECS = {spec.name: spec for spec in PARAMETERS}
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+def check_value(name: str, value: Any, backends: Sequence[str] = ()) -> Optional[str]:
+    """The reason why ``value`` is not acceptable for parameter ``name``, or None when it is."""
+    spec = SPECS.get(name)
+    if spec is None:
+        return None  # not ours (e.g. use_sim_time)
+    if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not type(spec.default):
+        return f"{name} must be a {type(spec.default).__name__}, got {type(value).__name__}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be finite, got {value}"
+    if spec.value_range is not None and not spec.value_range[0] <= value <= spec.value_range[1]:
+        return f"{name} must lie in [{spec.value_range[0]}, {spec.value_range[1]}], got {value}"
+    if spec.choices is not None and value not in spec.choices:
+        return f"{name} must be one of {list(spec.choices)}, got {value!r}"
+    if name == "device" and not _DEVICE_PATTERN.match(value):
+        return f"device must be 'cpu', 'cuda' or 'cuda:N', got {value!r}"
+    if name == "backend" and backends and value not in backends:
+        return f"backend must be one of {list(backends)}, got {value!r}"
+    if name in ("label", "lost_label", "click_target_id") and not value:
+        return f"{name} must not be empty"
+    return None

@@ -1,0 +1,188 @@
+"""Evaluate the tracker on a rosbag: offline (in-process core tracker) and live (through the running node).
+
+Offline replay reads the bag's frames and ground truth, initialises on the first frame with a valid
+ground-truth box and tracks every later frame in order with the core tracker; the result is deterministic
+for a given checkpoint and bag. Outputs match the benchmark runner: ``<name>.txt``, ``<name>_time.txt``,
+``replay.json`` (metrics, FPS, read status) and ``report/`` (table + PNG plots).
+
+A bag that could be read only in part is evaluated on its readable frames and every output says so
+(``complete: false`` with the reason); nothing is scored silently on a shortened sequence.
+"""
+from __future__ import annotations
+
+import json
+from itertools import islice
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mixformerv2_core.evaluation import metrics as M
+from mixformerv2_core.evaluation import report
+from mixformerv2_core.evaluation.results import TrackOutput, save_result
+from mixformerv2_core.evaluation.runner import TrackerSpec, track_frames
+from mixformerv2_core.results_io import read_boxes
+
+from .bags import BagSequence, iter_images, read_sequence_bag
+
+
+@dataclass
+class ReplayResult:
+    name: str
+    frames_evaluated: int
+    frames_in_bag: int | None
+    first_frame: int  # index of the initialisation frame in the bag
+    complete: bool
+    error: str | None
+    fps: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def ground_truth_for(bag: BagSequence, gt_file: str | Path | None) -> np.ndarray:
+    """The bag's own ground-truth topic, or ``gt_file`` (one row per image message, in bag order)."""
+    if gt_file is not None:
+        boxes = read_boxes(gt_file)
+        if len(boxes) < len(bag.frames):
+            raise ValueError(f"{gt_file} has {len(boxes)} rows but the bag has {len(bag.frames)} frames")
+        return boxes[: len(bag.frames)]
+    if bag.boxes is None:
+        raise ValueError("the bag has no vision_msgs/Detection2D ground-truth topic; pass a ground-truth file")
+    return bag.boxes
+
+
+def load_for_replay(bag_path: Path, image_topic: str | None, gt_topic: str | None,
+                    gt_file: str | Path | None) -> tuple[BagSequence, np.ndarray, int]:
+    """The bag's frame stamps (images are streamed later), ground truth and the frame to initialise on."""
+    bag = read_sequence_bag(bag_path, image_topic, gt_topic, decode_images=False)
+    if not bag.frames:
+        raise ValueError(f"no readable frames in {bag_path}" + (f": {bag.error}" if bag.error else ""))
+    gt = ground_truth_for(bag, gt_file)
+    return bag, gt, first_valid(gt)
+
+
+def first_valid(boxes: np.ndarray) -> int:
+    ok = np.isfinite(boxes).all(axis=1) & (np.nan_to_num(boxes[:, 2]) > 0) & (np.nan_to_num(boxes[:, 3]) > 0)
+    if not ok.any():
+        raise ValueError("no frame of the bag has a valid ground-truth box to initialise from")
+    return int(np.argmax(ok))
+
+
+def score(name: str, pred: np.ndarray, gt: np.ndarray, protocol: str) -> report.Scores | None:
+    """OPE scores, or None when no frame after the first has ground truth (e.g. a GOT-10k test sequence)."""
+    if not np.isfinite(gt[1:]).all(axis=1).any():
+        return None
+    errors = M.sequence_errors(pred, gt, protocol, name=name)
+    return report.Scores(name, ope=M.ope_result([errors]), errors={name: errors})
+
+
+def write_outputs(out_dir: Path, result: ReplayResult, scores: report.Scores | None) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if scores is not None:
+        title = result.name + ("" if result.complete else " (PARTIAL: readable part of a damaged bag)")
+        report.write_report([], [scores], out_dir / "report", title)
+    (out_dir / "replay.json").write_text(json.dumps(asdict(result), indent=2, default=float))
+
+
+def evaluate_bag_offline(
+    bag_path: str | Path,
+    spec: TrackerSpec,
+    out_dir: str | Path,
+    *,
+    image_topic: str | None = None,
+    gt_topic: str | None = None,
+    gt_file: str | Path | None = None,
+    name: str | None = None,
+    protocol: str = "ope",
+) -> ReplayResult:
+    """Track a bag's frames with the core tracker in this process and score them against its ground truth."""
+    bag_path, out_dir = Path(bag_path), Path(out_dir)
+    name = name or bag_path.name
+    bag, gt, start = load_for_replay(bag_path, image_topic, gt_topic, gt_file)
+    tracker = spec.build()
+    images = islice(iter_images(bag_path, bag.image_topic, "rgb"), start, len(bag.frames))
+    output: TrackOutput = track_frames(tracker, images, gt[start])
+    save_result(out_dir, name, output)
+    scores = score(name, output.boxes, gt[start:start + len(output.boxes)], protocol)
+    result = ReplayResult(
+        name=name, frames_evaluated=len(output.boxes), frames_in_bag=bag.expected_frames, first_frame=start,
+        complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary() if scores else {},
+        extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol},
+    )
+    write_outputs(out_dir, result, scores)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def build_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mixformerv2-replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bag", type=Path, required=True, help="rosbag2 directory (or a .mcap / .db3 file)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--checkpoint", type=Path, help="weights for offline replay")
+    parser.add_argument("--variant", choices=["S", "B"], default=None)
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--preset", default=None)
+    parser.add_argument("--update-interval", type=int, default=None)
+    parser.add_argument("--search-factor", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--image-topic", default=None, help="image topic in the bag (default: the only one)")
+    parser.add_argument("--gt-topic", default=None, help="Detection2D ground-truth topic (default: the only one)")
+    parser.add_argument("--gt-file", type=Path, default=None, help="ground truth as a file instead of a topic")
+    parser.add_argument("--protocol", choices=sorted(M.PROTOCOLS), default="ope",
+                        help="invalid-frame rules of the metrics (see docs/evaluation.md)")
+    parser.add_argument("--name", default=None, help="sequence name in the outputs (default: the bag's name)")
+    parser.add_argument("--live", action="store_true", help="play into the running tracking node instead")
+    parser.add_argument("--rate", type=float, default=1.0, help="live: playback rate (1.0 = real time)")
+    parser.add_argument("--node", default="/mixformerv2_tracker", help="live: the tracking node's name")
+    parser.add_argument("--node-image-topic", default="image", help="live: topic the node subscribes to")
+    parser.add_argument("--init-topic", default=None, help="live: the node's init topic")
+    parser.add_argument("--output-topic", default=None, help="live: the node's Detection2DArray output topic")
+    parser.add_argument("--timeout", type=float, default=10.0, help="live: seconds to wait for the node")
+    return parser
+
+
+def main(argv=None) -> int:
+    import sys
+
+    from .bags import BagError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.live:
+            from .live_replay import run_live
+
+            result = run_live(args)
+        else:
+            if args.checkpoint is None:
+                raise ValueError("offline replay needs --checkpoint")
+            params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
+            spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
+                               preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
+                               threads=args.threads)
+            result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
+                                          gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
+                                          protocol=args.protocol)
+    except (BagError, ValueError, RuntimeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not result.complete:
+        print(f"WARNING: partial evaluation, {result.frames_evaluated} frames of "
+              f"{result.frames_in_bag or 'an unknown number of'} readable: {result.error}", file=sys.stderr)
+    if result.metrics:
+        print(report.markdown_table({result.name: result.metrics}), end="")
+    else:
+        print("no ground truth after the initial box: tracked without metrics")
+    print(f"{result.frames_evaluated} frames, {result.fps:.1f} FPS; outputs in {args.out}")
+    return 0 if result.complete else 3
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

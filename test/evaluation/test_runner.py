@@ -1,0 +1,130 @@
+"""The one-pass runner with the real tracker (tiny random weights): results, resume, workers, failures."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mixformerv2_core.cli import eval as eval_cli
+from mixformerv2_core.evaluation import results, runner
+from mixformerv2_core.evaluation.datasets import load_dataset
+from mixformerv2_core.results_io import read_boxes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_all(out: Path, names) -> dict:
+    return {n: read_boxes(out / f"{n}.txt") for n in names}
+
+
+def test_run_writes_results_times_and_summary(tmp_path, eval_checkpoint, otb_tree):
+    seqs = load_dataset("otb", otb_tree)
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    summary = runner.run_sequences(spec, seqs, tmp_path / "out", progress=False)
+    assert not summary.failed and summary.overall_fps > 0
+    for s in seqs:
+        boxes = read_boxes(tmp_path / "out" / f"{s.name}.txt")
+        times = results.load_times(tmp_path / "out", s.name)
+        assert boxes.shape == (len(s), 4) and len(times) == len(s) and (times > 0).all()
+        np.testing.assert_allclose(boxes[0], s.init_box, atol=0.01)  # frame 0 is the initial box
+        assert summary.sequences[s.name]["fps"] > 0
+    saved = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert set(saved["sequences"]) == {s.name for s in seqs}
+    # a second run finds everything finished and tracks nothing
+    again = runner.run_sequences(spec, seqs, tmp_path / "out", progress=False)
+    assert sorted(again.skipped) == sorted(s.name for s in seqs)
+
+
+def test_two_workers_give_the_same_results_as_one(tmp_path, eval_checkpoint, otb_tree):
+    seqs = load_dataset("otb", otb_tree)
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    runner.run_sequences(spec, seqs, tmp_path / "one", workers=1, progress=False)
+    summary = runner.run_sequences(spec, seqs, tmp_path / "two", workers=2, progress=False)
+    assert not summary.failed
+    names = [s.name for s in seqs]
+    one, two = read_all(tmp_path / "one", names), read_all(tmp_path / "two", names)
+    for n in names:
+        np.testing.assert_array_equal(one[n], two[n])
+
+
+def test_failed_sequence_leaves_no_result_and_is_retried(tmp_path, eval_checkpoint):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(5, 6), num_frames=6)
+    (tmp_path / "data" / "Synth6" / "img" / "0004.png").write_bytes(b"not an image")
+    seqs = load_dataset("otb", tmp_path / "data")
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    summary = runner.run_sequences(spec, seqs, tmp_path / "out", progress=False)
+    assert list(summary.failed) == ["Synth6"] and "0004.png" in summary.failed["Synth6"]
+    assert (tmp_path / "out" / "Synth5.txt").exists() and not (tmp_path / "out" / "Synth6.txt").exists()
+    assert not list((tmp_path / "out").glob(".*tmp*"))
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, eval_checkpoint, capsys):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(10, 11, 12, 13), num_frames=30, size=(120, 160))
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    runner.run_sequences(spec, load_dataset("otb", tmp_path / "data"), tmp_path / "full", progress=False)
+    base = [sys.executable, "-m", "mixformerv2_core.cli.eval", "--checkpoint", str(eval_checkpoint),
+            "--dataset", "otb", "--root", str(tmp_path / "data"), "--threads", "1", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    out = tmp_path / "resumed"
+    proc = subprocess.Popen(base + ["--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("Synth*_time.txt")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # a crash: no cleanup code runs
+    proc.wait()
+    finished = sorted(p.name for p in out.glob("Synth??.txt"))
+    assert len(finished) < 4, "the run finished before it could be interrupted"
+    # a half-written box file left by some other crash must not count as finished either
+    (out / ".Synth13.txt.partial").write_text("1,2")
+    assert eval_cli.main(base[3:] + ["--out", str(out)]) == 0  # the same command again, here in-process
+    assert f"({len(finished)} from an earlier run)" in capsys.readouterr().out
+    names = [f"Synth{k}" for k in (10, 11, 12, 13)]
+    a, b = read_all(tmp_path / "full", names), read_all(out, names)
+    for n in names:
+        np.testing.assert_array_equal(a[n], b[n])
+    assert (out / "report" / "report.md").exists()
+
+
+def test_got10k_test_run_produces_submission(tmp_path, eval_checkpoint, otb_tree):
+    import zipfile
+
+    split = tmp_path / "got" / "test"
+    names = ["GOT-10k_Test_000001", "GOT-10k_Test_000002"]
+    split.mkdir(parents=True)
+    (split / "list.txt").write_text("\n".join(names))
+    for name, src in zip(names, ["Synth0", "Synth1"]):
+        shutil.copytree(otb_tree / src / "img", split / name)
+        gt = read_boxes(otb_tree / src / "groundtruth_rect.txt")
+        np.savetxt(split / name / "groundtruth.txt", gt[:1], delimiter=",", fmt="%.2f")
+    rc = eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "got10k_test", "--root",
+                        str(tmp_path / "got"), "--out", str(tmp_path / "res"), "--no-progress", "--threads", "1"])
+    assert rc == 0
+    with zipfile.ZipFile(tmp_path / "res" / "got10k_submit.zip") as zf:
+        listing = sorted(zf.namelist())
+        assert listing == sorted([f"{n}/{n}_001.txt" for n in names] + [f"{n}/{n}_time.txt" for n in names])
+        rows = zf.read(f"{names[0]}/{names[0]}_001.txt").decode().splitlines()
+        assert len(rows) == 10 and len(rows[0].split(",")) == 4
+    assert not (tmp_path / "res" / "report").exists()  # the test split is scored by the server
+
+
+def test_cli_reports_layout_errors(tmp_path, eval_checkpoint, capsys):
+    rc = eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "got10k_val", "--root",
+                        str(tmp_path), "--out", str(tmp_path / "o")])
+    assert rc == 2 and "list.txt" in capsys.readouterr().err
+
+
+def test_bad_checkpoint_with_workers_is_one_clear_error(tmp_path, otb_tree, capsys):
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    rc = eval_cli.main(["--checkpoint", str(tmp_path / "broken.pt"), "--dataset", "otb", "--root", str(otb_tree),
+                        "--out", str(tmp_path / "o"), "--workers", "2", "--no-progress"])
+    assert rc == 2 and "broken.pt" in capsys.readouterr().err

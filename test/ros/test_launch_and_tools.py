@@ -1,0 +1,74 @@
+"""What can be checked without `ros2 launch`: launch files, parameter files, executables, the box picker."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mixformerv2_ros.launch_description import NODE_EXECUTABLE, PACKAGE
+from mixformerv2_ros.parameters import PARAMETERS, check_value
+from mixformerv2_ros.tracking_node import NODE_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
+
+
+def _module_constants(path: Path) -> dict:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def test_both_deployments_have_a_launch_file():
+    assert {path.name for path in LAUNCH_FILES} == {"tracker_s_cpu.launch.py", "tracker_b_gpu.launch.py"}
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda path: path.name)
+def test_launch_file_names_existing_files_and_valid_parameters(launch_file):
+    constants = _module_constants(launch_file)
+    parameters_file = ROOT / "config" / constants["PARAMETERS_FILE"]
+    assert parameters_file.is_file()
+    assert check_value("device", constants["DEFAULT_DEVICE"]) is None
+    content = yaml.safe_load(parameters_file.read_text(encoding="utf-8"))
+    assert list(content) == [NODE_NAME]
+    values = content[NODE_NAME]["ros__parameters"]
+    declared = {spec.name for spec in PARAMETERS}
+    assert set(values) <= declared, f"undeclared keys: {set(values) - declared}"
+    for name, value in values.items():
+        assert check_value(name, value) is None, (name, value, check_value(name, value))
+
+
+def test_executables_named_by_the_launch_description_are_installed_by_setup_py():
+    executable = ROOT / "ros2_executables" / NODE_EXECUTABLE
+    assert executable.is_file() and os.access(executable, os.X_OK)
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert '(f"lib/{PACKAGE_NAME}", glob("ros2_executables/*"))' in setup
+    assert re.search(rf'^PACKAGE_NAME = "{PACKAGE}"$', setup, re.MULTILINE)
+    for wrapper in (ROOT / "ros2_executables").iterdir():  # every wrapper imports an existing main()
+        module = re.search(r"from (\S+) import main", wrapper.read_text(encoding="utf-8")).group(1)
+        assert callable(getattr(__import__(module, fromlist=["main"]), "main"))
+    rviz = (ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8")
+    assert f"/{NODE_NAME}/debug_image" in yaml.safe_load(rviz)["Visualization Manager"]["Displays"][0]["Topic"]["Value"]
+
+
+def test_box_picker_turns_a_selection_into_a_stamped_init_message():
+    from mixformerv2_ros.box_picker import selection_to_detection
+    from mixformerv2_ros.detection_messages import init_request_from_detection
+    from mixformerv2_ros.harness import stamped_header
+
+    header = stamped_header(42)
+    detection = selection_to_detection(header, (10, 20, 30, 40), "person")
+    assert detection.header == header and detection.id == "person"
+    request = init_request_from_detection(detection)
+    assert request.target_id == "person" and request.box_xywh == (10.0, 20.0, 30.0, 40.0)
+    assert selection_to_detection(header, (0, 0, 0, 0), "person") is None  # cancelled selection
+
+
+def test_every_parameter_is_documented():
+    documentation = (ROOT / "docs" / "ros.md").read_text(encoding="utf-8")
+    missing = [spec.name for spec in PARAMETERS if f"| `{spec.name}` |" not in documentation]
+    assert not missing, f"parameters missing from docs/ros.md: {missing}"

@@ -1,0 +1,43 @@
+"""mixformerv2-export writes ONNX bundles and both checkpoint layouts, and fails cleanly on bad input."""
+from __future__ import annotations
+
+import json
+
+from mixformerv2_core import read_checkpoint
+from mixformerv2_core.backends import create_backend
+from mixformerv2_core.cli.export import main
+
+
+def test_onnx_bundles_with_int8(tiny_checkpoint, tmp_path, capsys):
+    assert main(["--weights", str(tiny_checkpoint), "--output", str(tmp_path), "--int8"]) == 0
+    printed = capsys.readouterr().out
+    assert "fp32 ONNX (opset 17)" in printed and "int8 ONNX" in printed
+    for precision in ("fp32", "int8"):
+        manifest = json.loads((tmp_path / precision / "manifest.json").read_text())
+        assert manifest["report"]["precision"] == precision
+        backend = create_backend("onnx", read_checkpoint(tiny_checkpoint), precision=precision,
+                                 bundle_dir=str(tmp_path / precision))
+        assert backend.config == read_checkpoint(tiny_checkpoint).config
+
+
+def test_checkpoint_formats(tiny_checkpoint, tmp_path):
+    ours = tmp_path / "ours.pt"
+    assert main(["--weights", str(tiny_checkpoint), "--format", "checkpoint", "--output", str(ours),
+                 "--search-factor", "4.5", "--update-interval", "25"]) == 0
+    loaded = read_checkpoint(ours)
+    assert loaded.source == "ours"
+    assert loaded.tracker_defaults == {"search_factor": 4.5, "update_interval": 25}
+    official = tmp_path / "official.pth.tar"
+    assert main(["--weights", str(ours), "--format", "official", "--output", str(official)]) == 0
+    again = read_checkpoint(official)
+    assert again.source == "official"  # no config inside: the layout is read off the shapes
+    assert again.config.replace(num_heads=loaded.config.num_heads) == loaded.config
+    for key, value in loaded.state_dict.items():
+        assert again.state_dict[key].equal(value)
+
+
+def test_errors_exit_with_a_message(tiny_checkpoint, tmp_path, capsys):
+    assert main(["--weights", str(tmp_path / "missing.pt"), "--output", str(tmp_path / "x")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["--weights", str(tiny_checkpoint), "--variant", "B", "--output", str(tmp_path / "x")]) == 2
+    assert "not the requested" in capsys.readouterr().err
