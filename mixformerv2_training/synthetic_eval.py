@@ -1,7 +1,6 @@
 """Held-out check on generated scenes: a trained network run through the core tracker vs a static box.
 
-The AUC here is a minimal private helper (success rate over IoU thresholds 0, 0.05, ..., 1 averaged, the
-OPE convention; frame 0 excluded). The project's full metrics module lives in the evaluation toolkit.
+AUC is the mean of the core's OPE success curve (IoU thresholds 0, 0.05, ..., 1; frame 0 excluded).
 
     python -m mixformerv2_training.synthetic_eval --weights runs/demo_synthetic/final.pt --sequences 20
 """
@@ -18,13 +17,13 @@ import torch
 
 from mixformerv2_core import ModelConfig, MixFormerV2Tracker, load_tracker, resolve_params
 from mixformerv2_core.backends import InferenceOutput
+from mixformerv2_core.evaluation.metrics import success_curve
 from mixformerv2_core.geometry import box_iou
 from mixformerv2_core.synthetic import generate_sequence
 
 from .models.teacher import MixViT, load_teacher
 
 HELD_OUT_SEED = 100_000  # training scenes use seeds from 0; evaluation starts far above them
-_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 
 
 class TeacherBackend:
@@ -71,7 +70,7 @@ def track_sequence(tracker: MixFormerV2Tracker, frames: Sequence[np.ndarray], in
 
 
 def _success_auc(ious: np.ndarray) -> float:
-    return float(np.mean([(ious > t).mean() for t in _THRESHOLDS]))
+    return float(success_curve(ious).mean())
 
 
 @dataclass
