@@ -117,13 +117,27 @@ class LivePlayer:
             time.sleep(0.005)
         return False
 
+    def _publish_first(self, frame: np.ndarray, frame_id: str, timeout: float) -> int:
+        """Send frame 0 until the node answers it; returns the answered stamp.
+
+        Discovery is not symmetric: our publisher can see the node's subscription before the node has matched
+        our publisher, and a best-effort frame sent in that gap is lost. Re-sending bridges the gap.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            stamp = self.publish_frame(0, frame, frame_id)
+            if self.wait_answer(0, min(0.5, max(0.0, deadline - time.monotonic()))):
+                return stamp
+            if time.monotonic() >= deadline:
+                raise RuntimeError("the tracking node published nothing for the first frame; is it active?")
+            with self.record.lock:
+                self.record.published.pop(stamp, None)  # never answered: it does not count as sent
+
     def play(self, bag: BagSequence, start: int, init_box, rate: float, timeout: float, settle: float) -> int:
         """Send the init frame and box, then the rest in real time; returns the number of frames sent."""
         frames = bag.frames[start:]
         images = islice(iter_images(bag.path, bag.image_topic, "rgb"), start, len(bag.frames))
-        first = self.publish_frame(0, next(images), frames[0].frame_id)
-        if not self.wait_answer(0, timeout):
-            raise RuntimeError("the tracking node published nothing for the first frame; is it active?")
+        first = self._publish_first(next(images), frames[0].frame_id, timeout)
         self.send_init(first, init_box, frames[0].frame_id)
         time.sleep(settle)
         t0 = time.monotonic()

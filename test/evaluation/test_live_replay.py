@@ -84,6 +84,7 @@ def test_live_replay_command(tmp_path, running_node, capsys):
     bags.write_sequence_bag(tmp_path / "bag", seq.frames, seq.boxes, fps=30, storage="sqlite3", compressed="png")
     rc = replay.main(["--live", "--bag", str(tmp_path / "bag"), "--out", str(tmp_path / "out"), "--rate", "2",
                       "--node", "/live/mixformerv2_tracker", "--node-image-topic", "/live/image", "--name", "c"])
-    out = capsys.readouterr().out
-    assert rc == 0 and "latency median" in out and "| c |" in out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert rc == 0 and "latency median" in out and "| c |" in out, captured.err
     assert (tmp_path / "out" / "replay.json").exists()
