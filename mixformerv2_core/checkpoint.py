@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
@@ -17,6 +16,7 @@ from typing import Any, Mapping, Optional, Union
 import torch
 from torch import Tensor, nn
 
+from .atomic import atomic_path
 from .config import ModelConfig, variant_config, variant_name
 from .models.mixformerv2 import MixFormerV2
 
@@ -239,16 +239,8 @@ def load_model(path: PathLike, variant: Optional[str] = None, device: Union[str,
 
 def atomic_torch_save(obj: Any, path: PathLike) -> None:
     """Write through a temporary file and rename, so an interrupted save never leaves a half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(obj, tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def save_checkpoint(

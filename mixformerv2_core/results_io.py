@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 import numpy as np
+
+from .atomic import atomic_write_text
 
 PathLike = Union[str, os.PathLike]
 _SEPARATORS = re.compile(r"[,\t ]+")
@@ -19,14 +20,7 @@ def format_box(box: Sequence[float], decimals: int = 2) -> str:
 
 def write_boxes(path: PathLike, boxes: Iterable[Sequence[float]], decimals: int = 2) -> Path:
     """Write atomically (a crash never leaves a half file that looks finished)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(format_box(box, decimals) + "\n" for box in boxes)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, "".join(format_box(box, decimals) + "\n" for box in boxes))
 
 
 def read_boxes(path: PathLike) -> np.ndarray:

@@ -8,7 +8,6 @@ presence means the sequence is finished and a crash never leaves a partial file 
 """
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Callable, Sequence as Seq
 
 import numpy as np
 
+from ..atomic import atomic_path, atomic_write_text
 from ..results_io import read_boxes, write_boxes
 
 
@@ -32,15 +32,6 @@ class TrackOutput:
         return (len(self.times) - 1) / t if t > 0 else float("nan")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def result_path(out_dir: Path, name: str) -> Path:
     return out_dir / f"{name}.txt"
 
@@ -48,7 +39,7 @@ def result_path(out_dir: Path, name: str) -> Path:
 def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
     """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
+    atomic_write_text(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
     write_boxes(result_path(out_dir, name), output.boxes)
 
 
@@ -79,11 +70,9 @@ def load_result(result_dir: Path, name: str) -> np.ndarray:
 
 def _write_zip(zip_path: Path, members: dict[str, Path]) -> Path:
     """Zip ``archive name -> file`` atomically (a half-written zip is never left under the final name)."""
-    tmp = zip_path.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    with atomic_path(zip_path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for arcname, path in members.items():
             zf.write(path, arcname)
-    os.replace(tmp, zip_path)
     return zip_path
 
 

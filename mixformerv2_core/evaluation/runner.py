@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from .datasets import Sequence
-from .results import SUBMISSIONS, TrackOutput, atomic_write, load_times, result_path, save_result
+from ..atomic import atomic_write_text
+from .results import SUBMISSIONS, TrackOutput, load_times, result_path, save_result
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def run_sequences(
     done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
     if dataset in SUBMISSIONS and len(done) == len(sequences):
         summary.submission = str(SUBMISSIONS[dataset](out_dir, done))
-    atomic_write(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
+    atomic_write_text(out_dir / "summary.json", json.dumps(asdict(summary), indent=2, default=float))
     return summary
 
 

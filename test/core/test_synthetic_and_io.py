@@ -39,3 +39,18 @@ def test_result_files_round_trip_and_reject_garbage(tmp_path):
     (tmp_path / "bad.txt").write_text("1,2,3\n")
     with pytest.raises(ValueError, match="bad.txt:1"):
         read_boxes(tmp_path / "bad.txt")
+
+
+def test_atomic_writes_leave_no_temporary_files_and_normal_permissions(tmp_path, tiny_model):
+    import os
+
+    from mixformerv2_core import save_checkpoint
+
+    old = os.umask(0o022)
+    try:
+        boxes = write_boxes(tmp_path / "r.txt", [(1, 2, 3, 4)])
+        weights = save_checkpoint(tiny_model, tmp_path / "w.pt")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt", "w.pt"]
+    assert boxes.stat().st_mode & 0o777 == 0o644 and weights.stat().st_mode & 0o777 == 0o644
