@@ -67,7 +67,6 @@ class TrackingNode(LifecycleNode):
         self._inputs: list = []
         self._outputs: dict[str, Any] = {}
         self._reset_service = None
-        self._last_results: dict = {}
         self._io_group = ReentrantCallbackGroup()
         self._timer_group = MutuallyExclusiveCallbackGroup()
 
@@ -211,7 +210,6 @@ class TrackingNode(LifecycleNode):
     def _release(self) -> None:
         with self._tracker_lock:
             self._tracker = None
-            self._last_results = {}
         for publisher in self._outputs.values():
             self.destroy_publisher(publisher)
         self._outputs = {}
@@ -288,7 +286,6 @@ class TrackingNode(LifecycleNode):
         if request.box_xywh is None:
             with self._tracker_lock:
                 removed = self._tracker is not None and self._tracker.remove(request.target_id)
-                self._last_results.pop(request.target_id, None)
             self.get_logger().info(f"target '{request.target_id}' " + ("removed" if removed else "was not tracked"))
             return
         frame_msg, exact = self._frames.find(msg.header.stamp)
@@ -333,7 +330,6 @@ class TrackingNode(LifecycleNode):
             except ValueError as error:
                 self.problems.report("bad_init", f"init of '{target_id}' ignored: {error}")
                 return
-            self._last_results[target_id] = result
         x, y, w, h = result.box
         self.get_logger().info(f"tracking '{target_id}' from box x={x:.1f} y={y:.1f} w={w:.1f} h={h:.1f} "
                                f"on {source}")
@@ -343,7 +339,6 @@ class TrackingNode(LifecycleNode):
             count = len(self._tracker) if self._tracker is not None else 0
             if self._tracker is not None:
                 self._tracker.reset()
-            self._last_results = {}
         self._clicks.reset()
         response.success = True
         response.message = f"removed {count} target(s)"
@@ -388,7 +383,6 @@ class TrackingNode(LifecycleNode):
             if tracker is None:
                 return
             results = tracker.track(frame) if len(tracker) else {}
-            self._last_results.update(results)
         lost_threshold = self._param("lost_threshold")
         array = detections_from_results(msg.header, results.values(), self._param("label"),
                                         self._param("lost_label"), lost_threshold)
@@ -419,8 +413,10 @@ class TrackingNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         lost_threshold = self._param("lost_threshold")
         with self._tracker_lock:
-            targets = [(str(target_id), "tracking" if result.score >= lost_threshold else "lost", result.score)
-                       for target_id, result in self._last_results.items()]
+            tracker = self._tracker
+            results = [tracker.last_result(target_id) for target_id in tracker.target_ids] if tracker else []
+            targets = [(str(result.target_id), "tracking" if result.score >= lost_threshold else "lost", result.score)
+                       for result in results]
         self._diagnostics_pub.publish(build_diagnostics(
             self.get_clock().now().to_msg(), f"{self.get_name()}: tracking", self.get_fully_qualified_name(),
             self._state_label, self.stats, self.problems, targets, self._failure))
