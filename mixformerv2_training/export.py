@@ -17,7 +17,8 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from mixformerv2_core import CheckpointError, MixFormerV2, load_model, load_tracker, save_checkpoint
+from mixformerv2_core import CheckpointError, MixFormerV2, load_tracker, save_checkpoint
+from mixformerv2_core.checkpoint import model_from_checkpoint, read_checkpoint
 
 from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks
 from .stages import student_config
@@ -50,8 +51,9 @@ def export(source: Path, target: Path, search_factor: Optional[float] = None, me
     payload: Any = torch.load(source, map_location="cpu", weights_only=False) if source.suffix == ".pt" else None
     if isinstance(payload, dict) and "model" in payload and "config" in payload and "optimizer" in payload:
         model, defaults = _from_training_state(payload)
-    else:
-        model, defaults = load_model(source), {}
+    else:  # an official file or one of ours: keep the tracker defaults it already carries
+        checkpoint = read_checkpoint(source)
+        model, defaults = model_from_checkpoint(checkpoint), dict(checkpoint.tracker_defaults)
     if search_factor is not None:
         defaults["search_factor"] = float(search_factor)
     save_checkpoint(model, target, tracker_defaults=defaults, meta={"exported_from": str(source), **(meta or {})})

@@ -67,3 +67,13 @@ def test_a_mismatched_previous_stage_is_a_clear_error(tmp_path):
                                           f"teacher.checkpoint={base}", f"init.checkpoint={base}"])
     with pytest.raises(CheckpointError, match="only the MLP width may shrink"):
         Trainer(config)
+
+
+def test_exporting_one_of_our_checkpoints_keeps_its_tracker_defaults(tmp_path):
+    from mixformerv2_core import ModelConfig, build_model, read_checkpoint, save_checkpoint
+
+    source = save_checkpoint(build_model(ModelConfig.tiny()), tmp_path / "final.pt", tracker_defaults={"search_factor": 4.0})
+    assert export_main([str(source), str(tmp_path / "out.pt")]) == 0
+    assert read_checkpoint(tmp_path / "out.pt").tracker_defaults == {"search_factor": 4.0}
+    assert export_main([str(source), str(tmp_path / "out2.pt"), "--search-factor", "3.5"]) == 0
+    assert read_checkpoint(tmp_path / "out2.pt").tracker_defaults == {"search_factor": 3.5}
