@@ -127,11 +127,7 @@ def cxcywh_to_xywh(box: Sequence[float]) -> Box:
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Continuous-coordinate IoU of two ``(x, y, w, h)`` boxes (0 when either is empty)."""
-    ax, ay, aw, ah = as_box(a)
-    bx, by, bw, bh = as_box(b)
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
+    """IoU of two ``(x, y, w, h)`` boxes (0 when either is empty): one pair of :func:`evaluation.metrics.iou`."""
+    from .evaluation.metrics import iou
+
+    return float(iou(np.asarray([as_box(a)]), np.asarray([as_box(b)]))[0])
