@@ -17,6 +17,8 @@ import torch
 
 from mixformerv2_core import ModelConfig, MixFormerV2Tracker, load_tracker, resolve_params
 from mixformerv2_core.backends import InferenceOutput
+from mixformerv2_core.backends.template_store import TemplateStore
+from mixformerv2_core.backends.torch_backend import concat_image_pairs, write_image_pair_slot
 from mixformerv2_core.evaluation.metrics import success_curve
 from mixformerv2_core.geometry import box_iou
 from mixformerv2_core.synthetic import generate_sequence
@@ -37,21 +39,23 @@ class TeacherBackend:
         self.config = ModelConfig(embed_dim=c.embed_dim, depth=c.depth, num_heads=c.num_heads, patch_size=c.patch_size,
                                   template_size=c.template_size, search_size=c.search_size,
                                   feat_sz=c.heatmap_size, score_head=False)
-        self._templates: dict[Hashable, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._templates = TemplateStore(concat_image_pairs, write_image_pair_slot)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device).unsqueeze(0)
 
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
-        self._templates[key] = (torch.from_numpy(template).to(self.device), torch.from_numpy(online_template).to(self.device))
+        self._templates.set(key, (self._tensor(template), self._tensor(online_template)))
 
     def remove(self, key: Hashable) -> None:
-        self._templates.pop(key, None)
+        self._templates.remove(key)
 
     def clear(self) -> None:
         self._templates.clear()
 
     @torch.inference_mode()
     def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
-        templates = torch.stack([self._templates[k][0] for k in keys])
-        onlines = torch.stack([self._templates[k][1] for k in keys])
+        templates, onlines = self._templates.batched(keys)
         out = self.model(templates, onlines, torch.from_numpy(search).to(self.device))
         boxes = out["pred_boxes"][:, 0].float().cpu().numpy()
         return InferenceOutput(pred_boxes=boxes, score_logits=np.full(len(keys), np.inf, dtype=np.float32))

@@ -35,11 +35,11 @@ def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device) ->
     return dtype
 
 
-def _concat_images(entries: list) -> tuple[Tensor, Tensor]:
+def concat_image_pairs(entries: list) -> tuple[Tensor, Tensor]:
     return torch.cat([e[0] for e in entries]), torch.cat([e[1] for e in entries])
 
 
-def _write_image_slot(batch: tuple[Tensor, Tensor], slot: int, entry: tuple[Tensor, Tensor]) -> None:
+def write_image_pair_slot(batch: tuple[Tensor, Tensor], slot: int, entry: tuple[Tensor, Tensor]) -> None:
     batch[0][slot] = entry[0][0]
     batch[1][slot] = entry[1][0]
 
@@ -69,7 +69,7 @@ class TorchBackend:
         if use_cache:
             self._templates = TemplateStore(lambda kvs: torch.cat(kvs, dim=2), write_kv_slot)
         else:
-            self._templates = TemplateStore(_concat_images, _write_image_slot)
+            self._templates = TemplateStore(concat_image_pairs, write_image_pair_slot)
 
     def _to_tensor(self, array: np.ndarray) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, self.dtype, non_blocking=True)
