@@ -48,7 +48,8 @@ class TorchBackend:
     """Runs the network in PyTorch.
 
     With ``use_cache`` (default) each template update stores the templates' per-layer keys/values and every
-    frame runs only the search and prediction tokens; without it every frame runs the official full forward.
+    frame runs only the search and prediction tokens (the last block for the prediction tokens alone);
+    without it every frame runs the official full forward.
     """
 
     def __init__(
@@ -91,7 +92,7 @@ class TorchBackend:
         batch = self._templates.batched(keys)
         s = self._to_tensor(search)
         if self.use_cache:
-            out = self.model.forward_search(s, batch)
+            out = self.model.forward_search(s, batch, trim_last_block=True)
         else:
             out = self.model(batch[0], batch[1], s)
         boxes = out["pred_boxes"][:, 0].float().cpu().numpy()

@@ -6,7 +6,7 @@ every frame (the cached path), which the official tracker left unused.
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -88,9 +88,30 @@ class MixedAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v)
         return self._merge_heads(out), torch.stack([k, v])
 
-    def forward_search(self, x_s: Tensor, template_kv: Tensor) -> Tensor:
-        """Search + prediction tokens attending to cached template keys/values and to themselves."""
-        q, k, v = self._split_heads(x_s)
+    def _last_queries_and_all_kv(self, x: Tensor, num_queries: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries of the last ``num_queries`` tokens only; keys/values of every token.
+
+        The fused projection's weight rows are sliced (views, no copy), so exporters constant-fold them into
+        plain q and kv weights (the split point is a Python int for that reason, not a traced shape).
+        """
+        batch, tokens, _ = x.shape
+        dim = self.num_heads * self.head_dim
+        weight, bias = self.qkv.weight, self.qkv.bias
+        q = F.linear(x[:, -num_queries:], weight[:dim], None if bias is None else bias[:dim])
+        kv = F.linear(x, weight[dim:], None if bias is None else bias[dim:])
+        q = q.reshape(batch, num_queries, self.num_heads, self.head_dim).transpose(1, 2)
+        kv = kv.reshape(batch, tokens, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        return q, kv[0], kv[1]
+
+    def forward_search(self, x_s: Tensor, template_kv: Tensor, num_queries: Optional[int] = None) -> Tensor:
+        """Search + prediction tokens attending to cached template keys/values and to themselves.
+
+        With ``num_queries`` only the last ``num_queries`` tokens get an output (they still attend to all).
+        """
+        if num_queries is None:
+            q, k, v = self._split_heads(x_s)
+        else:
+            q, k, v = self._last_queries_and_all_kv(x_s, num_queries)
         k = torch.cat([template_kv[0], k], dim=2)
         v = torch.cat([template_kv[1], v], dim=2)
         return self._merge_heads(F.scaled_dot_product_attention(q, k, v))
@@ -128,5 +149,9 @@ class Block(nn.Module):
         attn_out, kv = self.attn.forward_templates(self.norm1(x_t))
         return self._residuals(x_t, attn_out, gamma), kv
 
-    def forward_search(self, x_s: Tensor, template_kv: Tensor, gamma: Gamma = 1.0) -> Tensor:
-        return self._residuals(x_s, self.attn.forward_search(self.norm1(x_s), template_kv), gamma)
+    def forward_search(self, x_s: Tensor, template_kv: Tensor, gamma: Gamma = 1.0,
+                       num_queries: Optional[int] = None) -> Tensor:
+        """Search + prediction tokens; with ``num_queries`` the output holds only the last that many tokens."""
+        attn_out = self.attn.forward_search(self.norm1(x_s), template_kv, num_queries)
+        residual = x_s if num_queries is None else x_s[:, -num_queries:]
+        return self._residuals(residual, attn_out, gamma)

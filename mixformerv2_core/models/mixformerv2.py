@@ -84,13 +84,26 @@ class MixFormerV2Backbone(nn.Module):
         return torch.stack(kvs)
 
     def forward_search(
-        self, search: Tensor, template_kv: Tensor, block_gammas: Optional[Sequence[Gamma]] = None
+        self,
+        search: Tensor,
+        template_kv: Tensor,
+        block_gammas: Optional[Sequence[Gamma]] = None,
+        trim_last_block: bool = False,
     ) -> list[Tensor]:
-        """Search + prediction tokens against cached template keys/values; per-block outputs."""
+        """Search + prediction tokens against cached template keys/values; per-block outputs.
+
+        ``trim_last_block`` computes the last block for the prediction tokens only (its output is then
+        ``(B, num_reg_tokens, dim)``): the heads read nothing else, so inference skips the queries, attention
+        output, projection and MLP of every search token there (about a sixth of MixFormerV2-S's arithmetic).
+        Feature mimicking needs the full last output and keeps the default.
+        """
         x = self.embed_search(search)
+        gammas = _gammas(block_gammas, len(self.blocks))
+        last = len(self.blocks) - 1
         outputs = []
-        for index, (block, gamma) in enumerate(zip(self.blocks, _gammas(block_gammas, len(self.blocks)))):
-            x = block.forward_search(x, template_kv[index], gamma)
+        for index, (block, gamma) in enumerate(zip(self.blocks, gammas)):
+            num_queries = self.config.num_reg_tokens if trim_last_block and index == last else None
+            x = block.forward_search(x, template_kv[index], gamma, num_queries)
             outputs.append(x)
         return outputs
 
@@ -139,9 +152,14 @@ class MixFormerV2(nn.Module):
         softmax: bool = True,
         run_score_head: bool = True,
         block_gammas: Optional[Sequence[Gamma]] = None,
+        trim_last_block: bool = False,
     ) -> dict:
-        """Cached path: only search and prediction tokens run; equal to the full forward."""
-        features = self.backbone.forward_search(search, template_kv, block_gammas)
+        """Cached path: only search and prediction tokens run; equal to the full forward.
+
+        Inference passes ``trim_last_block=True`` (same boxes and scores, less arithmetic; the last entry of
+        ``search_feat_list`` then holds the prediction tokens only).
+        """
+        features = self.backbone.forward_search(search, template_kv, block_gammas, trim_last_block)
         out = self._heads(features[-1][:, -self.config.num_reg_tokens :], softmax, run_score_head)
         out["search_feat_list"] = features
         return out

@@ -102,3 +102,35 @@ def test_drop_path_only_in_training(tiny_config):
     first = model(t, o, s)["pred_boxes"]
     torch.manual_seed(1)
     assert not torch.allclose(first, model(t, o, s)["pred_boxes"])
+
+
+@pytest.mark.parametrize("online_templates", [1, 2])
+@pytest.mark.parametrize("config", [ModelConfig.tiny(), ModelConfig.tiny(score_head=False)], ids=["score", "no_score"])
+def test_trimmed_last_block_gives_the_untrimmed_outputs(config, online_templates):
+    torch.manual_seed(3)
+    model = build_model(config).eval()
+    t, o, s = inputs(model.config, 3)
+    onlines = [o, torch.randn_like(o)][:online_templates]
+    with torch.no_grad():
+        kv = model.encode_templates(t, onlines)
+        full = model.forward_search(s, kv)
+        trimmed = model.forward_search(s, kv, trim_last_block=True)
+    keys = ["pred_boxes", "prob_l", "prob_r", "prob_t", "prob_b"] + (["pred_scores"] if config.score_head else [])
+    for key in keys:
+        torch.testing.assert_close(trimmed[key], full[key], atol=1e-5, rtol=0)
+    num_reg, depth = model.config.num_reg_tokens, model.config.depth
+    assert full["search_feat_list"][-1].shape[1] == model.config.num_search_tokens + num_reg
+    assert trimmed["search_feat_list"][-1].shape[1] == num_reg
+    for index in range(depth - 1):  # the blocks before the last are untouched
+        torch.testing.assert_close(trimmed["search_feat_list"][index], full["search_feat_list"][index], atol=0, rtol=0)
+
+
+def test_trimmed_last_block_with_pruning_gammas(tiny_config):
+    model = build_model(tiny_config.replace(depth=3)).eval()
+    t, o, s = inputs(tiny_config, 2)
+    gammas = [1.0, 0.3, 0.0]  # a decaying last block still scales both branches of the trimmed tokens
+    with torch.no_grad():
+        kv = model.backbone.encode_templates(t, o, gammas)
+        full = model.forward_search(s, kv, block_gammas=gammas)
+        trimmed = model.forward_search(s, kv, block_gammas=gammas, trim_last_block=True)
+    assert_outputs_close(full, trimmed)
