@@ -15,10 +15,12 @@ import numpy as np
 import torch
 
 from .backends import InferenceBackend, create_backend
+from .backends.base import NetworkInput
 from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import ModelConfig, variant_name
-from .geometry import Box, CropWindow, clip_box, map_box_back, validate_init_box
-from .preprocessing import check_color_order, check_frame, crop_and_normalize
+from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
+from .preprocessing import check_color_order, check_frame
+from .tracker_crops import crops_for
 
 # Search factors the official test script used (reference §5.1): B 5.0 everywhere; S 4.4 on LaSOT, 4.55 elsewhere.
 DEFAULT_SEARCH_FACTOR = {"B": 5.0, "S": 4.4}
@@ -141,8 +143,8 @@ class TrackResult:
 @dataclass
 class _TargetState:
     box: Box
-    template: np.ndarray
-    online_max_template: np.ndarray
+    template: NetworkInput  # a NumPy array, or a tensor on the backend's device with device crops
+    online_max_template: NetworkInput
     max_score: float = -1.0
     frame_index: int = 0
     last: Optional[TrackResult] = field(default=None, repr=False)
@@ -156,7 +158,7 @@ class MultiTargetTracker:
         self.config: ModelConfig = backend.config
         self.params = _with_default_search_factor(params or TrackerParams(), self.config).validate()
         self._targets: dict[Hashable, _TargetState] = {}
-        self._search = np.empty((0, 3, self.config.search_size, self.config.search_size), dtype=np.float32)
+        self._crops = crops_for(backend, self.params.color_order, self.config.search_size)
 
     @classmethod
     def from_checkpoint(
@@ -187,15 +189,14 @@ class MultiTargetTracker:
         target = self._targets.get(target_id)
         return target.last if target else None
 
-    def _crop(self, frame: np.ndarray, box: Sequence[float], factor: float, size: int,
-              out: Optional[np.ndarray] = None) -> tuple[np.ndarray, CropWindow]:
-        return crop_and_normalize(frame, box, factor, size, self.params.color_order, out)
+    def _template(self, source: Any, box: Box) -> NetworkInput:
+        return self._crops.template(source, crop_window(box, self.params.template_factor, self.config.template_size))
 
     def add(self, target_id: Hashable, frame: np.ndarray, box_xywh: Sequence[float]) -> TrackResult:
         """Start (or restart) tracking ``target_id`` from ``box_xywh`` in ``frame``."""
         frame = check_frame(frame)
         box = validate_init_box(box_xywh, frame.shape[0], frame.shape[1])
-        template, _ = self._crop(frame, box, self.params.template_factor, self.config.template_size)
+        template = self._template(self._crops.prepare(frame), box)
         self.backend.set_templates(target_id, template, template)
         result = TrackResult(target_id, box, 1.0, 0)
         self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template, last=result)
@@ -217,26 +218,24 @@ class MultiTargetTracker:
         if not self._targets:
             raise RuntimeError("track() called before any target was initialised (call add()/initialize() first)")
         frame = check_frame(frame)
+        source = self._crops.prepare(frame)
         keys = list(self._targets)
-        if self._search.shape[0] != len(keys):
-            self._search = np.empty((len(keys),) + self._search.shape[1:], dtype=np.float32)
-        windows = [
-            self._crop(frame, self._targets[key].box, self.params.search_factor, self.config.search_size,
-                       out=self._search[index])[1]
-            for index, key in enumerate(keys)
-        ]
-        output = self.backend.infer(keys, self._search)
+        windows = [crop_window(self._targets[key].box, self.params.search_factor, self.config.search_size)
+                   for key in keys]
+        output = self.backend.infer(keys, self._crops.search_batch(source, windows))
         scores = confidence(output.score_logits)
+        height, width = frame.shape[:2]
         return {
-            key: self._advance(key, frame, windows[index], output.pred_boxes[index], scores[index])
+            key: self._advance(key, source, (height, width), windows[index], output.pred_boxes[index], scores[index])
             for index, key in enumerate(keys)
         }
 
-    def _advance(self, key: Hashable, frame: np.ndarray, window: CropWindow, pred: np.ndarray, score: float) -> TrackResult:
+    def _advance(self, key: Hashable, source: Any, frame_size: tuple[int, int], window: CropWindow,
+                 pred: np.ndarray, score: float) -> TrackResult:
         target = self._targets[key]
         params = self.params
         target.frame_index += 1
-        height, width = frame.shape[:2]
+        height, width = frame_size
         box = map_box_back(pred, target.box, window.size)
         if all(math.isfinite(v) for v in box):
             target.box = clip_box(box, height, width, params.clip_margin)
@@ -244,7 +243,7 @@ class MultiTargetTracker:
             score = 0.0
         target.max_score *= params.max_score_decay
         if score > params.update_threshold and score > target.max_score:
-            target.online_max_template, _ = self._crop(frame, target.box, params.template_factor, self.config.template_size)
+            target.online_max_template = self._template(source, target.box)
             target.max_score = score
         if target.frame_index % params.update_interval == 0:
             self.backend.set_templates(key, target.template, target.online_max_template)

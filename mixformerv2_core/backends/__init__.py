@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 
 from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
-from .base import InferenceBackend, InferenceOutput
+from .base import DeviceCropBackend, InferenceBackend, InferenceOutput, crop_device
 from .cuda_graph_backend import cuda_graph_factory
 from .onnx_backend import onnx_factory, onnx_int8_factory
 from .torch_backend import TorchBackend
@@ -26,10 +26,11 @@ def available_backends() -> list[str]:
 
 def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device] = "cpu",
                    precision: Optional[str] = None, use_cache: bool = True, threads: Optional[int] = None,
-                   **_: Any) -> TorchBackend:
+                   device_crops: bool = False, **_: Any) -> TorchBackend:
     if threads:
         torch.set_num_threads(int(threads))  # process-wide: PyTorch has one intra-op pool
-    return TorchBackend(model_from_checkpoint(checkpoint), device=device, dtype=precision, use_cache=use_cache)
+    return TorchBackend(model_from_checkpoint(checkpoint), device=device, dtype=precision, use_cache=use_cache,
+                        device_crops=device_crops)
 
 
 register_backend("torch", _torch_factory)
@@ -44,5 +45,5 @@ def create_backend(name: str, checkpoint: LoadedCheckpoint, **options: Any) -> I
     return _FACTORIES[name](checkpoint, **options)
 
 
-__all__ = ["InferenceBackend", "InferenceOutput", "TorchBackend", "available_backends", "create_backend",
-           "register_backend"]
+__all__ = ["DeviceCropBackend", "InferenceBackend", "InferenceOutput", "TorchBackend", "available_backends",
+           "create_backend", "crop_device", "register_backend"]

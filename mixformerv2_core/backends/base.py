@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Protocol, Sequence
+from typing import Hashable, Optional, Protocol, Sequence, Union
 
 import numpy as np
+import torch
 
 from ..config import ModelConfig
+
+# Host crops are NumPy arrays; a backend that opted into device crops also receives tensors on its device.
+NetworkInput = Union[np.ndarray, torch.Tensor]
 
 
 @dataclass
@@ -20,12 +24,32 @@ class InferenceBackend(Protocol):
 
     config: ModelConfig
 
-    def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
-        """Templates are ``3xHtxWt float32`` normalised arrays."""
+    def set_templates(self, key: Hashable, template: NetworkInput, online_template: NetworkInput) -> None:
+        """Templates are ``3xHtxWt`` normalised float32 arrays (tensors on ``crop_device`` with device crops)."""
 
     def remove(self, key: Hashable) -> None: ...
 
     def clear(self) -> None: ...
 
-    def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
-        """``search`` is ``Nx3xHsxWs float32``, one row per key in ``keys``."""
+    def infer(self, keys: Sequence[Hashable], search: NetworkInput) -> InferenceOutput:
+        """``search`` is ``Nx3xHsxWs``, one row per key in ``keys``: a float32 array, or with device crops the
+        tensor :meth:`DeviceCropBackend.search_input` returned."""
+
+
+class DeviceCropBackend(InferenceBackend, Protocol):
+    """Opt-in of a backend whose network runs on a torch device: the tracker then uploads each frame once and
+    cuts every crop on that device, straight into the backend's own input tensor (no trip through NumPy).
+
+    ``crop_device`` is ``None`` while the backend has not opted in (the tracker then crops on the host).
+    """
+
+    crop_device: Optional[torch.device]
+
+    def search_input(self, batch: int) -> torch.Tensor:
+        """The ``batch x 3 x Hs x Ws`` tensor on ``crop_device`` that the next ``infer`` of that batch size reads;
+        the tracker fills it in place and passes it to ``infer``."""
+
+
+def crop_device(backend: InferenceBackend) -> Optional[torch.device]:
+    """Where the tracker should cut this backend's crops: a torch device, or ``None`` for host (NumPy) crops."""
+    return getattr(backend, "crop_device", None)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import copy
-from typing import Hashable, Sequence, Union
+from typing import Hashable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..models.mixformerv2 import MixFormerV2
-from .base import InferenceOutput
+from .base import InferenceOutput, NetworkInput
 from .template_store import TemplateStore, write_kv_slot
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
@@ -35,6 +35,27 @@ def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device) ->
     return dtype
 
 
+def as_network_input(value: NetworkInput, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """A host array or a tensor as a tensor on ``device`` in ``dtype`` (no copy when it already is one)."""
+    if isinstance(value, Tensor):
+        return value.to(device, dtype)
+    return torch.from_numpy(np.ascontiguousarray(value)).to(device, dtype, non_blocking=True)
+
+
+class SearchInputs:
+    """One reused ``batch x 3 x S x S`` input tensor per batch size, for backends that take device crops."""
+
+    def __init__(self, size: int, device: torch.device, dtype: torch.dtype) -> None:
+        self._shape, self._device, self._dtype = (3, size, size), device, dtype
+        self._buffers: dict[int, Tensor] = {}
+
+    def __call__(self, batch: int) -> Tensor:
+        if batch not in self._buffers:
+            with torch.inference_mode(False):  # a normal tensor, so that crops may be written in outside inference
+                self._buffers[batch] = torch.zeros((batch,) + self._shape, device=self._device, dtype=self._dtype)
+        return self._buffers[batch]
+
+
 def concat_image_pairs(entries: list) -> tuple[Tensor, Tensor]:
     return torch.cat([e[0] for e in entries]), torch.cat([e[1] for e in entries])
 
@@ -49,7 +70,8 @@ class TorchBackend:
 
     With ``use_cache`` (default) each template update stores the templates' per-layer keys/values and every
     frame runs only the search and prediction tokens (the last block for the prediction tokens alone);
-    without it every frame runs the official full forward.
+    without it every frame runs the official full forward. With ``device_crops`` the tracker cuts crops on
+    ``device`` into :meth:`search_input` (off by default: on a CPU the NumPy/OpenCV crop is faster).
     """
 
     def __init__(
@@ -58,6 +80,7 @@ class TorchBackend:
         device: Union[str, torch.device] = "cpu",
         dtype: Union[str, torch.dtype, None] = None,
         use_cache: bool = True,
+        device_crops: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
@@ -67,16 +90,22 @@ class TorchBackend:
         self.model = model.to(self.device, self.dtype).eval()
         self.config = model.config
         self.use_cache = use_cache
+        self.crop_device: Optional[torch.device] = self.device if device_crops else None
+        self._search_inputs = SearchInputs(self.config.search_size, self.device, self.dtype)
         if use_cache:
             self._templates = TemplateStore(lambda kvs: torch.cat(kvs, dim=2), write_kv_slot)
         else:
             self._templates = TemplateStore(concat_image_pairs, write_image_pair_slot)
 
-    def _to_tensor(self, array: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, self.dtype, non_blocking=True)
+    def search_input(self, batch: int) -> Tensor:
+        """The input tensor device crops are cut into (see ``backends.base.DeviceCropBackend``)."""
+        return self._search_inputs(batch)
+
+    def _to_tensor(self, value: NetworkInput) -> Tensor:
+        return as_network_input(value, self.device, self.dtype)
 
     @torch.inference_mode()
-    def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
+    def set_templates(self, key: Hashable, template: NetworkInput, online_template: NetworkInput) -> None:
         t = self._to_tensor(template).unsqueeze(0)
         o = self._to_tensor(online_template).unsqueeze(0)
         self._templates.set(key, self.model.encode_templates(t, o) if self.use_cache else (t, o))
@@ -88,7 +117,7 @@ class TorchBackend:
         self._templates.clear()
 
     @torch.inference_mode()
-    def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
+    def infer(self, keys: Sequence[Hashable], search: NetworkInput) -> InferenceOutput:
         batch = self._templates.batched(keys)
         s = self._to_tensor(search)
         if self.use_cache:

@@ -21,6 +21,7 @@ def test_search_step_graph_equals_cached_forward(score_head):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on machines without CUDA")
-def test_cuda_graph_backend_refuses_without_cuda(tiny_checkpoint):
+@pytest.mark.parametrize("options", [{}, {"device_crops": False}, {"device": "cpu", "precision": "float32"}])
+def test_cuda_graph_backend_refuses_without_cuda(tiny_checkpoint, options):
     with pytest.raises(RuntimeError, match="CUDA"):
-        create_backend("torch-cudagraph", read_checkpoint(tiny_checkpoint))
+        create_backend("torch-cudagraph", read_checkpoint(tiny_checkpoint), **options)
