@@ -118,7 +118,8 @@ class FusedCropper:
 _THREAD_LOCAL = threading.local()
 
 
-def _cropper(color_order: str) -> FusedCropper:
+def fused_cropper(color_order: str) -> FusedCropper:
+    """This thread's :class:`FusedCropper` for ``color_order`` (they are not thread-safe, so one per thread)."""
     croppers = getattr(_THREAD_LOCAL, "croppers", None)
     if croppers is None:
         croppers = _THREAD_LOCAL.croppers = {}
@@ -141,4 +142,4 @@ def crop_and_normalize(
     :func:`normalize_crop` is the reference it reproduces exactly.
     """
     window = crop_window(box, factor, out_size)
-    return _cropper(check_color_order(color_order))(frame, window, out), window
+    return fused_cropper(check_color_order(color_order))(frame, window, out), window

@@ -158,7 +158,7 @@ class MultiTargetTracker:
         self.config: ModelConfig = backend.config
         self.params = _with_default_search_factor(params or TrackerParams(), self.config).validate()
         self._targets: dict[Hashable, _TargetState] = {}
-        self._crops = crops_for(backend, self.params.color_order, self.config.search_size)
+        self._crops = crops_for(backend, self.params, self.config.search_size)
 
     @classmethod
     def from_checkpoint(

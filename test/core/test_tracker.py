@@ -112,8 +112,9 @@ def test_targets_can_be_added_and_removed_at_any_time(tiny_checkpoint, sequence)
         multi.track(sequence.frames[4])
 
 
-def test_bad_input_is_refused_with_a_reason(tiny_checkpoint):
-    tracker = load_tracker(str(tiny_checkpoint))
+@pytest.mark.parametrize("device_crops", [False, True], ids=["host_crops", "device_crops"])
+def test_bad_input_is_refused_with_a_reason(tiny_checkpoint, device_crops):
+    tracker = load_tracker(str(tiny_checkpoint), backend_options={"device_crops": device_crops})
     frame = np.zeros((60, 80, 3), np.uint8)
     with pytest.raises(RuntimeError, match="before initialize"):
         tracker.track(frame)
@@ -130,8 +131,9 @@ def test_bad_input_is_refused_with_a_reason(tiny_checkpoint):
         tracker.track(frame.astype(np.int16))
 
 
-def test_target_leaving_the_frame_never_crashes(tiny_checkpoint):
-    tracker = load_tracker(str(tiny_checkpoint), search_factor=6.0)
+@pytest.mark.parametrize("device_crops", [False, True], ids=["host_crops", "device_crops"])
+def test_target_leaving_the_frame_never_crashes(tiny_checkpoint, device_crops):
+    tracker = load_tracker(str(tiny_checkpoint), search_factor=6.0, backend_options={"device_crops": device_crops})
     rng = np.random.default_rng(3)
     tracker.initialize(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8), (0, 0, 3, 3))
     for size in [(50, 70), (20, 30), (11, 11), (400, 300)]:  # frames may even change size
