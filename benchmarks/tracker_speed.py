@@ -1,9 +1,11 @@
 """Per-frame latency of the whole tracker step (crop + network + post-processing), full vs cached path.
 
-Prints one table (median and p90 ms, FPS, speed-up of the cached path over the official full forward) for
-each variant, measured side by side in one run on the same generated 640x480 frames, random weights.
+Prints one table (median and p90 ms, median CPU ms, FPS, speed-up of the cached path over the official full
+forward) for each variant, measured side by side in one run on the same generated 640x480 frames, random
+weights. CPU ms is process time (all threads added), much less sensitive than wall time to a loaded machine.
 
     python benchmarks/tracker_speed.py [--variants S B] [--frames 60] [--device cpu|cuda] [--threads N]
+                                       [--device-crops]
 """
 from __future__ import annotations
 
@@ -38,17 +40,20 @@ def machine_description(device: str) -> str:
     return text
 
 
-def time_tracker(tracker: MixFormerV2Tracker, frames: list, box, warmup: int, device: str) -> list[float]:
+def time_tracker(tracker: MixFormerV2Tracker, frames: list, box, warmup: int,
+                 device: str) -> tuple[list[float], list[float]]:
+    """Wall and CPU (process) seconds per tracker step after ``warmup`` steps."""
     tracker.initialize(frames[0], box)
-    times = []
+    wall, cpu = [], []
     for index, frame in enumerate(frames[1:]):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         tracker.track(frame)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         if index >= warmup:
-            times.append(time.perf_counter() - start)
-    return times
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -63,13 +68,16 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default=None, help="float32 (default), float16/bfloat16 on GPU")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device-crops", action="store_true",
+                        help="crop on the torch device (the GPU path; slower than the host crop on a CPU)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sequence = generate_sequence(seed=0, num_frames=args.frames + args.warmup + 1, frame_size=(480, 640))
     print(f"machine: {machine_description(args.device)}")
     print(f"frames: {args.frames} timed after {args.warmup} warm-up, 640x480, device {args.device}, "
-          f"precision {args.precision or 'float32'}, random weights\n")
-    header = f"{'variant':<8}{'path':<14}{'median ms':>10}{'p90 ms':>9}{'FPS':>8}{'speed-up':>10}"
+          f"precision {args.precision or 'float32'}, {'device' if args.device_crops else 'host'} crops, "
+          "random weights\n")
+    header = f"{'variant':<8}{'path':<17}{'median ms':>10}{'p90 ms':>9}{'CPU ms':>9}{'FPS':>8}{'speed-up':>10}"
     print(header)
     print("-" * len(header))
     for variant in args.variants:
@@ -78,14 +86,15 @@ def main() -> None:
         params = resolve_params(model.config)
         medians = {}
         for label, cached in (("full (official)", False), ("cached", True)):
-            backend = TorchBackend(model, device=args.device, dtype=args.precision, use_cache=cached)
+            backend = TorchBackend(model, device=args.device, dtype=args.precision, use_cache=cached,
+                                   device_crops=args.device_crops)
             params.use_cache = cached
             tracker = MixFormerV2Tracker(backend, params)
-            times = time_tracker(tracker, sequence.frames, sequence.boxes[0], args.warmup, args.device)
+            times, cpu = time_tracker(tracker, sequence.frames, sequence.boxes[0], args.warmup, args.device)
             medians[label] = statistics.median(times)
             ratio = medians["full (official)"] / medians[label]
             print(f"{variant:<8}{label:<17}{medians[label] * 1e3:>10.1f}{percentile(times, 90) * 1e3:>9.1f}"
-                  f"{1.0 / medians[label]:>8.1f}{ratio:>9.2f}x")
+                  f"{statistics.median(cpu) * 1e3:>9.1f}{1.0 / medians[label]:>8.1f}{ratio:>9.2f}x")
 
 
 if __name__ == "__main__":
