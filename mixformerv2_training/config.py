@@ -9,6 +9,7 @@ import yaml
 
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
+WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
 
 DEFAULTS: dict[str, Any] = {
     "stage": "student",
@@ -99,12 +100,27 @@ def resolve_preset(name: str) -> Path:
     raise FileNotFoundError(f"config {name!r} is neither a file nor a preset; presets: {presets}")
 
 
+def _preset_with_bases(source: str | Mapping[str, Any], seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A preset may name another in ``base:``; it is applied first, so a preset holds only what differs."""
+    data = dict(source) if isinstance(source, Mapping) else yaml.safe_load(resolve_preset(source).read_text()) or {}
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if base in seen:
+        raise ValueError(f"presets name each other as base in a cycle: {' -> '.join((*seen, base))}")
+    merged = _preset_with_bases(base, (*seen, base))
+    for key, value in data.items():
+        # data/train/... merge key by key; a model description (and a dataset list) replaces the base's whole
+        mergeable = isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and key not in WHOLE_SECTIONS
+        merged[key] = {**merged[key], **value} if mergeable else value
+    return merged
+
+
 def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Defaults <- preset file (or dict) <- ``section.key=value`` overrides; the stage name is checked."""
     config = copy.deepcopy(DEFAULTS)
     if source is not None:
-        data = source if isinstance(source, Mapping) else yaml.safe_load(resolve_preset(source).read_text()) or {}
-        config = deep_merge(config, data)
+        config = deep_merge(config, _preset_with_bases(source))
     for text in overrides:
         config = deep_merge(config, parse_override(text))
     train = config["train"]

@@ -1,0 +1,80 @@
+"""The shipped presets form the paper's routes: each stage reads the previous stage's result, the shapes fit
+from stage to stage, and each route ends in the released architecture."""
+import dataclasses
+from pathlib import PurePosixPath
+
+import pytest
+
+from mixformerv2_core import VARIANTS
+from mixformerv2_training.config import PRESET_DIR, load_config
+from mixformerv2_training.models.teacher import TeacherConfig
+from mixformerv2_training.stages import student_config
+
+ROUTES = {
+    "B": ["dense_to_sparse_b", "deep_to_shallow_b", "score_b"],
+    "S": ["teacher_mixvit_b224", "dense_to_sparse_s", "deep_to_shallow_s12to8", "deep_to_shallow_s",
+          "mlp_reduction_s", "score_s"],
+}
+
+
+def _result_of(config) -> str:
+    return str(PurePosixPath(config["output_dir"]) / "final.pt")
+
+
+def _architecture(config):
+    """What a stage hands on: the student after its eliminated blocks are removed."""
+    model = student_config(config["model"])
+    removed = config["train"]["remove_layers"] if config["stage"] == "deep_to_shallow" else []
+    return dataclasses.replace(model, depth=model.depth - len(removed))
+
+
+@pytest.mark.parametrize("variant", sorted(ROUTES))
+def test_each_route_chains_its_stages_and_ends_in_the_released_architecture(variant):
+    configs = [load_config(name) for name in ROUTES[variant]]
+    previous = None
+    for name, config in zip(ROUTES[variant], configs):
+        if previous is not None:
+            source = _result_of(previous)
+            if config["stage"] == "dense_to_sparse":  # the MixViT teacher teaches; the student starts from MAE
+                assert previous["stage"] == "teacher" and config["teacher"]["checkpoint"] == source, name
+            else:
+                assert config["init"]["checkpoint"] == source, name
+            if config["stage"] == "deep_to_shallow":
+                assert config["teacher"]["checkpoint"] == source, name
+        if config["stage"] == "dense_to_sparse" and previous is not None:
+            teacher = TeacherConfig.from_dict(previous["teacher_model"])
+            student = student_config(config["model"])
+            assert (teacher.template_size, teacher.search_size) == (student.template_size, student.search_size)
+        if config["stage"] in ("deep_to_shallow", "score") and previous["stage"] != "teacher":
+            handed_on, student = _architecture(previous), student_config(config["model"])
+            # only the MLP may shrink between stages; the score stage adds the score head
+            assert dataclasses.replace(handed_on, mlp_ratio=student.mlp_ratio, score_head=student.score_head) == student, name
+            assert student.mlp_ratio <= handed_on.mlp_ratio
+        if config["stage"] == "deep_to_shallow":
+            depth = student_config(config["model"]).depth
+            teacher_depth = _architecture(previous).depth
+            assert all(0 <= s < depth and 0 <= t < teacher_depth for s, t in config["train"]["feature_pairs"]), name
+        previous = config
+    final = student_config(configs[-1]["model"])
+    assert final == VARIANTS[variant]
+    assert configs[-1]["stage"] == "score"
+
+
+def test_every_shipped_preset_loads():
+    names = sorted(path.stem for path in PRESET_DIR.glob("*.yaml"))
+    assert {name for route in ROUTES.values() for name in route} <= set(names)
+    for name in names:
+        assert load_config(name)["stage"]
+
+
+def test_a_preset_names_a_base_and_overrides_only_what_differs(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text("base: deep_to_shallow_b\nmodel: {variant: S, depth: 8, mlp_ratio: 4.0}\ntrain: {epochs: 3}\n")
+    config, base = load_config(str(child)), load_config("deep_to_shallow_b")
+    assert config["model"] == {"variant": "S", "depth": 8, "mlp_ratio": 4.0}  # replaced, not merged
+    assert config["train"]["epochs"] == 3 and config["train"]["remove_layers"] == base["train"]["remove_layers"]
+    assert config["data"] == base["data"]
+    loop = tmp_path / "loop.yaml"
+    loop.write_text(f"base: {loop}\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_config(str(loop))
