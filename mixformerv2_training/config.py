@@ -108,11 +108,15 @@ def _preset_with_bases(source: str | Mapping[str, Any], seen: tuple[str, ...] = 
         return data
     if base in seen:
         raise ValueError(f"presets name each other as base in a cycle: {' -> '.join((*seen, base))}")
-    merged = _preset_with_bases(base, (*seen, base))
-    for key, value in data.items():
-        # data/train/... merge key by key; a model description (and a dataset list) replaces the base's whole
-        mergeable = isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and key not in WHOLE_SECTIONS
-        merged[key] = {**merged[key], **value} if mergeable else value
+    return _overlay(_preset_with_bases(base, (*seen, base)), data)
+
+
+def _overlay(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested sections merge key by key; a model description (and any list) replaces the base's whole."""
+    merged = dict(base)
+    for key, value in update.items():
+        nested = isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and key not in WHOLE_SECTIONS
+        merged[key] = _overlay(merged[key], value) if nested else value
     return merged
 
 

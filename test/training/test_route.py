@@ -1,14 +1,17 @@
-"""The model-reduction route end to end on tiny settings (plumbing, not accuracy): teacher -> dense-to-sparse
-(4 layers) -> progressive pruning 4 -> 2 layers -> MLP reduction -> score head -> export -> tracker."""
-import numpy as np
+"""The model-reduction route end to end on tiny settings: teacher -> dense-to-sparse (4 blocks) -> progressive
+pruning 4 -> 2 blocks -> MLP reduction -> score head -> export, and the result tracks held-out scenes better
+than a static box. The teacher and the stage-1 student come from the session fixtures (conftest.py)."""
 import pytest
 import torch
 
 from mixformerv2_core import CheckpointError, load_model, load_tracker
-from mixformerv2_core.synthetic import generate_sequence
+from mixformerv2_training.synthetic_eval import evaluate_synthetic
 from mixformerv2_training.config import load_config
 from mixformerv2_training.export import main as export_main
 from mixformerv2_training.trainer import Trainer
+
+from .conftest import run_preset
+from .test_learning import HELD_OUT
 
 STUDENT = ("model={embed_dim: 32, depth: 4, num_heads: 2, mlp_ratio: 2.0, template_size: 32, search_size: 64, "
            "feat_sz: 16, head_hidden_dim: 32, drop_path_rate: 0.0, score_head: false}")
@@ -20,32 +23,25 @@ def _run(tmp_path, name, *overrides):
     return Trainer(config).fit()["final"]
 
 
-def test_tiny_route_ends_in_a_tracker_loadable_pruned_model(tmp_path):
-    teacher = _run(tmp_path, "teacher", "teacher_model.embed_dim=32", "teacher_model.num_heads=2")
-    d2s = _run(tmp_path, "d2s", "stage=dense_to_sparse", STUDENT, f"teacher.checkpoint={teacher}",
-               f"init.checkpoint={teacher}")
-    assert load_model(d2s).config.depth == 4
-    pruned = _run(tmp_path, "prune", "stage=deep_to_shallow", STUDENT, f"teacher.checkpoint={d2s}",
-                  f"init.checkpoint={d2s}", "train.remove_layers=[0, 2]", "train.pruning_epochs=3", "train.epochs=2",
-                  "train.feature_pairs=[[1, 1], [3, 3]]")
+def test_tiny_route_ends_in_a_pruned_reduced_model_that_tracks(tiny_student, tmp_path):
+    """teacher -> dense-to-sparse (4 blocks; fixtures) -> 4 -> 2 blocks -> MLP 2 -> 1 -> score head -> export."""
+    d2s = tiny_student / "final.pt"
+    pruned = run_preset("tiny_deep_to_shallow", tmp_path / "prune", d2s)
     model = load_model(pruned)
     assert model.config.depth == 2 and len(model.backbone.blocks) == 2
     assert not any(k.startswith("backbone.blocks.2.") for k in model.state_dict())
-    small = STUDENT.replace("depth: 4", "depth: 2").replace("mlp_ratio: 2.0", "mlp_ratio: 1.0")
-    reduced = _run(tmp_path, "mlp", "stage=deep_to_shallow", small, f"teacher.checkpoint={pruned}",
-                   f"init.checkpoint={pruned}", "train.feature_pairs=[[0, 0], [1, 1]]")
-    assert load_model(reduced).backbone.blocks[0].mlp.fc1.weight.shape == (32, 32)
-    scored = _run(tmp_path, "score", "stage=score", small.replace("score_head: false", "score_head: true"),
-                  f"init.checkpoint={reduced}", "data.sampler_mode=trident_pro")
+    reduced = run_preset("tiny_mlp_reduction", tmp_path / "mlp", pruned)
+    assert load_model(reduced).backbone.blocks[0].mlp.fc1.weight.shape == (64, 64)
+    scored = run_preset("tiny_score", tmp_path / "score", reduced)
     before, after = load_model(reduced).state_dict(), load_model(scored).state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # only the score head trained
-    assert export_main([scored, str(tmp_path / "exported.pt"), "--search-factor", "4.0"]) == 0
-    tracker = load_tracker(str(tmp_path / "exported.pt"))
-    assert tracker.params.search_factor == 4.0
-    sequence = generate_sequence(seed=5, num_frames=3, frame_size=(96, 128))
-    tracker.initialize(sequence.frames[0], sequence.boxes[0])
-    result = tracker.track(sequence.frames[1])
-    assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
+    exported = tmp_path / "exported.pt"
+    assert export_main([str(scored), str(exported)]) == 0
+    tracker = load_tracker(str(exported))
+    assert tracker.params.search_factor == 4.0 and tracker.config.depth == 2
+    score = evaluate_synthetic(lambda: load_tracker(str(exported)), **HELD_OUT)
+    assert score.auc > score.baseline_auc + 0.1, score.as_dict()
+    assert score.mean_iou > score.baseline_mean_iou + 0.1, score.as_dict()
 
 
 def test_exporting_a_pruning_run_before_gamma_reaches_zero_is_refused(tmp_path):

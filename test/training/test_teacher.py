@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mixformerv2_core import CheckpointError, build_model, save_checkpoint, ModelConfig
+from mixformerv2_core import CheckpointError, ModelConfig, build_model
 from mixformerv2_training.models import MixViT, TeacherConfig, build_teacher, load_teacher, save_teacher
 from mixformerv2_training.models.teacher import infer_teacher_config
 
