@@ -112,6 +112,11 @@ def _strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Te
 def _extract_state_dict(payload: Any, path: Path) -> tuple[dict[str, Tensor], str, dict]:
     if isinstance(payload, Mapping) and payload.get("format") == FORMAT_NAME:
         return dict(payload["state_dict"]), "ours", payload
+    if isinstance(payload, Mapping) and {"model", "optimizer", "config"} <= set(payload):
+        # A trainer's resumable state: the run config (not a ModelConfig) describes the network, and blocks being
+        # pruned may still be in it; guessing the architecture from shapes would get the heads wrong.
+        raise CheckpointError(f"{path} is a training state (model + optimizer + run config, e.g. checkpoints/last.pt); "
+                              f"turn it into weights the tracker loads with: mixformerv2-train-export {path} OUT.pt")
     if isinstance(payload, Mapping):
         for key in ("net", "state_dict", "model"):
             if isinstance(payload.get(key), Mapping):

@@ -5,8 +5,11 @@ embedded run config), a stage's ``final.pt`` or an official ``.pth.tar``. Blocks
 depth pruning are removed (they must have reached gamma = 0), the configuration is embedded, and the result
 is checked by loading it into a tracker.
 
-    mixformerv2-train-export runs/deep_to_shallow_b/checkpoints/last.pt mixformerv2_b.pt
-    mixformerv2-export --weights mixformerv2_b.pt --format onnx --output mixformerv2_b_onnx   # core: ONNX
+    mixformerv2-train-export runs/deep_to_shallow_b/checkpoints/last.pt mixformerv2_b.pt [--onnx bundles/b --int8]
+
+The result loads as ``--weights mixformerv2_b.pt`` in the tracker, the evaluator and the ROS node; with
+``--onnx`` the bundles ``DIR/fp32`` and ``DIR/int8`` are ready for the ``onnx`` / ``onnx-int8`` backends
+(``bundle_dir`` backend option; ``onnx_bundle_dir`` in the node).
 """
 from __future__ import annotations
 
@@ -67,13 +70,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("source", type=Path, help="trainer checkpoint, final.pt or official .pth.tar")
     parser.add_argument("target", type=Path, help="output checkpoint (core format)")
     parser.add_argument("--search-factor", type=float, default=None, help="tracker default stored with the weights")
+    parser.add_argument("--onnx", type=Path, default=None, metavar="DIR",
+                        help="also write the ONNX bundles (DIR/fp32, checked against PyTorch) for the onnx backend")
+    parser.add_argument("--int8", action="store_true", help="with --onnx: also the INT8 bundle (DIR/int8)")
     args = parser.parse_args(argv)
+    if args.int8 and args.onnx is None:
+        parser.error("--int8 needs --onnx DIR")
     try:
         path = export(args.source, args.target, args.search_factor)
-    except (CheckpointError, KeyError, RuntimeError) as error:
+        print(f"wrote {path}")
+        if args.onnx is not None:
+            from mixformerv2_core.cli.export import export_onnx
+
+            for report in export_onnx(path, args.onnx, int8=args.int8):
+                print(report.summary())
+    except (CheckpointError, KeyError, RuntimeError, ValueError) as error:
         print(f"mixformerv2-train-export: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {path} (for ONNX: mixformerv2-export --weights {path} --format onnx --output DIR)")
+    except ImportError as error:
+        print(f"mixformerv2-train-export: ONNX export needs onnx and onnxruntime ({error}); "
+              "pip install -r requirements/onnx.txt", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,6 +1,7 @@
 """The model-reduction route end to end on tiny settings: teacher -> dense-to-sparse (4 blocks) -> progressive
 pruning 4 -> 2 blocks -> MLP reduction -> score head -> export, and the result tracks held-out scenes better
 than a static box. The teacher and the stage-1 student come from the session fixtures (conftest.py)."""
+import numpy as np
 import pytest
 import torch
 
@@ -73,3 +74,25 @@ def test_exporting_one_of_our_checkpoints_keeps_its_tracker_defaults(tmp_path):
     assert read_checkpoint(tmp_path / "out.pt").tracker_defaults == {"search_factor": 4.0}
     assert export_main([str(source), str(tmp_path / "out2.pt"), "--search-factor", "3.5"]) == 0
     assert read_checkpoint(tmp_path / "out2.pt").tracker_defaults == {"search_factor": 3.5}
+
+
+def test_one_command_exports_a_training_state_to_a_checkpoint_and_onnx_bundles(tmp_path):
+    from mixformerv2_core import MultiTargetTracker
+    from mixformerv2_core.synthetic import generate_sequence
+
+    config = load_config("tiny_teacher", [*SMALL, "stage=student", STUDENT, f"output_dir={tmp_path / 's'}"])
+    Trainer(config).fit()
+    state = tmp_path / "s" / "checkpoints" / "last.pt"
+    with pytest.raises(CheckpointError, match="mixformerv2-train-export"):  # the core refuses to guess heads
+        load_model(state)
+    out = tmp_path / "model.pt"
+    assert export_main([str(state), str(out), "--onnx", str(tmp_path / "onnx"), "--int8"]) == 0
+    sequence = generate_sequence(seed=3, num_frames=4, frame_size=(96, 128))
+    boxes = {}
+    for backend, options in (("torch", {}), ("onnx", {"bundle_dir": str(tmp_path / "onnx" / "fp32")}),
+                             ("onnx-int8", {"bundle_dir": str(tmp_path / "onnx" / "int8")})):
+        tracker = MultiTargetTracker.from_checkpoint(str(out), backend=backend, backend_options=options)
+        tracker.add(0, sequence.frames[0], sequence.boxes[0])
+        boxes[backend] = [tracker.track(frame)[0].box for frame in sequence.frames[1:]]
+    assert np.allclose(boxes["torch"], boxes["onnx"], atol=1e-2)
+    assert all(np.all(np.isfinite(b)) for b in boxes["onnx-int8"])
