@@ -1,6 +1,6 @@
 """Samples/s of the training data loader alone (no network): synthetic data by default, or any preset's data.
 
-    python benchmarks/loader_throughput.py --config demo_synthetic --workers 0 2 4 --batches 20
+    python benchmarks/loader_throughput.py --config student_synthetic --workers 0 2 4 --batches 20
 
 Prints a table with the median and p90 time per batch and the resulting samples/s for each worker count.
 """
@@ -34,7 +34,7 @@ def measure(config: dict, workers: int, batches: int, pin_memory: bool) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="demo_synthetic", help="preset name or YAML file whose data section is used")
+    parser.add_argument("--config", default="student_synthetic", help="preset name or YAML file whose data section is used")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=None)

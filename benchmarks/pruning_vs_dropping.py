@@ -1,8 +1,8 @@
 """Progressive depth pruning (gamma decays over the first epochs) vs plain layer dropping (remove, then
 fine-tune) from the same trained student, same teacher, same data and step budget.
 
-    python benchmarks/pruning_vs_dropping.py --student runs/demo_synthetic/final.pt --remove 0 2 \
-        --config demo_synthetic --epochs 4 --pruning-epochs 3 --out runs/pvd
+    python benchmarks/pruning_vs_dropping.py --student runs/tiny_dense_to_sparse/final.pt --remove 0 2 \
+        --config tiny_dense_to_sparse --epochs 4 --pruning-epochs 3 --easy --frame-size 120 160 --out runs/pvd
 
 Prints one row per method: held-out synthetic tracking AUC / mean IoU and the final training losses.
 """
@@ -29,10 +29,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--student", required=True, help="a trained MixFormerV2 checkpoint (teacher and start point)")
     parser.add_argument("--remove", type=int, nargs="+", required=True, help="blocks to eliminate")
-    parser.add_argument("--config", default="demo_synthetic", help="preset whose data section is used")
+    parser.add_argument("--config", default="tiny_dense_to_sparse", help="preset whose data section is used")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--pruning-epochs", type=int, default=3)
     parser.add_argument("--sequences", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
+    parser.add_argument("--easy", action="store_true", help="held-out scenes without distractors and occlusion")
     parser.add_argument("--out", type=Path, default=Path("runs/pruning_vs_dropping"))
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -54,12 +57,22 @@ def main() -> None:
                            f"init.checkpoint={dropped_path}", f"train.feature_pairs={pairs}",
                            f"output_dir={args.out / 'dropping'}"],
     }
+    held_out = dict(num_sequences=args.sequences, num_frames=args.frames, frame_size=tuple(args.frame_size),
+                    scene_options={"num_distractors": 0, "occlusion": False} if args.easy else None)
+
+    def score(path):
+        return evaluate_synthetic(lambda: load_tracker(str(path)), **held_out)
+
+    nan = float("nan")
     rows = []
+    for name, path in (("start (all blocks)", args.student), ("dropped, not trained", dropped_path)):
+        result = score(path)
+        rows.append((name, result.auc, result.mean_iou, result.baseline_auc, nan, nan))
     for name, overrides in runs.items():
         summary = Trainer(load_config(args.config, overrides)).fit()
         last = json.loads((Path(overrides[-1].split("=", 1)[1]) / "log.jsonl").read_text().splitlines()[-1])
-        score = evaluate_synthetic(lambda: load_tracker(summary["final"]), num_sequences=args.sequences, num_frames=60)
-        rows.append((name, score.auc, score.mean_iou, score.baseline_auc, last["iou"], last.get("kl", float("nan"))))
+        result = score(summary["final"])
+        rows.append((name, result.auc, result.mean_iou, result.baseline_auc, last["iou"], last.get("kl", nan)))
     print(f"{'method':<22} {'AUC':>6} {'mean IoU':>9} {'static AUC':>11} {'train IoU':>10} {'KL':>7}")
     for name, auc, miou, base_auc, iou, kl in rows:
         print(f"{name:<22} {auc:>6.3f} {miou:>9.3f} {base_auc:>11.3f} {iou:>10.3f} {kl:>7.3f}")

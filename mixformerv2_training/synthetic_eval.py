@@ -2,7 +2,7 @@
 
 AUC is the mean of the core's OPE success curve (IoU thresholds 0, 0.05, ..., 1; frame 0 excluded).
 
-    python -m mixformerv2_training.synthetic_eval --weights runs/demo_synthetic/final.pt --sequences 20
+    python -m mixformerv2_training.synthetic_eval --weights runs/demo_score/final.pt --sequences 20
 """
 from __future__ import annotations
 

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-.venv/bin/mixformerv2-track --input synthetic:7 --results out/demo.txt --output out/demo.mp4 "$@"
+.venv/bin/mixformerv2-track --input synthetic:1 --results out/demo.txt --output out/demo.mp4 "$@"
