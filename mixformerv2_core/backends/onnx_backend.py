@@ -95,6 +95,14 @@ def default_cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "mixformerv2_ros" / "onnx"
 
 
+def cache_name(precision: str) -> str:
+    """Cache sub-directory of one precision. INT8 names its quantization recipe, so that bundles quantized
+    another way (e.g. the earlier full-range weights, which overflow on CPUs without VNNI) are not reused."""
+    from ..export.quantize import INT8_RECIPE
+
+    return f"int8-{INT8_RECIPE}" if precision == "int8" else precision
+
+
 def ensure_bundle(checkpoint: LoadedCheckpoint, precision: str = "fp32",
                   cache_root: Optional[Union[str, Path]] = None) -> Path:
     """The cached bundle for these weights and precision, exporting (and checking) it on first use."""
@@ -103,7 +111,7 @@ def ensure_bundle(checkpoint: LoadedCheckpoint, precision: str = "fp32",
 
     root = Path(cache_root) if cache_root else default_cache_root()
     base = root / weights_digest(checkpoint)
-    target = base / precision
+    target = base / cache_name(precision)
     if (target / "manifest.json").is_file():
         return target
     base.mkdir(parents=True, exist_ok=True)
@@ -147,5 +155,5 @@ def onnx_int8_factory(checkpoint: LoadedCheckpoint, precision: Optional[str] = N
     return onnx_factory(checkpoint, precision="int8", **options)
 
 
-__all__ = ["OnnxBackend", "ensure_bundle", "onnx_factory", "onnx_int8_factory", "resolve_onnx_precision",
+__all__ = ["OnnxBackend", "cache_name", "ensure_bundle", "onnx_factory", "onnx_int8_factory", "resolve_onnx_precision",
            "weights_digest"]

@@ -2,11 +2,15 @@
 stay close to fp32; misuse of the backend is refused with a reason."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
 from mixformerv2_core import MultiTargetTracker, read_checkpoint
 from mixformerv2_core.backends import available_backends, create_backend
+from mixformerv2_core.export import read_manifest
+from mixformerv2_core.export.quantize import INT8_RECIPE
 from mixformerv2_core.geometry import box_iou
 from mixformerv2_core.synthetic import generate_sequence
 
@@ -60,6 +64,18 @@ def test_cached_bundle_is_reused(tiny_checkpoint, onnx_cache):
     second = create_backend("onnx", checkpoint, cache_dir=str(onnx_cache))
     assert first.bundle_dir == second.bundle_dir
     assert first.precision == "fp32" and first.providers == ["CPUExecutionProvider"]
+
+
+def test_cached_int8_bundle_of_another_recipe_is_not_reused(tiny_checkpoint, onnx_cache):
+    """An INT8 bundle cached by the earlier (full-range weight) recipe sits in ``<digest>/int8``; it must be
+    exported afresh rather than loaded."""
+    checkpoint = read_checkpoint(tiny_checkpoint)
+    fp32 = create_backend("onnx", checkpoint, cache_dir=str(onnx_cache))
+    stale = fp32.bundle_dir.parent / "int8"
+    shutil.copytree(fp32.bundle_dir, stale, dirs_exist_ok=True)  # a loadable bundle where old caches kept int8
+    int8 = create_backend("onnx-int8", checkpoint, cache_dir=str(onnx_cache))
+    assert int8.bundle_dir != stale and int8.precision == "int8"
+    assert read_manifest(int8.bundle_dir)["meta"]["int8_recipe"] == INT8_RECIPE
 
 
 def _same_input_ious(checkpoint, backend, onnx_cache, sequence, num_frames: int = 24, **options) -> float:

@@ -1,5 +1,5 @@
 """The exported graphs reproduce PyTorch (fp32 within 1e-4) for tiny, S and B at batch 1 and 3, and the
-INT8 graphs stay within their stated bound."""
+INT8 graphs stay within their stated bound (random S network on fixed inputs; trained demo network on scene crops)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,14 @@ import onnx
 import pytest
 import torch
 
-from mixformerv2_core import ModelConfig, build_model
-from mixformerv2_core.export import FP32_TOLERANCE, MIN_OPSET, export_bundle, read_manifest
-from mixformerv2_core.export.quantize import export_int8_bundle, int8_candidates
+from mixformerv2_core import ModelConfig, build_model, read_checkpoint, resolve_params
+from mixformerv2_core.checkpoint import model_from_checkpoint
+from mixformerv2_core.cli.track import DEMO_WEIGHTS
+from mixformerv2_core.export import ENCODER_FILE, FP32_TOLERANCE, MIN_OPSET, SEARCH_FILE, export_bundle, read_manifest
+from mixformerv2_core.export.quantize import INT8_RECIPE, export_int8_bundle, int8_candidates
+from mixformerv2_core.export.runtime import cpu_session
+from mixformerv2_core.preprocessing import crop_and_normalize
+from mixformerv2_core.synthetic import generate_sequence
 
 # Stated INT8 bound on the fixed inputs of export.example_inputs (normalised crop units / logits).
 INT8_BOX_BOUND = 0.01
@@ -85,3 +90,36 @@ def test_int8_policy_keeps_heads_and_attention_products_fp32(small_bundles):
 def test_base_graphs_match_pytorch(tmp_path):
     torch.manual_seed(0)
     _export_and_check(build_model("B").eval(), tmp_path)
+
+
+def _scene_inputs(checkpoint, encoder, frames: int = 9, seed: int = 100_000) -> dict:
+    """Template keys/values and a batch of jittered search crops from one generated scene (the crops the
+    tracker would see), the way the network meets real images."""
+    params = resolve_params(checkpoint.config, None, checkpoint.tracker_defaults)
+    config = checkpoint.config
+    sequence = generate_sequence(seed=seed, num_frames=frames)
+    template, _ = crop_and_normalize(sequence.frames[0], sequence.boxes[0], params.template_factor,
+                                     config.template_size)
+    kv = encoder.run(None, {"template": template[None], "online_template": template[None]})[0]
+    shifts = np.random.default_rng(seed).normal(0.0, 0.3, (frames - 1, 2))
+    crops = []
+    for (x, y, w, h), (dx, dy), frame in zip(sequence.boxes[1:], shifts, sequence.frames[1:]):
+        crop, _ = crop_and_normalize(frame, (x + dx * w, y + dy * h, w, h), params.search_factor, config.search_size)
+        crops.append(crop)
+    return {"search": np.stack(crops), "template_kv": np.ascontiguousarray(np.repeat(kv, len(crops), axis=2))}
+
+
+def test_trained_int8_stays_within_bound_on_scene_crops(tmp_path):
+    """The trained demo network on crops of a generated scene. Full-range int8 weights overflowed the int16
+    pair sums of ONNX Runtime's AVX2 kernels (CPUs without VNNI) and moved its boxes by up to 0.034; the 7-bit
+    recipe must stay within the stated bound (on a VNNI CPU both recipes pass)."""
+    checkpoint = read_checkpoint(DEMO_WEIGHTS)
+    model = model_from_checkpoint(checkpoint)
+    export_bundle(model, tmp_path / "fp32", check_batches=())
+    export_int8_bundle(model, tmp_path / "fp32", tmp_path / "int8", check_batches=())
+    assert read_manifest(tmp_path / "int8")["meta"]["int8_recipe"] == INT8_RECIPE
+    feed = _scene_inputs(checkpoint, cpu_session(tmp_path / "fp32" / ENCODER_FILE))
+    fp32 = cpu_session(tmp_path / "fp32" / SEARCH_FILE).run(None, feed)
+    int8 = cpu_session(tmp_path / "int8" / SEARCH_FILE).run(None, feed)
+    assert np.abs(int8[0] - fp32[0]).max() <= INT8_BOX_BOUND
+    assert np.abs(int8[2] - fp32[2]).max() <= INT8_SCORE_BOUND
