@@ -1,6 +1,6 @@
 """Tracking accuracy of a trained network per backend and precision, on held-out generated scenes.
 
-Each backend runs the core tracker through ``mixformerv2_training.synthetic_eval.evaluate_synthetic`` (the same
+Each backend runs the core tracker through ``mixformerv2_core.evaluation.synthetic.evaluate_synthetic`` (the same
 protocol as ``python -m mixformerv2_training.synthetic_eval``: held-out seeds, AUC over IoU thresholds 0..1,
 frame 0 excluded), so the table answers "what does INT8 / BF16 cost in AUC and mean IoU" for real weights.
 
@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads would
 from mixformerv2_core import MixFormerV2Tracker, MultiTargetTracker, read_checkpoint  # noqa: E402
 from mixformerv2_core.checkpoint import LoadedCheckpoint  # noqa: E402
 from mixformerv2_core.cli.track import DEMO_WEIGHTS  # noqa: E402
-from mixformerv2_training.synthetic_eval import HELD_OUT_SEED, evaluate_synthetic  # noqa: E402
+from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, evaluate_synthetic  # noqa: E402
 
 SCENES = {"default": None, "easy": {"num_distractors": 0, "occlusion": False}}
 DEFAULT_BACKENDS = ("torch", "onnx", "onnx-int8", "torch:bfloat16")

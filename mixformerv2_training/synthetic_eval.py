@@ -1,6 +1,5 @@
-"""Held-out check on generated scenes: a trained network run through the core tracker vs a static box.
-
-AUC is the mean of the core's OPE success curve (IoU thresholds 0, 0.05, ..., 1; frame 0 excluded).
+"""Held-out check of a trained student or teacher on generated scenes (the core's ``evaluate_synthetic``);
+the teacher runs through the core tracker on a backend of its own.
 
     python -m mixformerv2_training.synthetic_eval --weights runs/demo_score/final.pt --sequences 20
 """
@@ -8,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from dataclasses import dataclass
-from typing import Callable, Hashable, Iterable, Optional, Sequence, Union
+from typing import Hashable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -19,13 +16,11 @@ from mixformerv2_core import ModelConfig, MixFormerV2Tracker, load_tracker, reso
 from mixformerv2_core.backends import InferenceOutput
 from mixformerv2_core.backends.template_store import TemplateStore
 from mixformerv2_core.backends.torch_backend import concat_image_pairs, write_image_pair_slot
-from mixformerv2_core.evaluation.metrics import success_curve
-from mixformerv2_core.geometry import box_iou
-from mixformerv2_core.synthetic import generate_sequence
+from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, SyntheticScore, evaluate_synthetic
 
 from .models.teacher import MixViT, load_teacher
 
-HELD_OUT_SEED = 100_000  # training scenes use seeds from 0; evaluation starts far above them
+__all__ = ["HELD_OUT_SEED", "SyntheticScore", "TeacherBackend", "evaluate_synthetic", "teacher_tracker"]
 
 
 class TeacherBackend:
@@ -65,56 +60,6 @@ def teacher_tracker(teacher: Union[str, MixViT], search_factor: float, device: s
     model = load_teacher(teacher) if isinstance(teacher, str) else teacher
     backend = TeacherBackend(model, device)
     return MixFormerV2Tracker(backend, resolve_params(backend.config, search_factor=search_factor, **params))
-
-
-def track_sequence(tracker: MixFormerV2Tracker, frames: Sequence[np.ndarray], init_box: Sequence[float]) -> np.ndarray:
-    boxes = [tuple(tracker.initialize(frames[0], init_box).box)]
-    boxes += [tuple(tracker.track(frame).box) for frame in frames[1:]]
-    return np.array(boxes, dtype=np.float64)
-
-
-def _success_auc(ious: np.ndarray) -> float:
-    return float(success_curve(ious).mean())
-
-
-@dataclass
-class SyntheticScore:
-    auc: float
-    mean_iou: float
-    baseline_auc: float
-    baseline_mean_iou: float
-    sequences: int
-    frames: int
-    seconds: float
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
-
-
-def evaluate_synthetic(
-    make_tracker: Callable[[], MixFormerV2Tracker],
-    num_sequences: int = 10,
-    num_frames: int = 100,
-    frame_size: tuple[int, int] = (480, 640),
-    first_seed: int = HELD_OUT_SEED,
-    scene_options: Optional[dict] = None,
-) -> SyntheticScore:
-    """Track held-out scenes; compare with the box that stays where it started."""
-    tracked, static = [], []
-    start = time.perf_counter()
-    for seed in range(first_seed, first_seed + num_sequences):
-        sequence = generate_sequence(seed=seed, num_frames=num_frames, frame_size=frame_size,
-                                     **(scene_options or {}))
-        gt = sequence.boxes
-        pred = track_sequence(make_tracker(), sequence.frames, gt[0])
-        tracked += [box_iou(p, g) for p, g in zip(pred[1:], gt[1:])]
-        static += [box_iou(gt[0], g) for g in gt[1:]]
-    tracked_arr, static_arr = np.array(tracked), np.array(static)
-    return SyntheticScore(
-        auc=_success_auc(tracked_arr), mean_iou=float(tracked_arr.mean()),
-        baseline_auc=_success_auc(static_arr), baseline_mean_iou=float(static_arr.mean()),
-        sequences=num_sequences, frames=len(tracked_arr), seconds=time.perf_counter() - start,
-    )
 
 
 def main(argv: Optional[Iterable[str]] = None) -> None:
