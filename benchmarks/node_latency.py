@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import rclpy
 import torch
 

@@ -23,7 +23,7 @@ import torch
 from mixformerv2_core import CheckpointError, MixFormerV2, load_tracker, save_checkpoint
 from mixformerv2_core.checkpoint import model_from_checkpoint, read_checkpoint
 
-from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks
+from .reduction import check_layers, pruning_gamma, remove_blocks
 from .stages import student_config
 
 

@@ -22,7 +22,7 @@ from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
 from . import losses
-from .models.teacher import MixViT, TeacherConfig, build_teacher, load_teacher, save_teacher
+from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
 from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks, slice_mlps
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
 from ..config import ModelConfig
-from ..export.onnx_export import ENCODER_FILE, SEARCH_FILE, read_manifest
+from ..export.onnx_export import read_manifest
 from ..export.runtime import make_session
 from .base import InferenceOutput
 from .template_store import TemplateStore, write_kv_slot

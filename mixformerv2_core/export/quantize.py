@@ -9,8 +9,8 @@ per frame while its error would reach every frame through the cached keys/values
 
 Weights use 7 of the 8 bits (``reduce_range``). On x86 CPUs without VNNI, ONNX Runtime multiplies uint8
 activations by int8 weights with AVX2 instructions that add pairs of products into int16 with saturation;
-full-range weights overflow there. With the trained demo network that moved boxes by up to 0.034 (normalised
-crop units) and cut the easy-scene AUC from 0.48 to 0.36; 7-bit weights cannot overflow, cost no speed, and
+full-range weights overflow there. With the first trained demo network that moved boxes by up to 0.034
+(normalised crop units) and cut the easy-scene AUC from 0.48 to 0.36; 7-bit weights cannot overflow, cost no speed, and
 stay within 0.003 (docs/performance.md). Static (calibrated) INT8 was measured slower and no more accurate.
 """
 from __future__ import annotations

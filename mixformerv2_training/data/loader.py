@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import torch
 from torch.utils.data import DataLoader, Sampler
 
 from .sampler import TrackingSampler

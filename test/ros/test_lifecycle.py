@@ -1,7 +1,6 @@
 """Lifecycle transitions through the standard lifecycle services; the model lives from configure to cleanup."""
 from __future__ import annotations
 
-import pytest
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 

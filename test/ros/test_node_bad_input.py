@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from lifecycle_msgs.srv import GetState
 from rclpy.lifecycle import TransitionCallbackReturn

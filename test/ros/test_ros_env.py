@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from vision_msgs.msg import Detection2D
