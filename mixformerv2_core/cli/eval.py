@@ -15,6 +15,7 @@ from ..checkpoint import CheckpointError
 from ..evaluation import report
 from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
 from ..evaluation.runner import PRESETS, TrackerSpec, run_sequences
+from .report import publish
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if all(s.fully_annotated for s in sequences):
         scores = report.score_results(sequences, args.out, args.name or args.out.name)
-        path = report.write_report(sequences, [scores], args.out / "report", args.dataset)
-        print(report.markdown_table({scores.name: scores.summary()}), end="")
-        print(f"report: {path}")
+        publish(sequences, [scores], args.out / "report", args.dataset)
     return 0
 
 

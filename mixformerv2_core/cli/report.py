@@ -24,6 +24,14 @@ def parse_result_set(text: str) -> tuple[str, Path]:
     return name, Path(directory)
 
 
+def publish(sequences: Sequence, scores: Sequence[report.Scores], out: Path, title: str) -> Path:
+    """Write the report folder and print its overall table and where it is (as every scoring command does)."""
+    path = report.write_report(sequences, scores, out, title)
+    print(report.markdown_table({s.name: s.summary() for s in scores}), end="")
+    print(f"report: {path}")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixformerv2-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,9 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     sequences = load_dataset(args.dataset, args.root, args.sequences)
     scores = [report.score_results(sequences, directory, name) for name, directory in args.results]
-    path = report.write_report(sequences, scores, args.out, args.title or args.dataset)
-    print(report.markdown_table({s.name: s.summary() for s in scores}), end="")
-    print(f"report: {path}")
+    publish(sequences, scores, args.out, args.title or args.dataset)
     return 0
 
 
