@@ -20,7 +20,8 @@ from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import VARIANT_TRACKING, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
-from .reacquire import REACQUIRE_MODES, best_window, search_windows, window_anchor
+from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, search_windows, target_patch,
+                        window_anchor)
 from .target_state import DEFAULT_LOST_THRESHOLD, StateRules, TargetState, TargetStateMachine, is_lost
 from .tracker_crops import crops_for
 
@@ -174,7 +175,10 @@ class _TargetState:
     frame_index: int = 0
     last: Optional[TrackResult] = field(default=None, repr=False)
     confident_box: Optional[Box] = None  # the box of the last tracking / reacquired frame
-    frames_lost: int = 0
+    sweep: int = 0  # tiles of the wide search visited while lost
+    probe: Optional[Box] = None  # where the best window of the last lost frame pointed
+    pending_tiles: int = 0
+    patch: Optional[np.ndarray] = field(default=None, repr=False)  # the target's first pixels (proposals)
 
 
 class MultiTargetTracker:
@@ -228,7 +232,7 @@ class MultiTargetTracker:
         result = TrackResult(target_id, box, 1.0, 0)
         self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template,
                                                 states=TargetStateMachine(self.params.state_rules()), last=result,
-                                                confident_box=box)
+                                                confident_box=box, patch=target_patch(frame, box))
         return result
 
     def remove(self, target_id: Hashable) -> bool:
@@ -250,7 +254,7 @@ class MultiTargetTracker:
         source = self._crops.prepare(frame)
         frame_size = frame.shape[:2]
         keys = list(self._targets)
-        plans = [self._search_windows(self._targets[key], frame_size) for key in keys]
+        plans = [self._search_windows(self._targets[key], frame) for key in keys]
         # One batch: a lost target's windows repeat its key (the backend reuses its cached templates per row).
         rows = [key for key, windows in zip(keys, plans) for _ in windows]
         output = self.backend.infer(rows, self._crops.search_batch(source, [w for ws in plans for w in ws]))
@@ -263,12 +267,16 @@ class MultiTargetTracker:
             start += len(windows)
         return results
 
-    def _search_windows(self, target: _TargetState, frame_size: tuple[int, int]) -> list[CropWindow]:
+    def _search_windows(self, target: _TargetState, frame: np.ndarray) -> list[CropWindow]:
         """The window around the box; for a lost target under ``reacquire="wide"`` also the wide search's."""
         params, size = self.params, self.config.search_size
         if params.reacquire == "wide" and target.states.state is TargetState.LOST:
-            return search_windows(target.box, frame_size, params.search_factor, size, params.reacquire_windows,
-                                  target.frames_lost)
+            cap = params.reacquire_windows
+            proposals = [] if target.patch is None or cap < 2 else appearance_proposals(
+                frame, target.patch, target.box[2:], cap - 1)
+            windows, target.pending_tiles = search_windows(target.box, frame.shape[:2], params.search_factor, size,
+                                                           cap, target.sweep, target.probe, proposals)
+            return windows
         return [crop_window(target.box, params.search_factor, size)]
 
     def _advance(self, key: Hashable, source: Any, frame_size: tuple[int, int], window: CropWindow,
@@ -285,15 +293,20 @@ class MultiTargetTracker:
         state = target.states.step(score, relocated)
         if params.reacquire == "wide" and state is TargetState.LOST:
             # Lost: the box stays where the target was last seen, unless a window found it above the threshold.
+            target.probe = None
             if finite and score >= params.reacquire_threshold:
                 target.box = clip_box(box, height, width, params.clip_margin)
-            elif was is not TargetState.LOST and target.confident_box is not None:
-                target.box = target.confident_box
-            target.frames_lost += 1
+            else:
+                if was is not TargetState.LOST and target.confident_box is not None:
+                    target.box = target.confident_box
+                if finite and score >= params.lost_threshold:
+                    target.probe = box
+            target.sweep += target.pending_tiles
         else:
             if finite:
                 target.box = clip_box(box, height, width, params.clip_margin)
-            target.frames_lost = 0
+            target.sweep, target.probe = 0, None
+        target.pending_tiles = 0
         if state.confident:
             target.confident_box = target.box
         target.max_score *= params.max_score_decay
