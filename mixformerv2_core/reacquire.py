@@ -28,7 +28,8 @@ from .geometry import Box, CropWindow, crop_window
 
 REACQUIRE_MODES = ("off", "wide")
 PROPOSAL_SIDE = 10.0  # pixels across the target in the shrunk frame the appearance proposals are computed on
-PROPOSAL_SCALES = (0.8, 1.0, 1.25)  # target sizes tried, relative to its last confident size
+REFINE_SIDE = 32.0  # pixels across the target where a proposal's centre is refined
+PROPOSAL_SCALES = (0.6, 0.8, 1.0, 1.25, 1.6, 2.0)  # target sizes tried, relative to its last confident size
 
 
 def tile_windows(box: Sequence[float], frame_size: tuple[int, int], factor: float, out_size: int) -> list[CropWindow]:
@@ -122,18 +123,23 @@ def appearance_proposals(frame: np.ndarray, patch: np.ndarray, size: Sequence[fl
 
 def _refine(frame: np.ndarray, patch: np.ndarray, cx: float, cy: float, w: float, h: float, reach: float
             ) -> tuple[float, float]:
-    """The coarse centre refined at full resolution within ``reach`` pixels: the network's score drops fast
-    when its window is off the target's centre by even a few pixels."""
-    tw, th = max(3, round(w)), max(3, round(h))
+    """The coarse centre refined within ``reach`` pixels, at a resolution where the target is about
+    ``REFINE_SIDE`` pixels across: the network's score drops fast when its window is off the target's centre by
+    even a few pixels."""
     r = int(math.ceil(reach))
-    x0, y0 = int(round(cx - 0.5 * tw)) - r, int(round(cy - 0.5 * th)) - r
-    if x0 < 0 or y0 < 0 or x0 + tw + 2 * r > frame.shape[1] or y0 + th + 2 * r > frame.shape[0]:
+    x0, y0 = int(round(cx - 0.5 * w)) - r, int(round(cy - 0.5 * h)) - r
+    x1, y1 = int(round(cx + 0.5 * w)) + r, int(round(cy + 0.5 * h)) + r
+    if x0 < 0 or y0 < 0 or x1 > frame.shape[1] or y1 > frame.shape[0]:
         return cx, cy
-    region = frame[y0:y0 + th + 2 * r, x0:x0 + tw + 2 * r]
+    scale = min(1.0, REFINE_SIDE / math.sqrt(w * h))
+    region = cv2.resize(frame[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    tw, th = max(3, round(w * scale)), max(3, round(h * scale))
+    if region.shape[0] < th or region.shape[1] < tw:
+        return cx, cy
     response = cv2.matchTemplate(region, cv2.resize(patch, (tw, th), interpolation=cv2.INTER_AREA),
                                  cv2.TM_CCOEFF_NORMED)
     _, _, _, (x, y) = cv2.minMaxLoc(np.nan_to_num(response, nan=-1.0))
-    return x0 + x + 0.5 * tw, y0 + y + 0.5 * th
+    return x0 + (x + 0.5 * tw) / scale, y0 + (y + 0.5 * th) / scale
 
 
 def window_anchor(window: CropWindow) -> Box:
