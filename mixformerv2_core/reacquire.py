@@ -28,6 +28,7 @@ from .geometry import Box, CropWindow, crop_window
 
 REACQUIRE_MODES = ("off", "wide")
 PROPOSAL_SIDE = 10.0  # pixels across the target in the shrunk frame the appearance proposals are computed on
+PROPOSALS_FIRST = 1  # proposals searched before the probe and the tiles (a look-alike often wins the first)
 REFINE_SIDE = 32.0  # pixels across the target where a proposal's centre is refined
 PROPOSAL_SCALES = (0.6, 0.8, 1.0, 1.25, 1.6, 2.0)  # target sizes tried, relative to its last confident size
 
@@ -61,13 +62,13 @@ def search_windows(box: Sequence[float], frame_size: tuple[int, int], factor: fl
     (where the best window of the previous frame pointed, at ``box``'s size); then tiles ``sweep, sweep + 1,
     ...`` of the nearest-first cycle (the size cut around ``box``) alternating with the other proposals.
     """
-    first = [crop_window(proposals[0], factor, out_size)] if proposals else []
+    first = [crop_window(proposal, factor, out_size) for proposal in proposals[:PROPOSALS_FIRST]]
     if probe is not None:
         cx, cy = probe[0] + 0.5 * probe[2], probe[1] + 0.5 * probe[3]
         first.append(crop_window((cx - 0.5 * box[2], cy - 0.5 * box[3], box[2], box[3]), factor, out_size))
     windows = ([crop_window(box, factor, out_size)] + first)[:cap]
     tiles = tile_windows(box, frame_size, factor, out_size)
-    rest, used, take_tile = list(proposals[1:]), 0, True
+    rest, used, take_tile = list(proposals[PROPOSALS_FIRST:]), 0, True
     while len(windows) < cap and (used < len(tiles) or rest):
         if (take_tile and used < len(tiles)) or not rest:
             windows.append(tiles[(sweep + used) % len(tiles)])
