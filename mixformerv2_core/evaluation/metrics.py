@@ -39,10 +39,14 @@ _MISS = np.inf  # an error value that counts as a miss at every threshold
 class OPEProtocol:
     """How one benchmark scores frames whose ground truth is absent or invalid.
 
-    ``invalid_center_error`` / ``invalid_norm_error`` are what such frames get: ``-1`` makes them a hit at
-    every threshold, ``inf`` a miss. IoU of an invalid frame is always ``-1`` (a miss at every threshold,
-    including 0, because success is ``IoU > threshold``). ``strict_length`` makes a too-short prediction an
-    error instead of padding it with zero boxes.
+    A frame is valid when all four ground-truth values are positive (pytracking's rule; NaN rows and
+    ``0,0,0,0`` boxes are invalid) and, with ``uses_visibility``, the target is flagged visible.
+    ``invalid_center_error`` / ``invalid_norm_error`` are what invalid frames get: ``-1`` makes them a hit at
+    every threshold, ``inf`` a miss. ``invisible_is_miss`` then makes frames flagged invisible a miss for both
+    precision measures (LaSOT; a visible frame with a ``0,0,0,0`` box keeps the invalid-frame values). IoU of
+    an invalid frame is always ``-1`` (a miss at every threshold, including 0, because success is
+    ``IoU > threshold``). ``strict_length`` makes a too-short prediction an error instead of padding it with
+    zero boxes.
     """
 
     name: str
@@ -50,18 +54,24 @@ class OPEProtocol:
     invalid_norm_error: float
     strict_length: bool = False
     uses_visibility: bool = False
+    invisible_is_miss: bool = False
 
 
 PROTOCOLS: dict[str, OPEProtocol] = {
-    # Default OPE (OTB, TNL2K, NfS, TrackingNet-style, LaSOT-ext without flags): missing GT is a miss for
-    # IoU and precision but a hit for normalized precision.
+    # Default OPE (OTB, TNL2K, NfS, TrackingNet-style): missing GT is a miss for IoU and precision but a hit
+    # for normalized precision.
     "ope": OPEProtocol("ope", invalid_center_error=_MISS, invalid_norm_error=_HIT),
     # UAV123: NaN rows are hits for both precision measures.
     "uav": OPEProtocol("uav", invalid_center_error=_HIT, invalid_norm_error=_HIT),
-    # LaSOT / LaSOT-ext: frames flagged fully occluded or out of view are misses for everything.
+    # LaSOT test: frames flagged fully occluded or out of view are misses for everything; a short result is
+    # an error.
     "lasot": OPEProtocol(
-        "lasot", invalid_center_error=_MISS, invalid_norm_error=_MISS, strict_length=True, uses_visibility=True
+        "lasot", invalid_center_error=_MISS, invalid_norm_error=_HIT, strict_length=True, uses_visibility=True,
+        invisible_is_miss=True,
     ),
+    # LaSOT extension (pytracking / OSTrack ``lasot_extension_subset``): flagged frames are invalid, hence
+    # hits for normalized precision, and short results are padded with zero boxes.
+    "lasot_ext": OPEProtocol("lasot_ext", invalid_center_error=_MISS, invalid_norm_error=_HIT, uses_visibility=True),
 }
 
 
@@ -160,18 +170,22 @@ def sequence_errors(
     gt = _as_boxes(gt, "ground truth")
     pred = prepare_prediction(pred, gt, proto)
     with np.errstate(invalid="ignore"):
-        valid = np.isfinite(gt).all(axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0)
+        valid = (gt > 0).all(axis=1)  # NaN compares False: NaN rows are invalid too
+    invisible = np.zeros(len(gt), dtype=bool)
     if proto.uses_visibility and visible is not None:
         visible = np.asarray(visible, dtype=bool)
         if visible.shape != (len(gt),):
             raise ValueError(f"visibility has {visible.shape} entries but the ground truth has {len(gt)} frames")
         valid &= visible
+        invisible = ~visible if proto.invisible_is_miss else invisible
     safe_gt = np.where(valid[:, None], gt, 1.0)
     ious = np.where(valid, iou(pred, safe_gt), -1.0)
     diff = box_centers(pred) - box_centers(safe_gt)
     center = np.where(valid, np.hypot(diff[:, 0], diff[:, 1]), proto.invalid_center_error)
     ndiff = box_centers(pred) / safe_gt[:, 2:] - box_centers(safe_gt) / safe_gt[:, 2:]
     norm = np.where(valid, np.hypot(ndiff[:, 0], ndiff[:, 1]), proto.invalid_norm_error)
+    center[invisible] = _MISS
+    norm[invisible] = _MISS
     return SequenceErrors(name, ious, center, norm)
 
 

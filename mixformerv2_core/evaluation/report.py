@@ -70,7 +70,7 @@ def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | 
     preds = {}
     for s in sequences:
         try:
-            preds[s.name] = load_result(result_dir, s.name)
+            preds[s.name] = load_result(result_dir, s.name, s.aliases)
         except FileNotFoundError:
             pass
     return score_boxes(sequences, preds, name or result_dir.name)

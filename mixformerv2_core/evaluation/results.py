@@ -50,16 +50,18 @@ def load_times(out_dir: Path, name: str) -> np.ndarray | None:
     return np.array([float(x) for x in path.read_text().split()], dtype=float)
 
 
-def find_result_file(result_dir: Path, name: str) -> Path | None:
-    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder."""
-    for cand in (result_dir / f"{name}.txt", result_dir / name / f"{name}_001.txt", result_dir / name / f"{name}.txt"):
-        if cand.exists():
-            return cand
+def find_result_file(result_dir: Path, name: str, aliases: Seq[str] = ()) -> Path | None:
+    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder, under its
+    official name or one of its aliases (older names)."""
+    for n in (name, *aliases):
+        for cand in (result_dir / f"{n}.txt", result_dir / n / f"{n}_001.txt", result_dir / n / f"{n}.txt"):
+            if cand.exists():
+                return cand
     return None
 
 
-def load_result(result_dir: Path, name: str) -> np.ndarray:
-    path = find_result_file(Path(result_dir), name)
+def load_result(result_dir: Path, name: str, aliases: Seq[str] = ()) -> np.ndarray:
+    path = find_result_file(Path(result_dir), name, aliases)
     if path is None:
         raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
     return read_boxes(path)

@@ -9,7 +9,7 @@ from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report, results
 from mixformerv2_core.evaluation.datasets import load_dataset
 
-from .test_datasets import make_got10k, make_lasot
+from .test_datasets import make_got10k, make_lasot, make_otb_quirks
 
 
 def noisy(gt, seed, scale):
@@ -98,3 +98,21 @@ def test_trackingnet_submission_layout(tmp_path):
     with zipfile.ZipFile(results.write_trackingnet_submission(out, ["a_1", "b_2"])) as zf:
         assert sorted(zf.namelist()) == ["a_1.txt", "b_2.txt"]
         assert zf.read("a_1.txt").decode() == "1.00,2.00,3.00,4.50\n"
+
+
+def test_official_raw_results_and_older_names_load(tmp_path):
+    """Another tracker's raw results in the official naming (pytracking: tab-separated integers, ``Jogging_1``)
+    and results written under the project's older names (``Jogging-1``) score the same boxes identically."""
+    make_otb_quirks(tmp_path / "otb")
+    seqs = load_dataset("otb", tmp_path / "otb", ["Jogging_1", "Jogging_2", "Human4_2", "Tiger1"])
+    official, older = tmp_path / "official", tmp_path / "older"
+    official.mkdir()
+    older.mkdir()
+    for k, s in enumerate(seqs):
+        boxes = np.trunc(noisy(s.ground_truth, k, 3.0))
+        np.savetxt(official / f"{s.name}.txt", boxes, delimiter="\t", fmt="%d")
+        np.savetxt(older / f"{(s.aliases or (s.name,))[0]}.txt", boxes, delimiter=",", fmt="%d")
+    assert (older / "Jogging-1.txt").exists() and not (official / "Jogging-1.txt").exists()
+    a, b = report.score_results(seqs, official, "official"), report.score_results(seqs, older, "older")
+    assert a.ope.per_sequence.keys() == {"Jogging_1", "Jogging_2", "Human4_2", "Tiger1"}
+    assert a.summary() == b.summary() and 0 < a.ope.auc < 100
