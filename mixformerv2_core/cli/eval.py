@@ -24,12 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, type=Path, help="official .pth.tar or our checkpoint")
     parser.add_argument("--variant", choices=["S", "B"], default=None)
     parser.add_argument("--backend", default="torch")
+    parser.add_argument("--precision", default=None, help="backend precision (e.g. float16, int8); default: its own")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dataset", required=True, choices=sorted(LOADERS))
     parser.add_argument("--root", required=True, type=Path, help="dataset root as distributed")
     parser.add_argument("--sequences", nargs="*", default=None, help="only these sequences (names)")
     parser.add_argument("--sequence-list", type=Path, default=None, help="file with one sequence name per line")
-    parser.add_argument("--out", type=Path, required=True, help="result directory (resumed if it exists)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="result directory (resumed if it exists and was made with the same configuration)")
+    parser.add_argument("--new-folder", action="store_true",
+                        help="if --out holds results of another configuration, use the next free OUT_<k> instead "
+                             "of refusing")
+    parser.add_argument("--official-rounding", action="store_true",
+                        help="write boxes as integers truncated toward zero and score with the unclipped IoU, as "
+                             "pytracking does (reproduces official numbers; default: 2 decimals, IoU clipped to 1)")
     parser.add_argument("--name", default=None, help="name of this result set in tables (default: --out's name)")
     parser.add_argument("--preset", default=None,
                         help="tracker preset (default: the dataset's official one, e.g. lasot, got10k_test)")
@@ -49,10 +57,16 @@ def run(args: argparse.Namespace) -> int:
     params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
     spec = TrackerSpec(
         checkpoint=str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
+        precision=args.precision,
         preset=args.preset or PRESETS.get(args.dataset),
         params=tuple((k, v) for k, v in params.items() if v is not None), threads=args.threads,
     )
-    summary = run_sequences(spec, sequences, args.out, workers=args.workers, progress=not args.no_progress)
+    summary = run_sequences(spec, sequences, args.out, workers=args.workers, progress=not args.no_progress,
+                            new_folder=args.new_folder,
+                            result_format="official" if args.official_rounding else "decimals2")
+    out = Path(summary.out_dir)
+    if out != args.out:
+        print(f"{args.out} holds another configuration's results: this run uses {out}")
     print(f"{len(summary.sequences)}/{len(sequences)} sequences finished ({len(summary.skipped)} from an earlier "
           f"run); overall {summary.overall_fps:.1f} FPS")
     for name, error in summary.failed.items():
@@ -62,17 +76,18 @@ def run(args: argparse.Namespace) -> int:
     if summary.failed:
         return 1
     if all(s.fully_annotated for s in sequences):
-        scores = report.score_results(sequences, args.out, args.name or args.out.name)
-        publish(sequences, [scores], args.out / "report", args.dataset)
+        scores = report.score_results(sequences, out, args.name or out.name, args.official_rounding)
+        publish(sequences, [scores], out / "report", args.dataset)
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return run(args)
-    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError, OSError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
 
 

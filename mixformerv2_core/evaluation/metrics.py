@@ -91,8 +91,11 @@ def _as_boxes(boxes: np.ndarray | Sequence, what: str) -> np.ndarray:
     return arr
 
 
-def iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def iou(pred: np.ndarray, gt: np.ndarray, clip: bool = True) -> np.ndarray:
     """Row-wise IoU of two (N, 4) ``x, y, w, h`` arrays; rows with non-positive union give 0.
+
+    ``clip=False`` keeps pytracking's unclipped ratio, which rounding can push to ``1 + ulp`` on float boxes
+    so that a perfect box passes the strict test at threshold 1.0 (the official numbers include that).
 
     pytracking's inclusive-pixel formula (corners at ``x + w - 1``, sides ``+ 1``) and the got10k toolkit's
     continuous rectangles give the same intersection, so one function serves both protocols; the
@@ -107,8 +110,9 @@ def iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
     union = pred[:, 2] * pred[:, 3] + gt[:, 2] * gt[:, 3] - inter
     positive = union > 0
+    ratio = np.where(positive, inter / np.where(positive, union, 1.0), 0.0)
     # clipped: rounding can push identical boxes to 1 + 2e-16, which would pass the strict test at 1.0
-    return np.clip(np.where(positive, inter / np.where(positive, union, 1.0), 0.0), 0.0, 1.0)
+    return np.clip(ratio, 0.0, 1.0) if clip else ratio
 
 
 def box_centers(boxes: np.ndarray) -> np.ndarray:
@@ -164,8 +168,10 @@ def sequence_errors(
     protocol: str | OPEProtocol = "ope",
     visible: np.ndarray | None = None,
     name: str = "",
+    clip_iou: bool = True,
 ) -> SequenceErrors:
-    """Per-frame errors of one sequence with the benchmark's invalid-frame encoding applied."""
+    """Per-frame errors of one sequence with the benchmark's invalid-frame encoding applied
+    (``clip_iou=False``: the official unclipped IoU, see :func:`iou`)."""
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     gt = _as_boxes(gt, "ground truth")
     pred = prepare_prediction(pred, gt, proto)
@@ -179,7 +185,7 @@ def sequence_errors(
         valid &= visible
         invisible = ~visible if proto.invisible_is_miss else invisible
     safe_gt = np.where(valid[:, None], gt, 1.0)
-    ious = np.where(valid, iou(pred, safe_gt), -1.0)
+    ious = np.where(valid, iou(pred, safe_gt, clip_iou), -1.0)
     diff = box_centers(pred) - box_centers(safe_gt)
     center = np.where(valid, np.hypot(diff[:, 0], diff[:, 1]), proto.invalid_center_error)
     ndiff = box_centers(pred) / safe_gt[:, 2:] - box_centers(safe_gt) / safe_gt[:, 2:]

@@ -35,8 +35,10 @@ class Scores:
         return out
 
 
-def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray], name: str = "") -> Scores:
-    """Score predictions (``sequence name -> (N, 4) boxes``) with each sequence's own protocol."""
+def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray], name: str = "",
+                official_rounding: bool = False) -> Scores:
+    """Score predictions (``sequence name -> (N, 4) boxes``) with each sequence's own protocol
+    (``official_rounding``: OPE IoU unclipped, as pytracking computes it)."""
     if not sequences:
         raise ValueError("no sequences to score")
     unscorable = [s.name for s in sequences if not s.fully_annotated]
@@ -56,7 +58,8 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
                 per_seq[s.name] = M.got10k_sequence_ious(predictions[s.name], s.ground_truth, s.visible, s.image_size)
             else:
                 protocol = s.protocol if s.protocol != "got10k" else "ope"
-                per_seq[s.name] = M.sequence_errors(predictions[s.name], s.ground_truth, protocol, s.visible, s.name)
+                per_seq[s.name] = M.sequence_errors(predictions[s.name], s.ground_truth, protocol, s.visible, s.name,
+                                                    clip_iou=not official_rounding)
         except ValueError as exc:
             raise ValueError(f"{name}, sequence {s.name}: {exc}") from None
     if got10k:
@@ -64,7 +67,8 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
     return Scores(name, ope=M.ope_result(per_seq.values()), errors=per_seq)
 
 
-def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None) -> Scores:
+def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None,
+                  official_rounding: bool = False) -> Scores:
     """Load a result directory (ours or another tracker's raw results) and score it."""
     result_dir = Path(result_dir)
     preds = {}
@@ -73,7 +77,7 @@ def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | 
             preds[s.name] = load_result(result_dir, s.name, s.aliases)
         except FileNotFoundError:
             pass
-    return score_boxes(sequences, preds, name or result_dir.name)
+    return score_boxes(sequences, preds, name or result_dir.name, official_rounding)
 
 
 def attribute_scores(sequences: Seq[Sequence], scores: Scores) -> dict[str, M.OPEResult]:

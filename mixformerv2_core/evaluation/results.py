@@ -16,7 +16,7 @@ from typing import Callable, Sequence as Seq
 import numpy as np
 
 from ..atomic import atomic_path, atomic_write_text
-from ..results_io import read_boxes, write_boxes
+from ..results_io import format_box, read_boxes
 
 
 @dataclass
@@ -32,15 +32,28 @@ class TrackOutput:
         return (len(self.times) - 1) / t if t > 0 else float("nan")
 
 
+#: Box-file formats: two decimals (default: keeps sub-pixel boxes), or integers truncated toward zero as
+#: pytracking writes raw results (``official``: reproduces the official numbers on the same tracker output).
+RESULT_FORMATS = ("decimals2", "official")
+
+
+def format_boxes(boxes: np.ndarray, result_format: str = "decimals2") -> str:
+    if result_format == "official":
+        return "".join(",".join(str(int(v)) for v in box) + "\n" for box in np.asarray(boxes, dtype=np.float64))
+    if result_format != "decimals2":
+        raise ValueError(f"unknown result format {result_format!r}; known: {', '.join(RESULT_FORMATS)}")
+    return "".join(format_box(box, 2) + "\n" for box in boxes)
+
+
 def result_path(out_dir: Path, name: str) -> Path:
     return out_dir / f"{name}.txt"
 
 
-def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
+def save_result(out_dir: Path, name: str, output: TrackOutput, result_format: str = "decimals2") -> None:
     """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
-    write_boxes(result_path(out_dir, name), output.boxes)
+    atomic_write_text(result_path(out_dir, name), format_boxes(output.boxes, result_format))
 
 
 def load_times(out_dir: Path, name: str) -> np.ndarray | None:

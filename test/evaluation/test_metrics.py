@@ -227,3 +227,13 @@ def test_lasot_extension_reader_uses_its_own_protocol(tmp_path):
 
     (s,) = load_dataset("lasot_ext", root)
     assert s.protocol == "lasot_ext" and s.visible.tolist() == [True, True, False]
+
+
+def test_official_unclipped_iou_lets_a_perfect_float_box_pass_threshold_one():
+    boxes = np.array([[102.36432494005135, 190.09273926518705, 57.60341320220613, 46.274577610748494],
+                      [62.36629040209709, 84.66528979451513, 40.96308956684888, 10.360157318997686]])
+    raw = M.iou(boxes, boxes, clip=False)
+    assert raw.max() > 1.0  # 1 + ulp for at least one of these
+    official = M.sequence_errors(np.vstack([boxes, boxes]), np.vstack([boxes, boxes]), "ope", clip_iou=False)
+    ours = M.sequence_errors(np.vstack([boxes, boxes]), np.vstack([boxes, boxes]), "ope")
+    assert M.success_curve(official.ious)[-1] > 0 and M.success_curve(ours.ious)[-1] == 0

@@ -128,3 +128,45 @@ def test_bad_checkpoint_with_workers_is_one_clear_error(tmp_path, otb_tree, caps
     rc = eval_cli.main(["--checkpoint", str(tmp_path / "broken.pt"), "--dataset", "otb", "--root", str(otb_tree),
                         "--out", str(tmp_path / "o"), "--workers", "2", "--no-progress"])
     assert rc == 2 and "broken.pt" in capsys.readouterr().err
+
+
+def test_resume_with_another_configuration_refuses_or_starts_a_new_folder(tmp_path, eval_checkpoint, capsys):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(20,), num_frames=5)
+    base = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress", "--out", str(tmp_path / "run")]
+    assert eval_cli.main(base) == 0
+    recorded = json.loads((tmp_path / "run" / "run_config.json").read_text())
+    assert len(recorded["checkpoint_sha256"]) == 64 and recorded["tracker_params"]["update_interval"] == 200
+    capsys.readouterr()
+    # another tracker parameter: refused, naming the difference, nothing written
+    assert eval_cli.main(base + ["--update-interval", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mixformerv2-eval: error: ") and "update_interval" in err and "--new-folder" in err
+    # another checkpoint (same weights, different file content): refused too
+    other = tmp_path / "other.pt"
+    other.write_bytes(eval_checkpoint.read_bytes() + b"\0")
+    args = base.copy()
+    args[1] = str(other)
+    assert eval_cli.main(args) == 2 and "checkpoint_sha256" in capsys.readouterr().err
+    # on request the run goes to the next free folder; the first folder is untouched
+    assert eval_cli.main(base + ["--update-interval", "3", "--new-folder"]) == 0
+    assert "this run uses" in capsys.readouterr().out and (tmp_path / "run_2" / "Synth20.txt").exists()
+    assert json.loads((tmp_path / "run" / "run_config.json").read_text()) == recorded
+    # the same configuration again finds its own folder and resumes there
+    assert eval_cli.main(base + ["--update-interval", "3", "--new-folder"]) == 0
+    assert "run_2" in capsys.readouterr().out and not (tmp_path / "run_3").exists()
+    # a folder with results but no record (an older version's) is refused as well
+    (tmp_path / "run" / "run_config.json").unlink()
+    assert eval_cli.main(base) == 2 and "older version" in capsys.readouterr().err
+
+
+def test_official_rounding_truncates_result_files(tmp_path, eval_checkpoint, otb_tree):
+    seqs = load_dataset("otb", otb_tree, ["Synth0"])
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    raw = runner.track_sequence(spec.build(), seqs[0]).boxes
+    runner.run_sequences(spec, seqs, tmp_path / "off", progress=False, result_format="official")
+    off = read_boxes(tmp_path / "off" / "Synth0.txt")
+    np.testing.assert_array_equal(off, np.trunc(raw))  # the same tracker output, truncated toward zero
+    assert "." not in (tmp_path / "off" / "Synth0.txt").read_text()
