@@ -21,6 +21,7 @@ import numpy as np
 from .datasets import Sequence
 from ..atomic import atomic_write_text
 from .results import SUBMISSIONS, TrackOutput, load_times, result_path, save_result
+from .parent_watch import exit_with_parent
 from .run_config import claim, describe
 
 
@@ -89,8 +90,10 @@ def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOut
 _WORKER_TRACKER = None
 
 
-def _init_worker(spec: TrackerSpec) -> None:
+def _init_worker(spec: TrackerSpec, parent_pid: int | None = None) -> None:
     global _WORKER_TRACKER
+    if parent_pid is not None:  # a worker process: it must not outlive the evaluation
+        exit_with_parent(parent_pid)
     _WORKER_TRACKER = spec.build()
 
 
@@ -167,7 +170,7 @@ def _execute(spec, todo, out_dir, workers, color_order, result_format) -> Iterat
         return
     ctx = get_context("spawn")  # torch and fork do not mix
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(spec,)) as pool:
+                             initargs=(spec, os.getpid())) as pool:
         futures = {pool.submit(_run_one, seq, out_dir, color_order, result_format): seq.name for seq in todo}
         for fut in as_completed(futures):
             exc = fut.exception()

@@ -170,3 +170,57 @@ def test_official_rounding_truncates_result_files(tmp_path, eval_checkpoint, otb
     off = read_boxes(tmp_path / "off" / "Synth0.txt")
     np.testing.assert_array_equal(off, np.trunc(raw))  # the same tracker output, truncated toward zero
     assert "." not in (tmp_path / "off" / "Synth0.txt").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_workers_and_resource_tracker_die_with_a_killed_main_process(tmp_path, eval_checkpoint):
+    import pytest
+
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to find the worker processes")
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(30, 31, 32, 33), num_frames=60, size=(120, 160))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixformerv2_core.cli.eval", "--checkpoint", str(eval_checkpoint), "--dataset", "otb",
+         "--root", str(tmp_path / "data"), "--workers", "2", "--threads", "1", "--no-progress",
+         "--out", str(tmp_path / "out")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    children: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = _children(proc.pid)
+        if len(children) >= 3 and list((tmp_path / "out").glob("Synth*_time.txt")):  # 2 workers + resource tracker
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None and len(children) >= 3, "the workers never started, or the run ended first"
+    proc.send_signal(signal.SIGKILL)  # no cleanup code runs in the main process
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [c for c in children if _alive(c)]
+    for c in survivors:  # leave no stray processes behind even when the test fails
+        os.kill(c, signal.SIGKILL)
+    assert not survivors, f"processes outlived the killed evaluation: {survivors}"
+    assert len(list((tmp_path / "out").glob("Synth??.txt"))) < 4  # it was killed mid-run
