@@ -90,11 +90,36 @@ def compressed_message(frame: np.ndarray, stamp_ns: int, frame_id: str, color_or
     return typestore().types[COMPRESSED_TYPE](header=_header(stamp_ns, frame_id), format=fmt, data=buf.reshape(-1))
 
 
-def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, object_id: str = ""):
-    """``vision_msgs/Detection2D`` of an ``x, y, w, h`` box; an absent target (None / NaN) has zero size."""
+#: Why a ground-truth message carries no box (zero size); the word is the ``class_id`` of its one result.
+#: ``absent``: the target is flagged not visible (absent, fully occluded, out of view); ``unknown``: the
+#: benchmark gives no annotation for this frame (GOT-10k test, TrackingNet after the first frame);
+#: ``invalid``: the annotation exists but is not a box (LaSOT's ``0,0,0,0`` on a frame not flagged).
+GT_STATES = ("absent", "unknown", "invalid")
+
+
+def _state_result(state: str):
     t = typestore().types
+    pose = t["geometry_msgs/msg/Pose"](
+        position=t["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
+        orientation=t["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+    )
+    return t["vision_msgs/msg/ObjectHypothesisWithPose"](
+        hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=state, score=0.0),
+        pose=t["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=np.zeros(36)),
+    )
+
+
+def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, object_id: str = "",
+                      state: str = "absent"):
+    """``vision_msgs/Detection2D`` of an ``x, y, w, h`` box. Without a box (None / NaN / zero size) the size
+    is zero and the one result's ``class_id`` says why (:data:`GT_STATES`)."""
+    t = typestore().types
+    results = []
     if box is None or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
         cx = cy = w = h = 0.0
+        if state not in GT_STATES:
+            raise ValueError(f"ground-truth state must be one of {GT_STATES}, got {state!r}")
+        results = [_state_result(state)]
     else:
         x, y, w, h = (float(v) for v in box)
         cx, cy = x + w / 2.0, y + h / 2.0
@@ -102,16 +127,27 @@ def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, obje
         center=t["vision_msgs/msg/Pose2D"](position=t["vision_msgs/msg/Point2D"](x=cx, y=cy), theta=0.0),
         size_x=w, size_y=h,
     )
-    return t[DETECTION_TYPE](header=_header(stamp_ns, frame_id), results=[], bbox=bbox, id=object_id)
+    return t[DETECTION_TYPE](header=_header(stamp_ns, frame_id), results=results, bbox=bbox, id=object_id)
 
 
 def detection_box(det) -> np.ndarray:
-    """``x, y, w, h`` of a Detection2D; NaN for a zero-size (absent) box."""
+    """``x, y, w, h`` of a Detection2D; NaN for a zero-size box (no box: see :func:`detection_state`)."""
     w, h = float(det.bbox.size_x), float(det.bbox.size_y)
     if w <= 0 or h <= 0:
         return np.full(4, np.nan)
     c = det.bbox.center.position
     return np.array([c.x - w / 2.0, c.y - h / 2.0, w, h])
+
+
+def detection_state(det) -> str:
+    """``visible`` for a box, else the reason the message gives (:data:`GT_STATES`); a zero-size box without
+    a reason (an older bag, a user's recording) reads as ``absent``."""
+    if det is None:
+        return "unknown"
+    if det.bbox.size_x > 0 and det.bbox.size_y > 0:
+        return "visible"
+    reasons = [r.hypothesis.class_id for r in det.results if r.hypothesis.class_id in GT_STATES]
+    return reasons[0] if reasons else "absent"
 
 
 def decode_image(msg, color_order: str = "rgb") -> np.ndarray:
@@ -150,7 +186,8 @@ def write_sequence_bag(
     """Write a sequence as a rosbag2 directory at ``path`` (must not exist).
 
     Frame ``i`` is stamped ``start_ns + round(i * 1e9 / fps)`` in its header and its log time. ``boxes`` are
-    ``x, y, w, h`` rows (NaN = absent); frames flagged not ``visible`` get an absent box too.
+    ``x, y, w, h`` rows (NaN = absent); frames flagged not ``visible`` get an absent box too, frames after the
+    last row an ``unknown`` one, and with ``visible`` given an unflagged row that is no box an ``invalid`` one.
     ``compressed`` is ``None`` (raw Image), ``"jpeg"`` or ``"png"``.
     """
     if storage not in STORAGES:
@@ -178,10 +215,10 @@ def write_sequence_bag(
                    else image_message(frame, ns, frame_id, color_order))
             writer.write(img_conn, ns, store.serialize_cdr(msg, img_type))
             if gt_conn is not None:
-                box = boxes[i] if i < len(boxes) else None
-                if visible is not None and not visible[i]:
-                    box = None
-                det = detection_message(box, ns, frame_id, object_id)
+                box, state = (boxes[i], "absent") if i < len(boxes) else (None, "unknown")
+                if visible is not None and i < len(visible):
+                    box, state = (box, "invalid") if visible[i] else (None, "absent")
+                det = detection_message(box, ns, frame_id, object_id, state)
                 writer.write(gt_conn, ns, store.serialize_cdr(det, DETECTION_TYPE))
             count += 1
     return BagInfo(path, count, topic, gt_topic if boxes is not None else None, storage)
@@ -207,10 +244,16 @@ class BagSequence:
     expected_frames: int | None = None
     custom_data: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    gt_states: list[str] | None = None  # per frame: "visible" or a GT_STATES reason (None without ground truth)
 
     @property
     def stamps_ns(self) -> np.ndarray:
         return np.array([f.stamp_ns for f in self.frames], dtype=np.int64)
+
+    @property
+    def visible(self) -> np.ndarray | None:
+        """False where the ground truth flags the target absent (the visibility the LaSOT rules use)."""
+        return None if self.gt_states is None else np.array([s != "absent" for s in self.gt_states], dtype=bool)
 
 
 def _pick_topic(topics: dict[str, str], wanted: str | None, types: tuple[str, ...], what: str) -> str | None:
@@ -367,6 +410,7 @@ def read_sequence_bag(
         status: dict = {}
         frames: list[BagFrame] = []
         gt_by_stamp: dict[int, np.ndarray] = {}
+        state_by_stamp: dict[int, str] = {}
         for topic, msgtype, raw in source.messages([img_topic] + ([det_topic] if det_topic else []), status):
             try:
                 msg = typestore().deserialize_cdr(raw, msgtype)
@@ -381,19 +425,21 @@ def read_sequence_bag(
             else:
                 det = msg if msgtype == DETECTION_TYPE else (msg.detections[0] if msg.detections else None)
                 gt_by_stamp[stamp] = detection_box(det) if det is not None else np.full(4, np.nan)
+                state_by_stamp[stamp] = detection_state(det)
         if "error" in status and det_topic and gt_by_stamp:
             # A cut-off tail can hold an image whose ground truth was never written: drop such frames.
             last_gt = max(gt_by_stamp)
             frames = [f for f in frames if f.stamp_ns <= last_gt]
-        boxes = None
+        boxes = states = None
         if det_topic:
             boxes = np.array([gt_by_stamp.get(f.stamp_ns, np.full(4, np.nan)) for f in frames]).reshape(-1, 4)
+            states = [state_by_stamp.get(f.stamp_ns, "unknown") for f in frames]
         if "error" not in status and expected and len(frames) < expected:
             status["error"] = f"metadata lists {expected} frames but only {len(frames)} could be read"
         problems = notes + ([status["error"]] if "error" in status else [])
         return BagSequence(
             frames, boxes, img_topic, det_topic, complete=not problems, error="; ".join(problems) or None,
-            expected_frames=expected, custom_data=source.custom_data, path=path,
+            expected_frames=expected, custom_data=source.custom_data, path=path, gt_states=states,
         )
     finally:
         source.close()
