@@ -121,6 +121,17 @@ def box_centers(boxes: np.ndarray) -> np.ndarray:
     return boxes[:, :2] + 0.5 * (boxes[:, 2:] - 1.0)
 
 
+def check_prediction(pred: np.ndarray) -> np.ndarray:
+    """NaN values or negative sizes in a result are an error in every protocol: they mean a broken result
+    file, not a tracking failure (pytracking refuses them too; the got10k toolkit would report a NaN AO)."""
+    pred = _as_boxes(pred, "prediction")
+    if np.isnan(pred).any():
+        raise ValueError("prediction contains NaN values")
+    if (pred[:, 2:] < 0).any():
+        raise ValueError("prediction contains negative widths or heights")
+    return pred
+
+
 def prepare_prediction(pred: np.ndarray, gt: np.ndarray, protocol: OPEProtocol) -> np.ndarray:
     """Bring a raw prediction into the shape the OPE metrics expect (pytracking rules).
 
@@ -129,12 +140,8 @@ def prepare_prediction(pred: np.ndarray, gt: np.ndarray, protocol: OPEProtocol) 
     and frame 0 becomes the ground-truth box (it is the initialisation). NaN or negative sizes are an
     error: they mean a broken result file, not a tracking failure.
     """
-    pred = _as_boxes(pred, "prediction").copy()
+    pred = check_prediction(pred).copy()
     gt = _as_boxes(gt, "ground truth")
-    if np.isnan(pred).any():
-        raise ValueError("prediction contains NaN values")
-    if (pred[:, 2:] < 0).any():
-        raise ValueError("prediction contains negative widths or heights")
     n = len(gt)
     for i in range(1, len(pred)):
         if (pred[i, 2:] == 0).any() and (i >= n or not np.isnan(gt[i]).any()):
@@ -289,9 +296,10 @@ def got10k_sequence_ious(
 ) -> np.ndarray:
     """IoUs of the frames GOT-10k scores: frame 0 skipped, absent frames (``visible`` False) dropped.
 
-    ``image_size`` is ``(width, height)``; both boxes are clipped to it as the official toolkit does.
+    ``image_size`` is ``(width, height)``; both boxes are clipped to it as the official toolkit does. NaN or
+    negative sizes are an error (:func:`check_prediction`), as in the OPE protocols.
     """
-    pred = _as_boxes(pred, "prediction")
+    pred = check_prediction(pred)
     gt = _as_boxes(gt, "ground truth")
     if len(pred) != len(gt):
         raise ValueError(f"prediction has {len(pred)} frames but the ground truth has {len(gt)}")

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import metrics as M
 from .datasets import Sequence
-from .results import load_result
+from ..results_io import read_boxes
+from .results import find_repetitions
 
 
 @dataclass
@@ -35,10 +36,11 @@ class Scores:
         return out
 
 
-def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray], name: str = "",
+def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray | list[np.ndarray]], name: str = "",
                 official_rounding: bool = False) -> Scores:
-    """Score predictions (``sequence name -> (N, 4) boxes``) with each sequence's own protocol
-    (``official_rounding``: OPE IoU unclipped, as pytracking computes it)."""
+    """Score predictions (``sequence name -> (N, 4) boxes``, or a list of repetitions) with each sequence's own
+    protocol. GOT-10k pools the frames of all repetitions as its toolkit does; OPE scores the first.
+    ``official_rounding``: OPE IoU unclipped, as pytracking computes it."""
     if not sequences:
         raise ValueError("no sequences to score")
     unscorable = [s.name for s in sequences if not s.fully_annotated]
@@ -54,11 +56,13 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
     per_seq = {}
     for s in sequences:
         try:
+            reps = predictions[s.name] if isinstance(predictions[s.name], list) else [predictions[s.name]]
             if got10k:
-                per_seq[s.name] = M.got10k_sequence_ious(predictions[s.name], s.ground_truth, s.visible, s.image_size)
+                per_seq[s.name] = np.concatenate(
+                    [M.got10k_sequence_ious(r, s.ground_truth, s.visible, s.image_size) for r in reps])
             else:
                 protocol = s.protocol if s.protocol != "got10k" else "ope"
-                per_seq[s.name] = M.sequence_errors(predictions[s.name], s.ground_truth, protocol, s.visible, s.name,
+                per_seq[s.name] = M.sequence_errors(reps[0], s.ground_truth, protocol, s.visible, s.name,
                                                     clip_iou=not official_rounding)
         except ValueError as exc:
             raise ValueError(f"{name}, sequence {s.name}: {exc}") from None
@@ -73,10 +77,9 @@ def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | 
     result_dir = Path(result_dir)
     preds = {}
     for s in sequences:
-        try:
-            preds[s.name] = load_result(result_dir, s.name, s.aliases)
-        except FileNotFoundError:
-            pass
+        files = find_repetitions(result_dir, s.name, s.aliases)
+        if files:
+            preds[s.name] = [read_boxes(f) for f in files]
     return score_boxes(sequences, preds, name or result_dir.name, official_rounding)
 
 

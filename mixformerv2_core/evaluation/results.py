@@ -73,6 +73,17 @@ def find_result_file(result_dir: Path, name: str, aliases: Seq[str] = ()) -> Pat
     return None
 
 
+def find_repetitions(result_dir: Path, name: str, aliases: Seq[str] = ()) -> list[Path]:
+    """Every repetition ``<seq>/<seq>_001.txt``, ``_002.txt``, ... of the got10k layout (the toolkit pools them),
+    else the one box file :func:`find_result_file` finds (or none)."""
+    for n in (name, *aliases):
+        reps = sorted(p for p in (result_dir / n).glob(f"{n}_[0-9]*.txt") if p.stem[len(n) + 1:].isdigit())
+        if reps:
+            return reps
+    single = find_result_file(result_dir, name, aliases)
+    return [single] if single else []
+
+
 def load_result(result_dir: Path, name: str, aliases: Seq[str] = ()) -> np.ndarray:
     path = find_result_file(Path(result_dir), name, aliases)
     if path is None:

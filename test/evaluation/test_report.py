@@ -116,3 +116,39 @@ def test_official_raw_results_and_older_names_load(tmp_path):
     a, b = report.score_results(seqs, official, "official"), report.score_results(seqs, older, "older")
     assert a.ope.per_sequence.keys() == {"Jogging_1", "Jogging_2", "Human4_2", "Tiger1"}
     assert a.summary() == b.summary() and 0 < a.ope.auc < 100
+
+
+def test_got10k_repetitions_are_pooled_like_the_toolkit(tmp_path):
+    experiments = pytest.importorskip("got10k.experiments")
+    names = ("GOT-10k_Val_000001", "GOT-10k_Val_000002")
+    make_got10k(tmp_path / "data", "val", names=names, n=20)
+    seqs = load_dataset("got10k_val", tmp_path / "data")
+    res = tmp_path / "toolkit_results" / "GOT-10k" / "ours"
+    for k, s in enumerate(seqs):
+        (res / s.name).mkdir(parents=True)
+        for rep in (1, 2, 3):  # three runs of differing quality
+            boxes = noisy(s.ground_truth, 10 * k + rep, 4.0 * rep)
+            np.savetxt(res / s.name / f"{s.name}_{rep:03d}.txt", boxes, delimiter=",", fmt="%.4f")
+        np.savetxt(res / s.name / f"{s.name}_time.txt", np.full((20, 3), 0.01), delimiter=",")
+    exp = experiments.ExperimentGOT10k(str(tmp_path / "data"), subset="val",
+                                       result_dir=str(tmp_path / "toolkit_results"),
+                                       report_dir=str(tmp_path / "toolkit_reports"))
+    perf = exp.report(["ours"])["ours"]["overall"]
+    ours = report.score_results(seqs, res, "ours").got10k
+    assert ours.ao == pytest.approx(100 * perf["ao"], abs=1e-6)
+    assert ours.sr50 == pytest.approx(100 * perf["sr"], abs=1e-6)
+    first_only = report.score_boxes(seqs, {s.name: np.loadtxt(res / s.name / f"{s.name}_001.txt", delimiter=",")
+                                           for s in seqs}).got10k
+    assert first_only.ao != pytest.approx(ours.ao)  # the pooled number is not the first run's
+
+
+def test_nan_and_negative_predictions_are_errors_in_every_protocol(tmp_path, lasot):
+    make_got10k(tmp_path / "got", "val", names=("GOT-10k_Val_000001",), n=6)
+    got = load_dataset("got10k_val", tmp_path / "got")
+    for bad, match in ((np.nan, "NaN"), (-3.0, "negative")):
+        for seqs in (got, lasot):
+            s = seqs[0]
+            pred = s.ground_truth.copy()
+            pred[2, 2] = bad
+            with pytest.raises(ValueError, match=f"sequence {s.name}: prediction contains {match}"):
+                report.score_boxes(seqs, {q.name: (pred if q is s else q.ground_truth) for q in seqs}, "x")
