@@ -1,8 +1,8 @@
 """Evaluation rosbags: image frames plus ground-truth boxes, read and written with ``rosbags`` (no rclpy).
 
 A bag holds ``sensor_msgs/Image`` (or ``CompressedImage``) frames stamped at the sequence's frame rate and
-one ``vision_msgs/Detection2D`` per frame with the ground-truth box (centre + size; an absent target is a
-zero-size box). Bags are written as rosbag2 metadata version 8, the newest that Humble's ``ros2 bag`` parses
+one ``vision_msgs/Detection2D`` per frame with the ground-truth box (centre + size; a frame without a box
+has a zero-size box whose one result says why: :data:`GT_STATES`). Bags are written as rosbag2 metadata version 8, the newest that Humble's ``ros2 bag`` parses
 (version 9 changed the QoS serialization Humble cannot read) and that Jazzy reads as well; storage is MCAP
 by default, SQLite3 on request.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -39,6 +40,10 @@ OFFERED_QOS = Qos(
     QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE, QosTime(0, 0), QosTime(0, 0),
     QosLiveliness.AUTOMATIC, QosTime(0, 0), False,
 )
+
+
+#: ``ros_distro`` written into the bag's metadata: the distribution whose message definitions we use.
+TARGET_ROS_DISTRO = "humble"
 
 
 class BagError(RuntimeError):
@@ -182,13 +187,15 @@ def write_sequence_bag(
     visible: np.ndarray | None = None,
     object_id: str = "",
     custom_data: dict[str, str] | None = None,
+    ros_distro: str = TARGET_ROS_DISTRO,
 ) -> BagInfo:
     """Write a sequence as a rosbag2 directory at ``path`` (must not exist).
 
     Frame ``i`` is stamped ``start_ns + round(i * 1e9 / fps)`` in its header and its log time. ``boxes`` are
     ``x, y, w, h`` rows (NaN = absent); frames flagged not ``visible`` get an absent box too, frames after the
     last row an ``unknown`` one, and with ``visible`` given an unflagged row that is no box an ``invalid`` one.
-    ``compressed`` is ``None`` (raw Image), ``"jpeg"`` or ``"png"``.
+    ``compressed`` is ``None`` (raw Image), ``"jpeg"`` or ``"png"``. The metadata names ``ros_distro`` (not
+    the writing library), and MCAP channels carry ``topic_type_hash`` as ``ros2 bag record`` writes them.
     """
     if storage not in STORAGES:
         raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
@@ -200,6 +207,7 @@ def write_sequence_bag(
         raise BagError(f"{path} exists already; rosbag2 bags are never overwritten")
     count = 0
     with Writer(path, version=METADATA_VERSION, storage_plugin=STORAGES[storage]) as writer:
+        _write_like_rosbag2(writer, ros_distro)
         for key, value in (custom_data or {}).items():
             writer.set_custom_data(key, str(value))
         img_type = COMPRESSED_TYPE if compressed else IMAGE_TYPE
@@ -221,7 +229,38 @@ def write_sequence_bag(
                 det = detection_message(box, ns, frame_id, object_id, state)
                 writer.write(gt_conn, ns, store.serialize_cdr(det, DETECTION_TYPE))
             count += 1
+    meta = path / "metadata.yaml"
+    meta.write_text(meta.read_text().replace("ros_distro: rosbags", f"ros_distro: {ros_distro}"))
     return BagInfo(path, count, topic, gt_topic if boxes is not None else None, storage)
+
+
+def _write_like_rosbag2(writer: Writer, ros_distro: str) -> None:
+    """Make an open rosbags writer write what rosbag2 itself writes: the target ``ros_distro`` in the
+    metadata embedded in the storage file, and (MCAP) each channel's ``topic_type_hash`` (its RIHS01 type
+    hash) next to ``offered_qos_profiles``. rosbags writes neither; the test suite reads both back."""
+    from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
+
+    storage = writer.storage
+    close = storage.close
+
+    def close_with_distro(version: int, metadata: str) -> None:
+        close(version, metadata.replace("ros_distro: rosbags", f"ros_distro: {ros_distro}"))
+
+    storage.close = close_with_distro
+    if not isinstance(storage, McapWriter):
+        return
+
+    def add_connection(connection, offered_qos_profiles: str) -> None:
+        metadata = BytesIO()
+        for text in ("offered_qos_profiles", offered_qos_profiles, "topic_type_hash", connection.digest):
+            write_string(metadata, text)
+        channel = Channel(connection.id, connection.msgtype, connection.topic, connection.ext.serialization_format,
+                          metadata.getvalue())
+        storage.channels.append(channel)
+        storage.channel_stats[connection.id] = 0
+        write_channel(storage.chunk.bio, channel, storage.schemas)
+
+    storage.add_connection = add_connection
 
 
 @dataclass
@@ -326,13 +365,17 @@ class _RosbagsSource:
 class _McapStreamSource:
     """Messages of an MCAP file without its summary (a recording that was cut off), read front to back."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, metadata: dict | None = None):
         self.path = path
-        self.custom_data: dict[str, str] = {}
+        metadata = metadata or {}
+        self.custom_data: dict[str, str] = dict(metadata.get("custom_data") or {})
+        self._counts = {t["topic_metadata"]["name"]: int(t["message_count"])
+                        for t in metadata.get("topics_with_message_count") or []}
         self.topics = {topic: msgtype for topic, msgtype, _ in self._records({}, channels_only=True)}
 
     def expected(self, topic: str) -> int | None:
-        return None
+        """From an intact ``metadata.yaml`` next to the cut file, else unknown."""
+        return self._counts.get(topic) or None
 
     def _records(self, status: dict, channels_only: bool = False) -> Iterator[tuple[str, str, bytes]]:
         from mcap.records import Channel, Message, Schema
@@ -369,6 +412,20 @@ class _McapStreamSource:
         pass
 
 
+def _intact_metadata(path: Path) -> dict | None:
+    """``rosbag2_bagfile_information`` of a bag directory's ``metadata.yaml``, if it is there and parses."""
+    meta = path / "metadata.yaml" if path.is_dir() else None
+    if meta is None or not meta.exists():
+        return None
+    from ruamel.yaml import YAML
+
+    try:
+        info = YAML(typ="safe").load(meta.read_text()).get("rosbag2_bagfile_information")
+    except Exception:  # a damaged metadata file only costs the frame count
+        return None
+    return info if isinstance(info, dict) else None
+
+
 def _open_source(path: Path, notes: list[str]):
     try:
         return _RosbagsSource(open_reader(path, notes))
@@ -376,7 +433,7 @@ def _open_source(path: Path, notes: list[str]):
         candidates = sorted(path.glob("*.mcap")) if path.is_dir() else [path] if path.suffix == ".mcap" else []
         if len(candidates) != 1:
             raise
-        stream = _McapStreamSource(candidates[0])
+        stream = _McapStreamSource(candidates[0], _intact_metadata(path))
         if not stream.topics:
             raise BagError(f"{exc}; {candidates[0].name} has no intact records at all") from exc
         notes.append(f"{exc}; reading the intact records of {candidates[0].name} from the start")

@@ -16,7 +16,7 @@ from mixformerv2_core.evaluation.runner import read_frame
 from mixformerv2_core.frame_sources import open_source
 from mixformerv2_core.results_io import read_boxes
 
-from .bags import BagError, write_sequence_bag
+from .bags import TARGET_ROS_DISTRO, BagError, write_sequence_bag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-topic", default="/camera/image_raw")
     parser.add_argument("--gt-topic", default="/ground_truth")
     parser.add_argument("--frame-id", default="camera")
+    parser.add_argument("--ros-distro", default=TARGET_ROS_DISTRO, help="ros_distro written into the bag's metadata")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--frames", type=int, default=150, help="length of a --synthetic sequence")
     return parser
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     info = write_sequence_bag(
         args.out, frames, boxes, args.fps or fps, image_topic=args.image_topic, gt_topic=args.gt_topic,
         frame_id=args.frame_id, storage=args.storage, compressed=args.compressed, color_order=color_order,
-        visible=visible, object_id=name, custom_data=recorded,
+        visible=visible, object_id=name, custom_data=recorded, ros_distro=args.ros_distro,
     )
     print(f"{info.frames} frames at {args.fps or fps:g} fps -> {info.path} ({info.storage}; {info.image_topic}, {info.gt_topic})")
     return 0
