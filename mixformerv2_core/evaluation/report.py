@@ -107,25 +107,51 @@ def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Seq[str] | 
     return "\n".join(lines) + "\n"
 
 
-def _plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
-          path: Path, legend_fmt: str) -> Path:
+#: Every figure is written in each of these formats (PNG for report.md, PDF / SVG for papers).
+FIGURE_FORMATS = ("png", "pdf", "svg")
+_LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def line_styles(count: int) -> list[tuple[str, str]]:
+    """``(colour, line style)`` for ``count`` curves: the ten tab10 colours with a solid line, then the same
+    colours dashed, dash-dotted, dotted; pairs repeat only after 40 curves."""
+    colors = [f"C{i}" for i in range(10)]
+    return [(colors[i % 10], _LINE_STYLES[(i // 10) % len(_LINE_STYLES)]) for i in range(count)]
+
+
+def _figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
+            legend_fmt: str):
+    """The plot, best curve first; the legend sits right of the axes so it never covers a curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
-    for name, (x, y, value) in sorted(curves.items(), key=lambda kv: -kv[1][2]):
-        ax.plot(x, 100 * y, linewidth=2, label=legend_fmt.format(name=name, value=value))
+    ranked = sorted(curves.items(), key=lambda kv: -kv[1][2])
+    fig, ax = plt.subplots(figsize=(6 + 1.8 * (1 + len(ranked) // 20), 4.5), dpi=100)
+    for (name, (x, y, value)), (color, style) in zip(ranked, line_styles(len(ranked))):
+        ax.plot(x, 100 * y, color=color, linestyle=style, linewidth=2,
+                label=legend_fmt.format(name=name, value=value))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left" if "Success" in ylabel else "lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8,
+              ncol=1 + len(ranked) // 20)
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
+
+
+def _plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
+          path: Path, legend_fmt: str) -> Path:
+    """Write the figure as ``path`` (PNG) and its PDF / SVG siblings; returns the PNG path."""
+    import matplotlib.pyplot as plt
+
+    fig = _figure(curves, xlabel, ylabel, title, legend_fmt)
+    for fmt in FIGURE_FORMATS:
+        fig.savefig(path.with_suffix(f".{fmt}"), bbox_inches="tight")
     plt.close(fig)
     return path
 

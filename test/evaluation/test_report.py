@@ -152,3 +152,27 @@ def test_nan_and_negative_predictions_are_errors_in_every_protocol(tmp_path, las
             pred[2, 2] = bad
             with pytest.raises(ValueError, match=f"sequence {s.name}: prediction contains {match}"):
                 report.score_boxes(seqs, {q.name: (pred if q is s else q.ground_truth) for q in seqs}, "x")
+
+
+def test_figures_in_pdf_and_svg_with_distinct_styles_and_a_legend_off_the_curves(tmp_path, lasot):
+    import matplotlib.pyplot as plt
+
+    scores = []
+    for k in range(12):  # more trackers than colours
+        preds = {s.name: noisy(s.ground_truth, 50 + k, 1.0 + 3 * k) for s in lasot}
+        scores.append(report.score_boxes(lasot, preds, f"tracker{k:02d}"))
+    report.write_report(lasot, scores, tmp_path / "r", "LaSOT")
+    for stem in ("success", "precision", "norm_precision"):
+        assert (tmp_path / "r" / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert b"<svg" in (tmp_path / "r" / f"{stem}.svg").read_bytes()[:2000]
+    styles = report.line_styles(12)
+    assert len(set(styles)) == 12 and styles[10] == (styles[0][0], "--")
+    curves = {s.name: (M.IOU_THRESHOLDS, s.ope.success, s.ope.auc) for s in scores}
+    fig = report._figure(curves, "x", "y", "t", "{name}")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    drawn = {(line.get_color(), line.get_linestyle()) for line in ax.get_lines()}
+    assert len(drawn) == 12  # no two curves look alike
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1  # outside the axes: it covers no curve, weak ones included
+    plt.close(fig)
