@@ -14,7 +14,8 @@ from typing import Optional, Sequence
 from ..checkpoint import CheckpointError
 from ..evaluation import report
 from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
-from ..evaluation.runner import PRESETS, TrackerSpec, run_sequences
+from ..evaluation.runner import PRESETS, RunSummary, TrackerSpec, finish_run, run_sequences
+from ..evaluation.sharding import Ranks, parse_shard, select_shard, torchrun_ranks
 from .report import publish
 
 
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (1 = this process)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="run only shard K of N (0 <= K < N; e.g. a cluster array job) into the shared --out; "
+                             "afterwards the same command without --shard writes the summary and report. Under "
+                             "torchrun every rank takes the shard of its rank and rank 0 writes the report")
     return parser
 
 
@@ -61,9 +66,14 @@ def run(args: argparse.Namespace) -> int:
         preset=args.preset or PRESETS.get(args.dataset),
         params=tuple((k, v) for k, v in params.items() if v is not None), threads=args.threads,
     )
-    summary = run_sequences(spec, sequences, args.out, workers=args.workers, progress=not args.no_progress,
-                            new_folder=args.new_folder,
-                            result_format="official" if args.official_rounding else "decimals2")
+    ranks = torchrun_ranks()
+    try:
+        summary, shard_failed = _run_shard(args, spec, sequences, ranks)
+    finally:
+        if ranks is not None:
+            ranks.close()
+    if summary is None:  # one shard of a larger run: the report is written over all shards
+        return 1 if shard_failed else 0
     out = Path(summary.out_dir)
     if out != args.out:
         print(f"{args.out} holds another configuration's results: this run uses {out}")
@@ -79,6 +89,43 @@ def run(args: argparse.Namespace) -> int:
         scores = report.score_results(sequences, out, args.name or out.name, args.official_rounding)
         publish(sequences, [scores], out / "report", args.dataset)
     return 0
+
+
+def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
+               ranks: Ranks | None) -> tuple[RunSummary | None, bool]:
+    """Run this process's sequences; under torchrun wait for all ranks, and on rank 0 finish the whole run.
+
+    Returns the summary over all sequences, or None on a process that only ran its shard (with whether
+    any of its sequences failed)."""
+    if args.shard and ranks is not None:
+        raise ValueError("--shard and torchrun both split the run: use one of them")
+    shard = parse_shard(args.shard) if args.shard else (ranks.rank, ranks.world) if ranks else None
+    mine = select_shard(sequences, *shard) if shard else sequences
+    result_format = "official" if args.official_rounding else "decimals2"
+    try:
+        summary = run_sequences(spec, mine, args.out, workers=args.workers, progress=not args.no_progress,
+                                new_folder=args.new_folder, result_format=result_format, finish=shard is None)
+        outcome: tuple = ("ok", summary.out_dir, summary.failed, summary.skipped)
+    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError, OSError) as error:
+        if ranks is None:
+            raise
+        outcome, summary = ("error", f"{type(error).__name__}: {error}"), None
+    if shard is None:
+        return summary, bool(summary.failed)
+    outcomes = ranks.gather(outcome) if ranks is not None else [outcome]
+    errors = [f"rank {r}: {o[1]}" for r, o in enumerate(outcomes) if o[0] == "error"]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    if ranks is None or ranks.rank != 0:
+        print(f"shard {shard[0]}/{shard[1]}: {len(mine) - len(summary.failed)}/{len(mine)} sequences finished")
+        for name, error in summary.failed.items():
+            print(f"FAILED {name}: {error}", file=sys.stderr)
+        return None, bool(summary.failed)
+    merged = RunSummary(out_dir=outcomes[0][1])
+    for _, _, failed, skipped in outcomes:
+        merged.failed.update(failed)
+        merged.skipped.extend(skipped)
+    return finish_run(merged, sequences, Path(merged.out_dir)), bool(merged.failed)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -69,7 +69,8 @@ def _problem(out_dir: Path, config: dict) -> str | None:
             return f"{path} is unreadable ({exc})"
         diff = differences(recorded, config)
         return f"{out_dir} holds results of another configuration ({'; '.join(diff)})" if diff else None
-    if out_dir.is_dir() and any(out_dir.glob("*_time.txt")):
+    # (checked again: another rank of the same run may have written the record in the meantime)
+    if out_dir.is_dir() and any(out_dir.glob("*_time.txt")) and not path.exists():
         return f"{out_dir} holds results but no {CONFIG_FILE} (made by an older version): their configuration is unknown"
     return None
 

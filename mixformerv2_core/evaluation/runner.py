@@ -126,12 +126,14 @@ def run_sequences(
     progress: bool = True,
     new_folder: bool = False,
     result_format: str = "decimals2",
+    finish: bool = True,
 ) -> RunSummary:
     """Track every unfinished sequence (``workers`` processes; 1 = in this process) and write results.
 
     A sequence that raises is reported in ``failed`` and leaves no result file, so a rerun retries it.
     ``out_dir`` must be new or made with the same configuration (:mod:`.run_config`); ``new_folder`` moves
-    on to the next free ``<out_dir>_<k>`` instead of refusing.
+    on to the next free ``<out_dir>_<k>`` instead of refusing. ``finish=False`` (one shard of a larger run)
+    leaves ``summary.json`` and the submission to :func:`finish_run` over all sequences.
     """
     dataset = sequences[0].dataset if sequences else ""
     out_dir = claim(out_dir, describe(spec, dataset, result_format), new_folder)
@@ -149,7 +151,13 @@ def run_sequences(
         bar.update(lengths[name])
         bar.set_postfix_str(name)
     bar.close()
+    return finish_run(summary, sequences, out_dir) if finish else summary
+
+
+def finish_run(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> RunSummary:
+    """FPS of every finished sequence, the submission zip once all are finished, ``summary.json``."""
     _summarise(summary, sequences, out_dir)
+    dataset = sequences[0].dataset if sequences else ""
     done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
     if dataset in SUBMISSIONS and len(done) == len(sequences):
         summary.submission = str(SUBMISSIONS[dataset](out_dir, done))

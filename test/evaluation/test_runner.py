@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mixformerv2_core.cli import eval as eval_cli
 from mixformerv2_core.evaluation import results, runner
@@ -194,8 +195,6 @@ def _alive(pid: int) -> bool:
 
 
 def test_workers_and_resource_tracker_die_with_a_killed_main_process(tmp_path, eval_checkpoint):
-    import pytest
-
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc to find the worker processes")
     from .conftest import write_otb_tree
@@ -224,3 +223,61 @@ def test_workers_and_resource_tracker_die_with_a_killed_main_process(tmp_path, e
         os.kill(c, signal.SIGKILL)
     assert not survivors, f"processes outlived the killed evaluation: {survivors}"
     assert len(list((tmp_path / "out").glob("Synth??.txt"))) < 4  # it was killed mid-run
+
+
+def test_shards_are_deterministic_balanced_and_cover_everything():
+    from mixformerv2_core.evaluation import sharding
+    from mixformerv2_core.evaluation.datasets import Sequence
+
+    seqs = [Sequence(f"s{i}", [Path(f"{j}.jpg") for j in range(n)], np.zeros((1, 4)), "x", "ope")
+            for i, n in enumerate([50, 10, 40, 30, 20, 5, 5])]
+    shards = [sharding.select_shard(seqs, k, 3) for k in range(3)]
+    assert sorted(s.name for shard in shards for s in shard) == sorted(s.name for s in seqs)
+    assert [[s.name for s in shard] for shard in shards] == [["s0", "s5"], ["s1", "s2", "s6"], ["s3", "s4"]]
+    assert sharding.parse_shard("2/3") == (2, 3)
+    for bad in ("3/3", "1", "a/b", "-1/2", "0/0"):
+        with pytest.raises(ValueError, match="K/N"):
+            sharding.parse_shard(bad)
+
+
+def test_shard_runs_then_a_plain_run_equal_one_run(tmp_path, eval_checkpoint, capsys):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(40, 41, 42), num_frames=6)
+    base = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress"]
+    assert eval_cli.main(base + ["--out", str(tmp_path / "one")]) == 0
+    for k in (0, 1):
+        assert eval_cli.main(base + ["--out", str(tmp_path / "sharded"), "--shard", f"{k}/2"]) == 0
+    assert not (tmp_path / "sharded" / "report").exists()  # no shard writes the report
+    assert eval_cli.main(base + ["--out", str(tmp_path / "sharded")]) == 0  # finds all finished, reports
+    assert "(3 from an earlier run)" in capsys.readouterr().out
+    for n in ("Synth40", "Synth41", "Synth42"):
+        assert (tmp_path / "one" / f"{n}.txt").read_bytes() == (tmp_path / "sharded" / f"{n}.txt").read_bytes()
+    assert eval_cli.main(base + ["--out", str(tmp_path / "x"), "--shard", "2/2"]) == 2
+    assert "mixformerv2-eval: error: --shard expects K/N" in capsys.readouterr().err
+
+
+def test_torchrun_two_ranks_equal_one_process(tmp_path, eval_checkpoint):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed next to this Python")
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(50, 51, 52), num_frames=8)
+    args = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    single = subprocess.run([sys.executable, "-m", "mixformerv2_core.cli.eval", *args, "--out", str(tmp_path / "one")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr
+    multi = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "mixformerv2_core.cli.eval",
+                            *args, "--out", str(tmp_path / "two")], env=env, capture_output=True, text=True, timeout=300)
+    assert multi.returncode == 0, multi.stderr[-3000:]
+    assert "shard 1/2" in multi.stdout and multi.stdout.count("report:") == 1  # only rank 0 reports
+    for n in ("Synth50", "Synth51", "Synth52"):
+        assert (tmp_path / "one" / f"{n}.txt").read_bytes() == (tmp_path / "two" / f"{n}.txt").read_bytes()
+    one = json.loads((tmp_path / "one" / "report" / "scores.json").read_text())
+    two = json.loads((tmp_path / "two" / "report" / "scores.json").read_text())
+    assert one["one"] == two["two"]  # the same numbers, sequence for sequence
+    assert set(json.loads((tmp_path / "two" / "summary.json").read_text())["sequences"]) == {"Synth50", "Synth51", "Synth52"}
