@@ -116,6 +116,13 @@ def test_official_raw_results_and_older_names_load(tmp_path):
     a, b = report.score_results(seqs, official, "official"), report.score_results(seqs, older, "older")
     assert a.ope.per_sequence.keys() == {"Jogging_1", "Jogging_2", "Human4_2", "Tiger1"}
     assert a.summary() == b.summary() and 0 < a.ope.auc < 100
+    from mixformerv2_core.cli import report as report_cli
+
+    assert report_cli.main(["--dataset", "otb", "--root", str(tmp_path / "otb"), "--sequences", "Jogging_1",
+                            "Jogging_2", "Human4_2", "Tiger1", "--out", str(tmp_path / "r"),
+                            "--results", f"official={official}", f"older={older}"]) == 0
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| official |" in table and "| older |" in table
 
 
 def test_got10k_repetitions_are_pooled_like_the_toolkit(tmp_path):
