@@ -104,7 +104,8 @@ def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
     result_format = "official" if args.official_rounding else "decimals2"
     try:
         summary = run_sequences(spec, mine, args.out, workers=args.workers, progress=not args.no_progress,
-                                new_folder=args.new_folder, result_format=result_format, finish=shard is None)
+                                new_folder=args.new_folder, result_format=result_format, finish=shard is None,
+                                dataset=sequences[0].dataset if sequences else None)
         outcome: tuple = ("ok", summary.out_dir, summary.failed, summary.skipped)
     except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError, OSError) as error:
         if ranks is None:

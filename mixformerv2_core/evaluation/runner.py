@@ -127,15 +127,17 @@ def run_sequences(
     new_folder: bool = False,
     result_format: str = "decimals2",
     finish: bool = True,
+    dataset: str | None = None,
 ) -> RunSummary:
     """Track every unfinished sequence (``workers`` processes; 1 = in this process) and write results.
 
     A sequence that raises is reported in ``failed`` and leaves no result file, so a rerun retries it.
     ``out_dir`` must be new or made with the same configuration (:mod:`.run_config`); ``new_folder`` moves
     on to the next free ``<out_dir>_<k>`` instead of refusing. ``finish=False`` (one shard of a larger run)
-    leaves ``summary.json`` and the submission to :func:`finish_run` over all sequences.
+    leaves ``summary.json`` and the submission to :func:`finish_run` over all sequences; ``dataset`` names
+    the benchmark when ``sequences`` may be empty (a shard with nothing to do).
     """
-    dataset = sequences[0].dataset if sequences else ""
+    dataset = dataset or (sequences[0].dataset if sequences else "")
     out_dir = claim(out_dir, describe(spec, dataset, result_format), new_folder)
     todo = pending(sequences, out_dir)
     todo_names = {s.name for s in todo}

@@ -256,6 +256,8 @@ def test_shard_runs_then_a_plain_run_equal_one_run(tmp_path, eval_checkpoint, ca
         assert (tmp_path / "one" / f"{n}.txt").read_bytes() == (tmp_path / "sharded" / f"{n}.txt").read_bytes()
     assert eval_cli.main(base + ["--out", str(tmp_path / "x"), "--shard", "2/2"]) == 2
     assert "mixformerv2-eval: error: --shard expects K/N" in capsys.readouterr().err
+    # more shards than sequences: an empty shard records the same configuration and does nothing
+    assert eval_cli.main(base + ["--out", str(tmp_path / "sharded"), "--shard", "4/5"]) == 0
 
 
 def test_torchrun_two_ranks_equal_one_process(tmp_path, eval_checkpoint):
