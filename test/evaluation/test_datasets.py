@@ -204,8 +204,10 @@ def test_otb_errors_name_the_official_range_and_unofficial_folders_need_one(tmp_
     (tmp_path / "David" / "img" / "0500.jpg").write_bytes(b"")
     with pytest.raises(DatasetLayoutError, match="'MyClip FIRST LAST' to .*frame_ranges.txt"):
         load_dataset("otb", tmp_path)
-    (tmp_path / "frame_ranges.txt").write_text("MyClip 4 6\n")
+    (tmp_path / "frame_ranges.txt").write_text("MyClip 4 6\nJogging-2 1 307 2\n")
     assert [f.name for f in load_dataset("otb", tmp_path, ["MyClip"])[0].frames] == ["0004.jpg", "0005.jpg", "0006.jpg"]
+    jog = load_dataset("otb", tmp_path, ["Jogging_2"])[0]  # an override under the older name, with init-omit
+    assert (jog.frames[0].stem, len(jog), len(jog.ground_truth)) == ("0003", 305, 305)
     (tmp_path / "frame_ranges.txt").write_text("MyClip 4\n")
     with pytest.raises(DatasetLayoutError, match="frame_ranges.txt:1"):
         load_dataset("otb", tmp_path)

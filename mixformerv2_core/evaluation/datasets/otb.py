@@ -38,7 +38,7 @@ def read_frame_ranges(path: Path) -> dict[str, tuple[int, int, int]]:
             numbers = [int(v) for v in parts[1:]] + [0] * (4 - len(parts))
         except ValueError:
             raise DatasetLayoutError(f"{path}:{line_no}: expected 'name first last [init_omit]', got {line!r}") from None
-        ranges[parts[0].replace("-", "_")] = tuple(numbers)
+        ranges[parts[0]] = tuple(numbers)
     return ranges
 
 
@@ -55,8 +55,9 @@ def _definitions(seq_dir: Path, overrides: dict) -> list[OTBSequence]:
             raise DatasetLayoutError(f"missing ground-truth file: {seq_dir / 'groundtruth_rect.txt'}")
     out = []
     for d in official:
-        if d.name in overrides:
-            first, last, omit = overrides[d.name]
+        key = next((k for k in (d.name, f"{d.folder}-{d.target}") if k in overrides), None)
+        if key is not None:  # the official or the older name
+            first, last, omit = overrides[key]
             d = d._replace(first=first, last=last, init_omit=omit)
         out.append(d)
     return out
