@@ -25,6 +25,8 @@ from rosbags.rosbag2.enums import StoragePlugin
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from mixformerv2_core.errors import MixFormerV2Error
+
 from .image_conversion import compressed_to_frame, image_to_frame
 
 METADATA_VERSION = 8
@@ -46,7 +48,7 @@ OFFERED_QOS = Qos(
 TARGET_ROS_DISTRO = "humble"
 
 
-class BagError(RuntimeError):
+class BagError(MixFormerV2Error, RuntimeError):
     """A bag cannot be opened or lacks the topics an evaluation needs."""
 
 

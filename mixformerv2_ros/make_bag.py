@@ -11,12 +11,13 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from mixformerv2_core.evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.evaluation.datasets import LOADERS, load_dataset
 from mixformerv2_core.evaluation.runner import read_frame
 from mixformerv2_core.frame_sources import open_source
 from mixformerv2_core.results_io import read_boxes
 
-from .bags import TARGET_ROS_DISTRO, BagError, write_sequence_bag
+from .bags import TARGET_ROS_DISTRO, write_sequence_bag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,13 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (BagError, DatasetLayoutError, ValueError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

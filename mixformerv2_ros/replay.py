@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.errors import InputError, MixFormerV2Error
 from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report
 from mixformerv2_core.evaluation.results import TrackOutput, save_result
@@ -174,34 +176,32 @@ def build_parser():
 
 
 def main(argv=None) -> int:
+    return command_main(build_parser(), run, argv)
+
+
+def run(args) -> int:
     import sys
 
-    from .bags import BagError
+    if args.live:
+        from .live_replay import run_live
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.live:
-            from .live_replay import run_live
-
-            if args.protocol is None:  # the scoring rules of the bag's recorded dataset, as offline
-                args.protocol = bag_defaults(read_sequence_bag(args.bag, args.image_topic, args.gt_topic,
-                                                               decode_images=False))[1]
-
+        if args.protocol is None:  # the scoring rules of the bag's recorded dataset, as offline
+            args.protocol = bag_defaults(read_sequence_bag(args.bag, args.image_topic, args.gt_topic,
+                                                           decode_images=False))[1]
+        try:
             result = run_live(args)
-        else:
-            if args.checkpoint is None:
-                raise ValueError("offline replay needs --checkpoint")
-            params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
-            spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-                               preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
-                               threads=args.threads)
-            result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
-                                          gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
-                                          protocol=args.protocol)
-    except (BagError, ValueError, RuntimeError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+        except RuntimeError as error:  # the node could not be reached or did not answer: the message says which
+            raise MixFormerV2Error(str(error)) from error
+    else:
+        if args.checkpoint is None:
+            raise InputError("offline replay needs --checkpoint")
+        params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
+        spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
+                           preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
+                           threads=args.threads)
+        result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
+                                      gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
+                                      protocol=args.protocol)
     if not result.complete:
         print(f"WARNING: partial evaluation, {result.frames_evaluated} frames of "
               f"{result.frames_in_bag or 'an unknown number of'} readable: {result.error}", file=sys.stderr)

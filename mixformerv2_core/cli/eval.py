@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..checkpoint import CheckpointError
+from ..errors import MixFormerV2Error
 from ..evaluation import report
-from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from ..evaluation.datasets import LOADERS, load_dataset
 from ..evaluation.runner import PRESETS, RunSummary, TrackerSpec, finish_run, run_sequences
 from ..evaluation.sharding import Ranks, parse_shard, select_shard, torchrun_ranks
 from .report import publish
+from .runner import EXPECTED_FAILURES, command_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +108,7 @@ def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
                                 new_folder=args.new_folder, result_format=result_format, finish=shard is None,
                                 dataset=sequences[0].dataset if sequences else None)
         outcome: tuple = ("ok", summary.out_dir, summary.failed, summary.skipped)
-    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError, OSError) as error:
+    except EXPECTED_FAILURES as error:
         if ranks is None:
             raise
         outcome, summary = ("error", f"{type(error).__name__}: {error}"), None
@@ -116,7 +117,7 @@ def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
     outcomes = ranks.gather(outcome) if ranks is not None else [outcome]
     errors = [f"rank {r}: {o[1]}" for r, o in enumerate(outcomes) if o[0] == "error"]
     if errors:
-        raise RuntimeError("; ".join(errors))
+        raise MixFormerV2Error("; ".join(errors))
     if ranks is None or ranks.rank != 0:
         print(f"shard {shard[0]}/{shard[1]}: {len(mine) - len(summary.failed)}/{len(mine)} sequences finished")
         for name, error in summary.failed.items():
@@ -130,13 +131,7 @@ def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (CheckpointError, DatasetLayoutError, ValueError, RuntimeError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

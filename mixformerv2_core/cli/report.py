@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..evaluation import report
-from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from ..evaluation.datasets import LOADERS, load_dataset
+from .runner import command_main
 
 
 def parse_result_set(text: str) -> tuple[str, Path]:
@@ -55,13 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (DatasetLayoutError, ValueError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

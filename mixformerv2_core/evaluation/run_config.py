@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..errors import InputError
 
 CONFIG_FILE = "run_config.json"
 #: Recorded for the reader, not compared (the same file may be moved or renamed).
 _INFORMATIONAL = ("checkpoint_file",)
 
 
-class RunConfigMismatch(ValueError):
+class RunConfigMismatch(InputError):
     """A result folder holds results of another configuration."""
 
 

@@ -10,12 +10,13 @@ from typing import Iterable, Sequence as Seq
 
 import numpy as np
 
+from ...errors import InputError
 from ...results_io import read_boxes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-class DatasetLayoutError(FileNotFoundError):
+class DatasetLayoutError(InputError, FileNotFoundError):
     """A dataset directory does not have the layout the benchmark distributes; names the missing file."""
 
 
