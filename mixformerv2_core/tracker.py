@@ -43,7 +43,8 @@ class TrackerParams:
     ``reacquire="wide"`` (plain use, the robot's default) searches a lost target with up to
     ``reacquire_windows`` windows per frame in one batch, keeps its box where it was last seen until found,
     and takes online templates only from ``tracking`` frames. ``"off"`` is the official tracker (the default
-    of every benchmark preset): the state is reported, and changes nothing.
+    of every benchmark preset): the state is reported, and changes nothing. ``None`` in any of these means
+    "not set" too (entry points pass it through); it takes the default written here.
     """
 
     search_factor: Optional[float] = None
@@ -65,6 +66,9 @@ class TrackerParams:
         return StateRules(self.lost_threshold, self.lost_after, self.reacquire_threshold, self.found_after)
 
     def validate(self) -> "TrackerParams":
+        for name in _STATE_SETTINGS:  # None = not set: the documented default (no row of the variant table)
+            if getattr(self, name) is None:
+                setattr(self, name, _FIELD_DEFAULTS[name])
         problems = []
         if self.search_factor is not None and not (self.search_factor > 0 and math.isfinite(self.search_factor)):
             problems.append(f"search_factor must be positive, got {self.search_factor}")
@@ -100,6 +104,11 @@ class TrackerParams:
         self.lost_after, self.found_after = int(self.lost_after), int(self.found_after)
         self.reacquire_windows = int(self.reacquire_windows)
         return self
+
+
+_STATE_SETTINGS = ("reacquire", "lost_threshold", "lost_after", "reacquire_threshold", "found_after",
+                   "reacquire_windows")
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerParams)}
 
 
 def resolve_params(

@@ -54,6 +54,13 @@ def test_frame_counts_are_parameters(lost_after, found_after):
     assert set(states[:lost_after - 1]) <= {U}
 
 
+def test_unset_state_settings_take_their_documented_defaults():
+    params = TrackerParams(reacquire=None, lost_threshold=None, lost_after=None, reacquire_threshold=None,
+                           found_after=None, reacquire_windows=None).validate()
+    assert params.state_rules() == TrackerParams().state_rules() == StateRules(0.25, 3, 0.5, 2)
+    assert (params.reacquire, params.reacquire_windows) == ("wide", 3)
+
+
 def test_tracker_parameters_are_validated():
     for bad, message in [(dict(reacquire="sometimes"), "reacquire must be"), (dict(lost_after=0), "lost_after"),
                          (dict(found_after=1.5), "found_after"), (dict(reacquire_windows=0), "reacquire_windows"),
