@@ -229,6 +229,21 @@ class MultiTargetTracker:
         target = self._targets.get(target_id)
         return target.last if target else None
 
+    def set_state_settings(self, **settings: Any) -> None:
+        """Change the state and re-acquisition settings (``lost_threshold``, ``lost_after``,
+        ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``) while tracking, e.g. from
+        a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
+        keeps its state and counts, and the next frame is judged by the new rules."""
+        unknown = sorted(set(settings) - set(_STATE_SETTINGS))
+        if unknown:
+            raise ValueError(f"not a state setting: {unknown}; known: {list(_STATE_SETTINGS)}")
+        changed = dataclasses.replace(self.params, **settings).validate()
+        for name in settings:
+            setattr(self.params, name, getattr(changed, name))
+        rules = self.params.state_rules()
+        for target in self._targets.values():
+            target.states.rules = rules
+
     def _template(self, source: Any, box: Box) -> NetworkInput:
         return self._crops.template(source, crop_window(box, self.params.template_factor, self.config.template_size))
 

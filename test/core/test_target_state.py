@@ -124,3 +124,24 @@ def test_no_online_template_from_uncertain_or_lost_frames(tiny_model, reacquire)
         assert not np.array_equal(second, initial)
     else:  # frames 5-7 were lost or just reacquired, 8 under 0.5: the interval falls back to the initial template
         np.testing.assert_array_equal(second, initial)
+
+
+def test_state_settings_change_while_tracking(tiny_model):
+    seq = generate_sequence(seed=3, num_frames=6, frame_size=(120, 160))
+    tracker = MixFormerV2Tracker(TorchBackend(with_bias(tiny_model, -20.0)), TrackerParams(search_factor=4.0))
+    multi = tracker._multi
+    tracker.initialize(seq.frames[0], seq.boxes[0])
+    assert [tracker.track(frame).state for frame in seq.frames[1:3]] == [U, U]
+    with pytest.raises(ValueError, match="reacquire_threshold"):
+        multi.set_state_settings(lost_threshold=0.9)  # above reacquire_threshold 0.5: refused, nothing changed
+    with pytest.raises(ValueError, match="not a state setting"):
+        multi.set_state_settings(search_factor=2.0)
+    assert multi.params.lost_threshold == 0.25
+    multi.set_state_settings(lost_after=5)
+    assert [tracker.track(frame).state for frame in seq.frames[3:6]] == [U, U, L]  # counts kept: 3, 4, 5
+
+
+def with_bias(model, bias):
+    with torch.no_grad():
+        model.score_head.layers[1].bias.fill_(bias)
+    return model
