@@ -150,6 +150,15 @@ def window_anchor(window: CropWindow) -> Box:
     return (window.x1 + half, window.y1 + half, 0.0, 0.0)
 
 
+def is_near(box: Sequence[float], previous: Sequence[float]) -> bool:
+    """Whether ``box`` is where ``previous`` was, give or take one frame's motion (centres at most the larger
+    side of ``previous`` apart): a window other than the one around the box that finds the target there
+    confirms it rather than relocating it."""
+    dx = (box[0] + 0.5 * box[2]) - (previous[0] + 0.5 * previous[2])
+    dy = (box[1] + 0.5 * box[3]) - (previous[1] + 0.5 * previous[3])
+    return math.hypot(dx, dy) <= max(previous[2], previous[3])
+
+
 def best_window(scores: Sequence[float]) -> int:
     """Index of the best-scoring window; ties (and all-NaN scores) go to the earliest, i.e. the window around
     the current box."""
@@ -160,5 +169,5 @@ def best_window(scores: Sequence[float]) -> int:
     return best
 
 
-__all__ = ["PROPOSAL_SCALES", "PROPOSAL_SIDE", "REACQUIRE_MODES", "appearance_proposals", "best_window", "search_windows", "target_patch",
+__all__ = ["PROPOSAL_SCALES", "PROPOSAL_SIDE", "REACQUIRE_MODES", "appearance_proposals", "best_window", "is_near", "search_windows", "target_patch",
            "tile_windows", "window_anchor"]

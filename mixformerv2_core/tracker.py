@@ -20,7 +20,7 @@ from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import VARIANT_TRACKING, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
-from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, search_windows, target_patch,
+from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, is_near, search_windows, target_patch,
                         window_anchor)
 from .target_state import DEFAULT_LOST_THRESHOLD, StateRules, TargetState, TargetStateMachine, is_lost
 from .tracker_crops import crops_for
@@ -287,7 +287,7 @@ class MultiTargetTracker:
         for key, windows in zip(keys, plans):
             pick = best_window(scores[start:start + len(windows)])
             results[key] = self._advance(key, source, frame_size, windows[pick], output.pred_boxes[start + pick],
-                                         scores[start + pick], relocated=pick > 0)
+                                         scores[start + pick], wide_window=pick > 0)
             start += len(windows)
         return results
 
@@ -304,17 +304,17 @@ class MultiTargetTracker:
         return [crop_window(target.box, params.search_factor, size)]
 
     def _advance(self, key: Hashable, source: Any, frame_size: tuple[int, int], window: CropWindow,
-                 pred: np.ndarray, score: float, relocated: bool = False) -> TrackResult:
+                 pred: np.ndarray, score: float, wide_window: bool = False) -> TrackResult:
         target = self._targets[key]
         params = self.params
         target.frame_index += 1
         height, width = frame_size
-        box = map_box_back(pred, window_anchor(window) if relocated else target.box, window.size)
+        box = map_box_back(pred, window_anchor(window) if wide_window else target.box, window.size)
         finite = all(math.isfinite(v) for v in box)
         if not finite:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
             score = 0.0
         was = target.states.state
-        state = target.states.step(score, relocated)
+        state = target.states.step(score, relocated=wide_window and not (finite and is_near(box, target.box)))
         if params.reacquire == "wide" and state is TargetState.LOST:
             # Lost: the box stays where the target was last seen, unless a window found it above the threshold.
             target.probe = None
