@@ -11,7 +11,7 @@ from mixformerv2_core.checkpoint import model_from_checkpoint
 from mixformerv2_core.cli.track import DEMO_WEIGHTS
 from mixformerv2_core.geometry import box_iou, crop_window
 from mixformerv2_core.preprocessing import crop_and_normalize
-from mixformerv2_core.reacquire import appearance_proposals, search_windows, target_patch, tile_windows
+from mixformerv2_core.reacquire import appearance_proposals, is_near, search_windows, target_patch, tile_windows
 from mixformerv2_core.synthetic import EXIT_FRAMES, SyntheticScene, generate_sequence
 
 
@@ -200,3 +200,9 @@ def test_generated_absences(mode):
         assert difference.any() and not difference[:, : max(0, x - 1)].any()
     with pytest.raises(ValueError, match="absence"):
         SyntheticScene(seed=3, num_frames=40, absences=[(38, 45)], absence_mode=mode)
+
+
+def test_one_frames_motion_is_near_a_jump_is_not():
+    previous = (100.0, 100.0, 40.0, 20.0)
+    assert is_near((130.0, 110.0, 40.0, 20.0), previous) and is_near((60.0, 100.0, 40.0, 20.0), previous)
+    assert not is_near((141.0, 100.0, 40.0, 20.0), previous) and not is_near((100.0, 150.0, 40.0, 20.0), previous)
