@@ -14,7 +14,8 @@ leaves) and in total, for ``reacquire="wide"`` (the default) and ``"off"`` (the 
 A second table times random-weight MixFormerV2-S (cost only) on 480x640 frames: normal steps with re-acquisition
 off, and steps of a target kept lost (``lost_threshold = reacquire_threshold = 1``) with each window cap.
 
-    python benchmarks/reacquisition.py [--weights DEMO] [--seeds 4] [--gaps 5 15 30] [--caps 1 3 5]
+    python benchmarks/reacquisition.py [--weights DEMO] [--seeds 4] [--gaps 5 15 30] [--reacquire wide off]
+        [--param lost_threshold=0.4 ...] [--caps 1 2 3 4] [--skip-quality | --skip-cost]
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import argparse
 import itertools
 import os
 import platform
-import statistics
 import subprocess
 import time
 
