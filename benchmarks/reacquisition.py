@@ -31,7 +31,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mixformerv2_core import MixFormerV2Tracker, TargetState, build_model, load_tracker, resolve_params  # noqa: E402
+from mixformerv2_core import (MixFormerV2Tracker, TargetState, TrackerParams, build_model, load_tracker,  # noqa: E402
+                              resolve_params)
 from mixformerv2_core.backends import TorchBackend  # noqa: E402
 from mixformerv2_core.cli.track import DEMO_WEIGHTS  # noqa: E402
 from mixformerv2_core.evaluation.metrics import iou  # noqa: E402
@@ -182,8 +183,12 @@ def main() -> None:
     parser.add_argument("--skip-cost", action="store_true")
     args = parser.parse_args()
     args.frame_size = tuple(args.frame_size)
-    args.params = {name: float(value) if "." in value else int(value)
-                   for name, value in (item.split("=", 1) for item in args.param)}
+    try:
+        args.params = {name: value if name == "reacquire" else float(value) if "." in value else int(value)
+                       for name, value in (item.split("=", 1) for item in args.param)}
+        TrackerParams(**args.params).validate()
+    except (TypeError, ValueError) as error:
+        parser.error(f"bad --param: {error}")
     print(machine())
     if not args.skip_quality:
         quality(args)
