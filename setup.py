@@ -44,6 +44,7 @@ setup(
             "mixformerv2-export = mixformerv2_core.cli.export:main",
             "mixformerv2-tracking-node = mixformerv2_ros.tracking_node:main",
             "mixformerv2-box-picker = mixformerv2_ros.box_picker:main",
+            "mixformerv2-camera = mixformerv2_ros.camera_publisher:main",
             "mixformerv2-eval = mixformerv2_core.cli.eval:main",
             "mixformerv2-report = mixformerv2_core.cli.report:main",
             "mixformerv2-make-bag = mixformerv2_ros.make_bag:main",

@@ -15,6 +15,8 @@ from .tracker import (
     MultiTargetTracker,
     TrackerParams,
     TrackResult,
+    DEFAULT_LOST_THRESHOLD,
+    is_lost,
     load_tracker,
     resolve_params,
 )
@@ -22,7 +24,7 @@ from .tracker import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "MixFormerV2", "MixFormerV2Tracker", "ModelConfig", "MultiTargetTracker", "TrackResult",
-    "TrackerParams", "VARIANTS", "build_model", "load_model", "load_tracker", "read_checkpoint", "resolve_params",
+    "CheckpointError", "DEFAULT_LOST_THRESHOLD", "MixFormerV2", "MixFormerV2Tracker", "ModelConfig", "MultiTargetTracker", "TrackResult",
+    "TrackerParams", "VARIANTS", "build_model", "is_lost", "load_model", "load_tracker", "read_checkpoint", "resolve_params",
     "save_checkpoint",
 ]

@@ -131,6 +131,11 @@ def confidence(score_logits: np.ndarray) -> list[float]:
     return torch.sigmoid(logits).tolist()
 
 
+# Below this score a target is reported lost. The official tracker has no such notion (its score only gates
+# online-template updates at 0.5); 0.25 keeps short dips (occlusion, blur) from flapping the state.
+DEFAULT_LOST_THRESHOLD = 0.25
+
+
 @dataclass(frozen=True)
 class TrackResult:
     target_id: Hashable
@@ -138,6 +143,17 @@ class TrackResult:
     score: float  # confidence in [0, 1]
     frame_index: int  # 0 for the initialisation frame
     search_window: Optional[CropWindow] = None
+
+    def is_lost(self, threshold: float = DEFAULT_LOST_THRESHOLD) -> bool:
+        return is_lost(self.score, threshold)
+
+
+def is_lost(score: float, threshold: float = DEFAULT_LOST_THRESHOLD) -> bool:
+    """The one rule that calls a target lost (node messages, diagnostics, drawing, CLI colours).
+
+    A score that is not a number counts as lost: a NaN must never read as a confident detection.
+    """
+    return not score >= threshold
 
 
 @dataclass

@@ -185,3 +185,12 @@ def test_confidence_is_the_official_float32_sigmoid():
     scores = confidence(np.array([0.0, 2.0, 16.0, 17.0, 30.0, np.inf, -np.inf, np.nan], dtype=np.float32))
     assert scores[0] == 0.5 and scores[1] == pytest.approx(0.8807970779778823, abs=1e-7)
     assert scores[2] < 1.0 and scores[3:6] == [1.0, 1.0, 1.0] and scores[6:] == [0.0, 0.0]
+
+
+def test_lost_rule_is_one_threshold_and_nan_counts_as_lost():
+    from mixformerv2_core import DEFAULT_LOST_THRESHOLD, TrackResult, is_lost
+
+    assert not is_lost(DEFAULT_LOST_THRESHOLD) and is_lost(DEFAULT_LOST_THRESHOLD - 1e-6)
+    assert is_lost(float("nan")) and is_lost(0.6, threshold=0.7) and not is_lost(0.7, threshold=0.7)
+    assert TrackResult("a", (0.0, 0.0, 4.0, 4.0), 0.1, 3).is_lost()
+    assert not TrackResult("a", (0.0, 0.0, 4.0, 4.0), 0.1, 3).is_lost(threshold=0.05)
