@@ -14,6 +14,8 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from .tracker import DEFAULT_LOST_THRESHOLD, is_lost
+
 # BGR colours: green = tracking, red = lost (same meaning as the node's debug image), white = ground truth.
 TRACKED_BGR = (40, 220, 40)
 LOST_BGR = (40, 60, 230)
@@ -43,16 +45,16 @@ def _rectangle(image: np.ndarray, box: Sequence[float], color, thickness: int) -
     return top_left
 
 
-def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], lost_threshold: float,
-                     frame_index: int, rate_text: str = "", ground_truth: Optional[Sequence[float]] = None
-                     ) -> np.ndarray:
+def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], frame_index: int, rate_text: str = "",
+                     ground_truth: Optional[Sequence[float]] = None,
+                     lost_threshold: float = DEFAULT_LOST_THRESHOLD) -> np.ndarray:
     """A new BGR image: ``frame_bgr`` with the ground truth (thin), each target, a header and a legend."""
     image = np.array(frame_bgr, dtype=np.uint8, copy=True, order="C")
     height = image.shape[0]
     if ground_truth is not None and np.all(np.isfinite(ground_truth)):
         _rectangle(image, ground_truth, TRUTH_BGR, 1)
     for target in targets:
-        lost = target.score < lost_threshold
+        lost = is_lost(target.score, lost_threshold)
         color = LOST_BGR if lost else TRACKED_BGR
         x, y = _rectangle(image, target.box, color, 2)
         label = f"{target.target_id} {target.score:.2f}" + (" LOST" if lost else "")
@@ -163,7 +165,7 @@ class AnnotatedVideo:
     """Draws and writes frames one by one (nothing accumulates but a few thumbnails) and, on ``close``, the
     contact sheet of ``sheet_frames`` evenly spaced frames next to the video (``<video>.png`` unless given)."""
 
-    def __init__(self, path: Union[str, os.PathLike], fps: float, lost_threshold: float,
+    def __init__(self, path: Union[str, os.PathLike], fps: float, lost_threshold: float = DEFAULT_LOST_THRESHOLD,
                  sheet_path: Union[str, os.PathLike, None] = None, sheet_frames: int = 6) -> None:
         self.path = Path(path)
         self.sheet_path = Path(sheet_path) if sheet_path is not None else self.path.with_suffix(".png")
@@ -173,7 +175,7 @@ class AnnotatedVideo:
 
     def add(self, frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], frame_index: int, rate_text: str = "",
             ground_truth: Optional[Sequence[float]] = None) -> None:
-        image = draw_annotations(frame_bgr, targets, self.lost_threshold, frame_index, rate_text, ground_truth)
+        image = draw_annotations(frame_bgr, targets, frame_index, rate_text, ground_truth, self.lost_threshold)
         self._writer.write(image)
         self._thumbnails.offer(frame_index, image)
 
