@@ -59,10 +59,11 @@ def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], fram
         x, y = _rectangle(image, target.box, color, 2)
         label = f"{target.target_id} {target.score:.2f}" + (" LOST" if lost else "")
         origin = (max(0, x), max(16, y - 5))
-        _panel(image, origin[0] - 2, origin[1] - 14, origin[0] + 10 * len(label), origin[1] + 4)
+        _panel(image, origin[0] - 2, origin[1] - 14, origin[0] + 4 + cv2.getTextSize(label, _FONT, 0.5, 3)[0][0],
+               origin[1] + 4)
         _text(image, label, origin, color, scale=0.5)
     header = f"frame {frame_index}" + (f"   {rate_text}" if rate_text else "")
-    _panel(image, 0, 0, 12 + 11 * len(header), 26)
+    _panel(image, 0, 0, 14 + cv2.getTextSize(header, _FONT, 0.55, 3)[0][0], 26)
     _text(image, header, (6, 18), scale=0.55)
     legend = [("tracking", TRACKED_BGR, 2), (f"lost (score < {lost_threshold:g})", LOST_BGR, 2)]
     if ground_truth is not None:
