@@ -6,7 +6,7 @@ scene's first box, records the node's detections and debug image, then prints fr
 and IoU, and writes an annotated video, a contact sheet and the raw records. Every process it starts runs in
 its own process group and is stopped on exit, error, Ctrl-C or SIGTERM. Run by ``scripts/demo.sh``.
 
-    python -m mixformerv2_ros.demo [--frames 300] [--rate 30] [--seed 1] [--out out/demo]
+    python -m mixformerv2_ros.demo [--frames 150] [--rate 30] [--seed 1] [--out out/demo]
 """
 from __future__ import annotations
 
@@ -275,11 +275,12 @@ def write_video(out: Path, truth: list[dict], answers: list[Answer], seed: int, 
         index = row["frame"]
         answer = by_stamp.get(row["stamp_ns"])
         targets = [DrawnTarget(TARGET_ID, answer.box, answer.score)] if answer and answer.box else []
-        if answer is not None:
-            window = np.searchsorted(arrivals, [answer.received_ns - 1_000_000_000, answer.received_ns], side="right")
-            rate_text = f"node {int(window[1] - window[0])} FPS   latency {(answer.received_ns - answer.stamp_ns) / 1e6:.0f} ms"
-        elif index < init_frame:
+        if index < init_frame:
             rate_text = "before the init request"
+        elif answer is not None and answer.box is not None:
+            window = np.searchsorted(arrivals, [answer.received_ns - 1_000_000_000, answer.received_ns], side="right")
+            rate_text = (f"node {int(window[1] - window[0])} FPS   "
+                         f"latency {(answer.received_ns - answer.stamp_ns) / 1e6:.0f} ms")
         elif index == init_frame:
             rate_text = "init frame (ground-truth box sent to the node)"
         else:
@@ -312,8 +313,9 @@ def _size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Run the tracking node on a generated camera stream "
                                      "and report what came back (see scripts/demo.sh).")
-    parser.add_argument("--frames", type=int, default=int(os.environ.get("DEMO_FRAMES", 300)),
-                        help="frames the camera sends (default 300, or $DEMO_FRAMES)")
+    parser.add_argument("--frames", type=int, default=int(os.environ.get("DEMO_FRAMES", 150)),
+                        help="frames the camera sends (default 150: the scene of mixformerv2-track --input "
+                             "synthetic:1; or $DEMO_FRAMES)")
     parser.add_argument("--rate", type=float, default=30.0, help="camera frame rate in Hz (default 30)")
     parser.add_argument("--seed", type=int, default=1, help="generated scene (default 1)")
     parser.add_argument("--size", type=_size, default=(640, 480), help="frame size WIDTHxHEIGHT (default 640x480)")
