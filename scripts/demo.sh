@@ -18,7 +18,10 @@ source .ros_env/setup.sh
 # backstop for whatever a killed driver leaves behind (it records their group ids in out/demo/pids).
 OUT_DIR=out/demo
 for ((i = 1; i <= $#; i++)); do
-  if [ "${!i}" = "--out" ]; then j=$((i + 1)); OUT_DIR="${!j}"; fi
+  case "${!i}" in
+    --out) j=$((i + 1)); OUT_DIR="${!j:-$OUT_DIR}" ;;
+    --out=*) OUT_DIR="${!i#--out=}" ;;
+  esac
 done
 cleanup() {
   if [ -f "$OUT_DIR/pids" ]; then
