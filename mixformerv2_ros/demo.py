@@ -29,8 +29,8 @@ PROG = "mixformerv2-demo"
 NODE_NAME = "mixformerv2_tracker"
 CAMERA_NAMESPACE = "/demo_camera"
 IMAGE_TOPIC = f"{CAMERA_NAMESPACE}/image"
-TRUTH_TOPIC = f"{CAMERA_NAMESPACE}/ground_truth"
 TARGET_ID = "target"
+NICENESS = 5  # added to this driver (and so to the camera it starts after the node)
 MAX_DEBUG_FRAMES = 600  # at most 20 s at 30 Hz of the node's debug image is kept for its video
 
 
@@ -117,10 +117,8 @@ class Recorder:
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         self.init_pub = self.node.create_publisher(Detection2D, f"/{NODE_NAME}/init", reliable)
         self.answers: list[Answer] = []
-        self.truths: list = []  # the camera's ground-truth messages (header + box), in arrival order
         self._lock = threading.Lock()
         self.node.create_subscription(Detection2DArray, f"/{NODE_NAME}/detections", self._on_detections, reliable)
-        self.node.create_subscription(Detection2D, TRUTH_TOPIC, self._on_truth, reliable)
         self._debug_frames: list[np.ndarray] = []
         self._debug_path = debug_video
         if debug_video is not None:
@@ -149,10 +147,6 @@ class Recorder:
         with self._lock:
             self.answers.append(Answer(stamp, received, box, score))
 
-    def _on_truth(self, msg) -> None:
-        with self._lock:
-            self.truths.append(msg)
-
     def _on_debug(self, msg) -> None:
         """Kept as decoded frames and encoded after the run: encoding live would compete with the node for CPU."""
         from mixformerv2_ros.image_conversion import image_to_frame
@@ -174,30 +168,32 @@ class Recorder:
             time.sleep(0.1)
         return False
 
-    def send_init(self, timeout: float, alive=lambda: True) -> Optional[tuple[int, int, list[float]]]:
-        """Initialises the target on a frame the node already holds: the camera's ground truth of the frame sent
-        two frames ago (the image has had time to reach the node), re-sent on a newer frame until the node
-        answers with a box. Returns (init frame stamp ns, time the init was sent ns, box) or None."""
+    def send_init(self, truth_file: Path, timeout: float, alive=lambda: True
+                  ) -> Optional[tuple[int, int, list[float]]]:
+        """Initialises the target on a frame the node already holds: the ground truth of the frame sent two frames
+        ago (its image has had time to reach the node), read from the camera's ground-truth file (no topic
+        discovery to wait for), re-sent on a newer frame until the node answers with a box.
+        Returns (init frame stamp ns, time the init was sent ns, box) or None."""
+        from std_msgs.msg import Header
+
         from mixformerv2_ros.detection_messages import detection_from_box
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive():
-            with self._lock:
-                truth = self.truths[-3] if len(self.truths) >= 3 else None
-            if truth is None:
-                time.sleep(0.005)
+            rows = read_ground_truth(truth_file)
+            if len(rows) < 3:
+                time.sleep(0.01)
                 continue
-            cx, cy = truth.bbox.center.position.x, truth.bbox.center.position.y
-            w, h = truth.bbox.size_x, truth.bbox.size_y
-            box = [cx - w / 2, cy - h / 2, w, h]
+            row = rows[-3]
+            header = Header(frame_id="")
+            header.stamp.sec, header.stamp.nanosec = divmod(row["stamp_ns"], 1_000_000_000)
             sent_ns = time.time_ns()
-            self.init_pub.publish(detection_from_box(truth.header, TARGET_ID, box, 1.0, "init"))
-            answer_deadline = time.monotonic() + 1.0
+            self.init_pub.publish(detection_from_box(header, TARGET_ID, row["box"], 1.0, "init"))
+            answer_deadline = time.monotonic() + 2.0
             while time.monotonic() < answer_deadline:
                 with self._lock:
                     if any(a.box is not None and a.received_ns > sent_ns for a in self.answers):
-                        stamp = truth.header.stamp.sec * 1_000_000_000 + truth.header.stamp.nanosec
-                        return stamp, sent_ns, box
+                        return row["stamp_ns"], sent_ns, list(row["box"])
                 time.sleep(0.01)
         return None
 
@@ -221,9 +217,11 @@ class Recorder:
 
 
 def read_ground_truth(path: Path) -> list[dict]:
+    """The camera's ground-truth lines; a line still being written (no newline yet) is left for later."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    complete = path.read_text(encoding="utf-8").split("\n")[:-1]
+    return [json.loads(line) for line in complete if line.strip()]
 
 
 def summarise(truth: list[dict], answers: list[Answer], init_stamp_ns: int, init_sent_ns: int) -> dict:
@@ -321,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=_size, default=(640, 480), help="frame size WIDTHxHEIGHT (default 640x480)")
     parser.add_argument("--weights", default=None, help="weights for the node (default: the built-in demo model)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default out/demo)")
+    parser.add_argument("--no-debug-image", action="store_true",
+                        help="do not subscribe to the node's ~/debug_image (the node then draws nothing)")
     parser.add_argument("--startup-timeout", type=float, default=120.0,
                         help="seconds to wait for the node to load its model and subscribe (default 120)")
     return parser
@@ -342,9 +342,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         say(f"starting the tracking node ({NODE_NAME}) with {weights}; log: {out / 'node.log'}")
         node = children.start(_console_script("mixformerv2-tracking-node", "mixformerv2_ros.tracking_node") + [
-            "--ros-args", "-p", f"weights:={weights}", "-p", "debug_image_scale:=0.5", "-p", "qos_reliability:=reliable", "-r", f"image:={IMAGE_TOPIC}"],
+            "--ros-args", "-p", f"weights:={weights}", "-p", "debug_image_scale:=0.5", "-p", "qos_reliability:=reliable", "-p", "backend_threads:=1", "-r", f"image:={IMAGE_TOPIC}"],
             out / "node.log")
-        recorder = Recorder(out / "debug_image.mp4")
+        # The node is what is measured: the camera and this recorder yield the CPU to it on a busy machine.
+        os.nice(NICENESS)
+        recorder = Recorder(None if args.no_debug_image else out / "debug_image.mp4")
         if not recorder.wait_for_node(args.startup_timeout):
             raise RuntimeError(f"the node did not become active within {args.startup_timeout:.0f} s"
                                + (f" (it exited with code {node.returncode})" if node.poll() is not None else "")
@@ -355,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
             "--source", f"synthetic:{args.seed}", "--size", f"{args.size[0]}x{args.size[1]}", "--rate", str(args.rate),
             "--frames", str(args.frames), "--ground-truth", str(truth_file), "--wait-subscribers", "10",
             "--ros-args", "-r", f"__ns:={CAMERA_NAMESPACE}"], out / "camera.log")
-        init = recorder.send_init(timeout=60.0, alive=lambda: camera.poll() is None)
+        init = recorder.send_init(truth_file, timeout=60.0, alive=lambda: camera.poll() is None)
         if init is None:
             raise RuntimeError(f"the node did not start tracking from the init requests; see {out / 'node.log'} "
                                f"and {out / 'camera.log'}")

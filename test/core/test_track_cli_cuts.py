@@ -1,16 +1,14 @@
 """mixformerv2-track's first-contact behaviour: each test pins one message or behaviour a new user meets."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from mixformerv2_core.annotated_video import AnnotatedVideo, DrawnTarget, probe_video
+from mixformerv2_core.annotated_video import AnnotatedVideo, probe_video
 from mixformerv2_core.cli.track import DEMO_WEIGHTS, build_parser, main
 from mixformerv2_core.demo_model import DEMO_WEIGHTS_WARNING
 from mixformerv2_core.frame_sources import open_source

@@ -15,6 +15,9 @@ from mixformerv2_core.annotated_video import probe_video
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = 90
+# 15 Hz instead of the demo's 30 Hz: CI shares 2 CPU cores with other jobs (load averages of 10+ seen), and at
+# 30 Hz the latest-frame policy then drops 5-20 % of the frames, which this test would read as a failure.
+RATE = "15"
 
 
 def _alive(groups: set[int]) -> list[int]:
@@ -33,7 +36,7 @@ def _run_demo(out: Path, stop_after: str = "") -> tuple[int, str, set[int]]:
     """Runs scripts/demo.sh in its own session; collects the process groups the driver records in out/pids.
     With ``stop_after``, sends SIGINT to the script's group (what Ctrl-C does) once that text is printed."""
     command = ["bash", str(REPO / "scripts" / "demo.sh"), "--frames", str(FRAMES), "--size", "320x240",
-               "--out", str(out)]
+               "--rate", RATE, "--out", str(out)]
     demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
                             start_new_session=True)
     lines, groups = [], set()
