@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from .errors import MissingDependencyError
 from .tracker import DEFAULT_LOST_THRESHOLD, is_lost
 
 # BGR colours: green = tracking, red = lost (same meaning as the node's debug image), white = ground truth.
@@ -132,7 +133,8 @@ class H264Writer:
         try:
             import av
         except ImportError:
-            raise RuntimeError("writing H.264 video needs PyAV: pip install -r requirements/video.txt") from None
+            raise MissingDependencyError("writing H.264 video needs PyAV: pip install -r requirements/video.txt"
+                                         ) from None
         self.path = Path(path)
         self._av = av
         self._container = av.open(str(self.path), mode="w")

@@ -25,6 +25,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from mixformerv2_core.cli.runner import run_command
+from mixformerv2_core.errors import MixFormerV2Error
+
 PROG = "mixformerv2-demo"
 NODE_NAME = "mixformerv2_tracker"
 CAMERA_NAMESPACE = "/demo_camera"
@@ -32,6 +35,10 @@ IMAGE_TOPIC = f"{CAMERA_NAMESPACE}/image"
 TARGET_ID = "target"
 NICENESS = 5  # added to this driver (and so to the camera it starts after the node)
 MAX_DEBUG_FRAMES = 600  # at most 20 s at 30 Hz of the node's debug image is kept for its video
+
+
+class DemoError(MixFormerV2Error):
+    """A demo process did not do its part (the message names the log to read)."""
 
 
 @dataclass
@@ -330,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
     from mixformerv2_core.demo_model import DEMO_WEIGHTS
 
     if args.frames < 10:
-        raise ValueError(f"--frames must be at least 10, got {args.frames}")
+        raise DemoError(f"--frames must be at least 10, got {args.frames}")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("ground_truth.jsonl", "demo.mp4", "demo.png", "debug_image.mp4", "detections.csv"):
@@ -348,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
         os.nice(NICENESS)
         recorder = Recorder(None if args.no_debug_image else out / "debug_image.mp4")
         if not recorder.wait_for_node(args.startup_timeout):
-            raise RuntimeError(f"the node did not become active within {args.startup_timeout:.0f} s"
+            raise DemoError(f"the node did not become active within {args.startup_timeout:.0f} s"
                                + (f" (it exited with code {node.returncode})" if node.poll() is not None else "")
                                + f"; see {out / 'node.log'}")
         say(f"node active; starting the camera: synthetic:{args.seed}, {args.size[0]}x{args.size[1]}, "
@@ -359,12 +366,15 @@ def run(args: argparse.Namespace) -> int:
             "--ros-args", "-r", f"__ns:={CAMERA_NAMESPACE}"], out / "camera.log")
         init = recorder.send_init(truth_file, timeout=60.0, alive=lambda: camera.poll() is None)
         if init is None:
-            raise RuntimeError(f"the node did not start tracking from the init requests; see {out / 'node.log'} "
+            raise DemoError(f"the node did not start tracking from the init requests; see {out / 'node.log'} "
                                f"and {out / 'camera.log'}")
         init_stamp, init_sent, init_box = init
         say("target initialised over /mixformerv2_tracker/init with the ground-truth box "
             + ",".join(f"{v:.0f}" for v in init_box))
-        camera.wait(timeout=args.frames / args.rate + 60)
+        try:
+            camera.wait(timeout=args.frames / args.rate + 60)
+        except subprocess.TimeoutExpired:
+            raise DemoError(f"the camera did not finish its {args.frames} frames; see {out / 'camera.log'}") from None
         time.sleep(1.5)  # the answers to the last frames are still under way
     finally:
         debug_video = recorder.close() if recorder is not None else None
@@ -391,17 +401,14 @@ def say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo like Ctrl-C: the finally blocks stop every child
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; every process it started was stopped", file=sys.stderr)
-        return 130
-    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    return run_command(PROG, lambda: run(args))
 
 
 if __name__ == "__main__":

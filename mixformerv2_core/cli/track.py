@@ -2,24 +2,24 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import IO, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from ..backends import available_backends
-from ..checkpoint import CheckpointError
 from ..demo_model import DEMO_WEIGHTS, demo_weights_warning
 from ..frame_sources import open_source
 from ..geometry import box_iou
 from ..results_io import format_box
+from ..errors import InputError
 from ..tracker import TRACKER_PRESETS, MixFormerV2Tracker
+from .runner import command_main, writable_file
 
 PROG = "mixformerv2-track"
 EXAMPLES = """examples:
@@ -31,10 +31,6 @@ EXAMPLES = """examples:
 
 The built-in demo model was trained on generated scenes only; real video needs the official weights
 (README.md, 'Real weights')."""
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for: reported as 'mixformerv2-track: error: ...', exit 2."""
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
@@ -111,11 +107,11 @@ def check_weights(path: Path) -> None:
     if path.is_dir():
         hint = (": it looks like an ONNX bundle, give it as --onnx-bundle with --backend onnx or onnx-int8"
                 if any((path / sub / "manifest.json").is_file() for sub in ("", "fp32", "int8")) else "")
-        raise UsageError(f"--weights {path} is a directory, not a weights file{hint}")
+        raise InputError(f"--weights {path} is a directory, not a weights file{hint}")
     if not path.exists():
-        raise UsageError(f"weights file not found: {path}")
+        raise InputError(f"weights file not found: {path}")
     if path.suffix.lower() == ".onnx":
-        raise UsageError(f"--weights {path}: this is an ONNX graph, not weights; use the weights it was exported "
+        raise InputError(f"--weights {path}: this is an ONNX graph, not weights; use the weights it was exported "
                          f"from with --backend onnx (or onnx-int8) --onnx-bundle DIR, DIR being the folder "
                          f"mixformerv2-export wrote")
 
@@ -123,55 +119,43 @@ def check_weights(path: Path) -> None:
 def resolve_bundle(bundle: Path, backend: str) -> Path:
     """The bundle folder itself, or the fp32/int8 folder that mixformerv2-export wrote inside it."""
     if not bundle.is_dir():
-        raise UsageError(f"--onnx-bundle {bundle} not found (give the folder mixformerv2-export wrote)")
+        raise InputError(f"--onnx-bundle {bundle} not found (give the folder mixformerv2-export wrote)")
     if (bundle / "manifest.json").is_file():
         return bundle
     inner = bundle / ("int8" if backend == "onnx-int8" else "fp32")
     if (inner / "manifest.json").is_file():
         return inner
-    raise UsageError(f"--onnx-bundle {bundle} holds no ONNX bundle (manifest.json) for backend {backend}")
+    raise InputError(f"--onnx-bundle {bundle} holds no ONNX bundle (manifest.json) for backend {backend}")
 
 
-def open_results(path: Path) -> IO[str]:
-    """Opened before tracking, so an unwritable path fails at once, not after the last frame."""
+def check_output(path: Path, option: str) -> Path:
+    """Checked before tracking, so an unwritable path fails at once, not after the last frame."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "w", encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot write --results {path}: {error.strerror or error}") from None
-
-
-def check_writable(path: Path, option: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot write {option} {path}: {error.strerror or error}") from None
-    if path.is_dir():
-        raise UsageError(f"cannot write {option} {path}: it is a directory")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"cannot write {option} {path}: permission denied")
+        return writable_file(path)
+    except InputError as error:
+        raise InputError(f"{option} {path}: {error}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.weights is not None:
         check_weights(args.weights)
     elif not DEMO_WEIGHTS.is_file():
-        raise UsageError("no --weights given and the built-in demo model is not installed")
+        raise InputError("no --weights given and the built-in demo model is not installed")
     weights = args.weights or DEMO_WEIGHTS
     options = {}
     if args.onnx_bundle is not None:
         if not args.backend.startswith("onnx"):
-            raise UsageError(f"--onnx-bundle needs --backend onnx or onnx-int8, not {args.backend}")
+            raise InputError(f"--onnx-bundle needs --backend onnx or onnx-int8, not {args.backend}")
         options["bundle_dir"] = str(resolve_bundle(args.onnx_bundle, args.backend))
     source = open_source(args.input)
     init = args.init
     if init is None:
         if source.ground_truth is None:
-            raise UsageError(f"--init X,Y,W,H is required for {args.input} (the target's box in the first frame)")
+            raise InputError(f"--init X,Y,W,H is required for {args.input} (the target's box in the first frame)")
         init = tuple(source.ground_truth[0])
     if args.output is not None:
-        check_writable(args.output, "--output")
-    results_file = open_results(args.results) if args.results is not None else None
+        check_output(args.output, "--output")
+    results_file = open(check_output(args.results, "--results"), "w", encoding="utf-8") if args.results else None
     notice = demo_weights_warning(weights, generated_input=source.ground_truth is not None)
     if notice:
         print(f"{PROG}: warning: {notice}", file=sys.stderr)
@@ -233,21 +217,12 @@ def _track(args, source, tracker, init, results_file) -> int:
     if video is not None and video.frames:
         print(f"annotated video: {args.output} (H.264), contact sheet: {sheet}")
     if failure is not None:
-        raise UsageError(f"{failure}; the {len(boxes)} frames before it were kept")
+        raise InputError(f"{failure}; the {len(boxes)} frames before it were kept")
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
-    try:
-        return run(args)
-    except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return command_main(build_parser(), run, join_negative_values(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
