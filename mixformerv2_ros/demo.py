@@ -34,6 +34,7 @@ CAMERA_NAMESPACE = "/demo_camera"
 IMAGE_TOPIC = f"{CAMERA_NAMESPACE}/image"
 TARGET_ID = "target"
 NICENESS = 5  # added to this driver (and so to the camera it starts after the node)
+WARM_UP_ANSWERS = 5  # frames the node tracks after the warm-up init before the counted init
 MAX_DEBUG_FRAMES = 600  # at most 20 s at 30 Hz of the node's debug image is kept for its video
 
 
@@ -204,6 +205,15 @@ class Recorder:
                 time.sleep(0.01)
         return None
 
+    def wait_answers(self, after_ns: int, count: int, timeout: float) -> None:
+        """Waits until the node has answered ``count`` frames with a box since ``after_ns`` (or the timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if sum(1 for a in self.answers if a.box is not None and a.received_ns > after_ns) >= count:
+                    return
+            time.sleep(0.01)
+
     def close(self) -> Optional[Path]:
         self.executor.shutdown(timeout_sec=2.0)
         self.node.destroy_node()
@@ -364,7 +374,14 @@ def run(args: argparse.Namespace) -> int:
             "--source", f"synthetic:{args.seed}", "--size", f"{args.size[0]}x{args.size[1]}", "--rate", str(args.rate),
             "--frames", str(args.frames), "--ground-truth", str(truth_file), "--wait-subscribers", "10",
             "--ros-args", "-r", f"__ns:={CAMERA_NAMESPACE}"], out / "camera.log")
-        init = recorder.send_init(truth_file, timeout=60.0, alive=lambda: camera.poll() is None)
+        # The network's first steps are slow (allocation, kernel selection: ~0.2 s on a CPU); the node would drop the
+        # frames behind them right after the start. A first init warms the node up; the second one, a few frames
+        # later, is the one the figures count from.
+        alive = lambda: camera.poll() is None  # noqa: E731
+        warm = recorder.send_init(truth_file, timeout=60.0, alive=alive)
+        if warm is not None:
+            recorder.wait_answers(after_ns=warm[1], count=WARM_UP_ANSWERS, timeout=5.0)
+        init = recorder.send_init(truth_file, timeout=60.0, alive=alive) if warm is not None else None
         if init is None:
             raise DemoError(f"the node did not start tracking from the init requests; see {out / 'node.log'} "
                                f"and {out / 'camera.log'}")
