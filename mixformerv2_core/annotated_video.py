@@ -34,9 +34,16 @@ class DrawnTarget:
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], color=(255, 255, 255), scale: float = 0.45) -> None:
-    """Text with a dark outline so it reads on any background."""
-    cv2.putText(image, text, origin, _FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    """Text with a dark edge so it reads on any background (the edge is the same glyphs shifted by a pixel:
+    a thicker stroke would change the glyph widths)."""
+    x, y = origin
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1)):
+        cv2.putText(image, text, (x + dx, y + dy), _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(image, text, origin, _FONT, scale, color, 1, cv2.LINE_AA)
+
+
+def _text_width(text: str, scale: float) -> int:
+    return cv2.getTextSize(text, _FONT, scale, 1)[0][0] + 2
 
 
 def _rectangle(image: np.ndarray, box: Sequence[float], color, thickness: int) -> tuple[int, int]:
@@ -60,11 +67,11 @@ def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], fram
         x, y = _rectangle(image, target.box, color, 2)
         label = f"{target.target_id} {target.score:.2f}" + (" LOST" if lost else "")
         origin = (max(0, x), max(16, y - 5))
-        _panel(image, origin[0] - 2, origin[1] - 14, origin[0] + 4 + cv2.getTextSize(label, _FONT, 0.5, 3)[0][0],
+        _panel(image, origin[0] - 2, origin[1] - 14, origin[0] + 4 + _text_width(label, 0.5),
                origin[1] + 4)
         _text(image, label, origin, color, scale=0.5)
     header = f"frame {frame_index}" + (f"   {rate_text}" if rate_text else "")
-    _panel(image, 0, 0, 14 + cv2.getTextSize(header, _FONT, 0.55, 3)[0][0], 26)
+    _panel(image, 0, 0, 14 + _text_width(header, 0.55), 26)
     _text(image, header, (6, 18), scale=0.55)
     legend = [("tracking", TRACKED_BGR, 2), (f"lost (score < {lost_threshold:g})", LOST_BGR, 2)]
     if ground_truth is not None:
