@@ -295,3 +295,11 @@ def test_eval_with_the_demo_weights_says_they_will_not_track_real_video(tmp_path
     rc = eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "got10k_val", "--root", str(tmp_path),
                         "--out", str(tmp_path / "o2")])
     assert rc == 2 and "warning" not in capsys.readouterr().err
+
+
+def test_evaluation_runs_the_official_tracker_without_reacquisition(eval_checkpoint):
+    for preset in (None, "lasot"):
+        tracker = runner.TrackerSpec(str(eval_checkpoint), preset=preset, threads=1).build()
+        assert tracker.params.reacquire == "off"
+    asked = runner.TrackerSpec(str(eval_checkpoint), params=(("reacquire", "wide"),), threads=1).build()
+    assert asked.params.reacquire == "wide"
