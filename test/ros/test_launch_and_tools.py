@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import ast
-import os
+import configparser
+import importlib
 import re
 from pathlib import Path
 
@@ -42,15 +43,27 @@ def test_launch_file_names_existing_files_and_valid_parameters(launch_file):
         assert check_value(name, value) is None, (name, value, check_value(name, value))
 
 
+def _ros_executables() -> dict:
+    """setup.py's ROS_EXECUTABLES as {name: "module:function"} (read, not run: setup.py calls setup())."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    value = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and any(isinstance(target, ast.Name) and target.id == "ROS_EXECUTABLES" for target in node.targets))
+    return dict((part.strip() for part in entry.split("=")) for entry in ast.literal_eval(value))
+
+
 def test_executables_named_by_the_launch_description_are_installed_by_setup_py():
-    executable = ROOT / "ros2_executables" / NODE_EXECUTABLE
-    assert executable.is_file() and os.access(executable, os.X_OK)
+    executables = _ros_executables()
+    assert {NODE_EXECUTABLE, "box_picker", "init"} <= set(executables)
+    for target in executables.values():  # every executable names an existing main()
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    assert '(f"lib/{PACKAGE_NAME}", glob("ros2_executables/*"))' in setup
     assert re.search(rf'^PACKAGE_NAME = "{PACKAGE}"$', setup, re.MULTILINE)
-    for wrapper in (ROOT / "ros2_executables").iterdir():  # every wrapper imports an existing main()
-        module = re.search(r"from (\S+) import main", wrapper.read_text(encoding="utf-8")).group(1)
-        assert callable(getattr(__import__(module, fromlist=["main"]), "main"))
+    assert "*ROS_EXECUTABLES" in setup
+    # colcon runs setup.py install/develop: the console scripts must land where `ros2 run` looks.
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    assert config["develop"]["script_dir"] == config["install"]["install_scripts"] == f"$base/lib/{PACKAGE}"
     rviz = (ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8")
     assert f"/{NODE_NAME}/debug_image" in yaml.safe_load(rviz)["Visualization Manager"]["Displays"][0]["Topic"]["Value"]
 
