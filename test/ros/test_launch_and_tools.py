@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mixformerv2_ros import launch_description
 from mixformerv2_ros.launch_description import NODE_EXECUTABLE, PACKAGE
 from mixformerv2_ros.parameters import PARAMETERS, check_value
 from mixformerv2_ros.tracking_node import NODE_NAME
@@ -34,8 +35,8 @@ def test_launch_file_names_existing_files_and_valid_parameters(launch_file):
     assert parameters_file.is_file()
     assert check_value("device", constants["DEFAULT_DEVICE"]) is None
     content = yaml.safe_load(parameters_file.read_text(encoding="utf-8"))
-    assert list(content) == [NODE_NAME]
-    values = content[NODE_NAME]["ros__parameters"]
+    assert list(content) == ["/**"]  # applies under any namespace and node name
+    values = content["/**"]["ros__parameters"]
     declared = {spec.name for spec in PARAMETERS}
     assert set(values) <= declared, f"undeclared keys: {set(values) - declared}"
     for name, value in values.items():
@@ -51,8 +52,17 @@ def test_executables_named_by_the_launch_description_are_installed_by_setup_py()
     for wrapper in (ROOT / "ros2_executables").iterdir():  # every wrapper imports an existing main()
         module = re.search(r"from (\S+) import main", wrapper.read_text(encoding="utf-8")).group(1)
         assert callable(getattr(__import__(module, fromlist=["main"]), "main"))
-    rviz = (ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8")
-    assert f"/{NODE_NAME}/debug_image" in yaml.safe_load(rviz)["Visualization Manager"]["Displays"][0]["Topic"]["Value"]
+
+
+def test_launch_description_names_the_node_as_the_node_does():
+    """launch_description keeps its own copy so that ros2 launch need not import torch with the node module."""
+    assert launch_description.NODE_NAME == NODE_NAME
+
+
+def test_rviz_config_shows_the_relative_debug_image_topic():
+    """rviz2 runs in the node's namespace (see launch_description), so a relative name follows namespace:=."""
+    rviz = yaml.safe_load((ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8"))
+    assert rviz["Visualization Manager"]["Displays"][0]["Topic"]["Value"] == "debug_image"
 
 
 def test_box_picker_turns_a_selection_into_a_stamped_init_message():
