@@ -82,3 +82,27 @@ def test_every_parameter_is_documented():
     documentation = (ROOT / "docs" / "ros.md").read_text(encoding="utf-8")
     missing = [spec.name for spec in PARAMETERS if f"| `{spec.name}` |" not in documentation]
     assert not missing, f"parameters missing from docs/ros.md: {missing}"
+
+
+def test_box_picker_without_a_window_exits_2_and_says_why():
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    result = subprocess.run([sys.executable, "-m", "mixformerv2_ros.box_picker"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mixformerv2-box-picker: error: ")
+    assert "mixformerv2-init" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_box_picker_names_the_missing_display_or_gui():
+    from mixformerv2_ros.box_picker import window_problem
+
+    gui_build = "  GUI:                           GTK3\n"
+    assert "DISPLAY" in window_problem({}, gui_build)
+    assert window_problem({"DISPLAY": ":0"}, gui_build) is None
+    assert window_problem({"WAYLAND_DISPLAY": "wayland-0"}, gui_build) is None
+    assert "no GUI support" in window_problem({"DISPLAY": ":0"}, "  GUI:                           NONE\n")
