@@ -40,7 +40,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
         (f"share/{PACKAGE_NAME}/launch", _files("launch/*.py")),
-        (f"share/{PACKAGE_NAME}/config", _files("config/*.yaml") + _files("config/*.rviz")),
+        (f"share/{PACKAGE_NAME}/config", _files("config/*.yaml") + _files("config/*.rviz") + _files("config/*.xml")),
     ],
     install_requires=[
         "numpy>=1.23",
@@ -63,6 +63,7 @@ setup(
             "mixformerv2-export = mixformerv2_core.cli.export:main",
             "mixformerv2-tracking-node = mixformerv2_ros.tracking_node:main",
             "mixformerv2-box-picker = mixformerv2_ros.box_picker:main",
+            "mixformerv2-init = mixformerv2_ros.init_tool:main",
             "mixformerv2-camera = mixformerv2_ros.camera_publisher:main",
             "mixformerv2-eval = mixformerv2_core.cli.eval:main",
             "mixformerv2-report = mixformerv2_core.cli.report:main",
