@@ -35,9 +35,10 @@ for distro in $DISTROS; do
     jazzy)
       section "setup: ROS 2 Jazzy (.venv-jazzy, .ros_env-jazzy)"
       bash scripts/setup_ros_env.sh --distro jazzy .venv-jazzy
-      # The project and what the ROS tests import, beside the Jazzy wheels (torch pinned as in setup_env.sh).
+      # The project and its pinned extras beside the Jazzy wheels (torch pinned as in setup_env.sh; the ROS
+      # tests use the ONNX backend and rosbags too).
       .venv-jazzy/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test]" \
-        -r requirements/eval.txt 2> >(grep -v 'is ignored: it is neither' >&2)
+        -r requirements/eval.txt -r requirements/onnx.txt 2> >(grep -v 'is ignored: it is neither' >&2)
       ;;
     *) echo "unknown distro '$distro' in TEST_DISTROS" >&2; exit 2 ;;
   esac
