@@ -1,15 +1,36 @@
-"""ament_python package that also installs with plain pip (``pip install -e .``)."""
+"""ament_python package that also installs with plain pip (``pip install -e .``).
+
+Works from any working directory: the README is read next to this file and the data files are globbed there
+(colcon --symlink-install runs it from its build folder).
+setup.cfg sends the console scripts to lib/mixformerv2_ros/ under colcon, where `ros2 run` looks for them;
+pip puts them on the environment's bin/ as usual.
+"""
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
 
 PACKAGE_NAME = "mixformerv2_ros"
+# The real folder: colcon --symlink-install runs a symlink to this file from its build folder.
+HERE = os.path.dirname(os.path.realpath(__file__))
+# Executables of `ros2 run mixformerv2_ros NAME` (and of the launch files): short names as ROS packages use.
+ROS_EXECUTABLES = [
+    "tracking_node = mixformerv2_ros.tracking_node:main",
+    "box_picker = mixformerv2_ros.box_picker:main",
+    "init = mixformerv2_ros.init_tool:main",
+]
+
+
+def _files(pattern: str) -> list:
+    """Files matching ``pattern`` (relative to this file), named relative to this file as setuptools wants."""
+    return sorted(os.path.relpath(path, HERE) for path in glob(os.path.join(HERE, pattern)))
+
 
 setup(
     name=PACKAGE_NAME,
     version="0.1.0",
     description="MixFormerV2 transformer tracker: core library, ROS 2 node and training toolkit",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
@@ -18,10 +39,8 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
-        (f"share/{PACKAGE_NAME}/launch", glob("launch/*.py")),
-        (f"share/{PACKAGE_NAME}/config", glob("config/*.yaml") + glob("config/*.rviz")),
-        # `ros2 run`/`ros2 launch` look for executables here (pip users get the console scripts below).
-        (f"lib/{PACKAGE_NAME}", glob("ros2_executables/*")),
+        (f"share/{PACKAGE_NAME}/launch", _files("launch/*.py")),
+        (f"share/{PACKAGE_NAME}/config", _files("config/*.yaml") + _files("config/*.rviz") + _files("config/*.xml")),
     ],
     install_requires=[
         "numpy>=1.23",
@@ -44,6 +63,7 @@ setup(
             "mixformerv2-export = mixformerv2_core.cli.export:main",
             "mixformerv2-tracking-node = mixformerv2_ros.tracking_node:main",
             "mixformerv2-box-picker = mixformerv2_ros.box_picker:main",
+            "mixformerv2-init = mixformerv2_ros.init_tool:main",
             "mixformerv2-camera = mixformerv2_ros.camera_publisher:main",
             "mixformerv2-eval = mixformerv2_core.cli.eval:main",
             "mixformerv2-report = mixformerv2_core.cli.report:main",
@@ -51,6 +71,7 @@ setup(
             "mixformerv2-replay = mixformerv2_ros.replay:main",
             "mixformerv2-train = mixformerv2_training.cli:main",
             "mixformerv2-train-export = mixformerv2_training.export:main",
+            *ROS_EXECUTABLES,
         ],
     },
 )

@@ -8,6 +8,9 @@ frame's header, so the node starts the target on exactly that frame. Needs OpenC
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
 import threading
 from typing import Optional, Sequence
 
@@ -22,6 +25,24 @@ from .detection_messages import detection_from_box
 from .image_conversion import ImageConversionError, compressed_to_frame, image_to_frame
 
 WINDOW = "mixformerv2 box picker"
+PROG = "mixformerv2-box-picker"
+NO_WINDOW_HINT = "without a window, start targets with mixformerv2-init --id ID --box x,y,w,h"
+
+
+def window_problem(environ=os.environ, build_information: Optional[str] = None) -> Optional[str]:
+    """Why no window can open here (None if one can): checked before anything starts.
+
+    A GUI build of OpenCV aborts the whole process when it cannot reach a display, so the display is checked
+    before cv2.namedWindow is ever called.
+    """
+    info = cv2.getBuildInformation() if build_information is None else build_information
+    gui = re.search(r"^\s*GUI:\s*(\S+)", info, re.MULTILINE)
+    if gui is not None and gui.group(1).upper() == "NONE":
+        return ("this OpenCV has no GUI support (opencv-python-headless?); install python3-opencv or "
+                "opencv-python instead")
+    if sys.platform.startswith("linux") and not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        return "no display: DISPLAY (or WAYLAND_DISPLAY) is not set (over ssh use ssh -X, or run it on the desktop)"
+    return None
 
 
 def selection_to_detection(header, selection: Sequence[float], target_id: str) -> Optional[Detection2D]:
@@ -80,33 +101,37 @@ class BoxPicker(Node):
                                            f"{detection.bbox.size_x:.0f}x{detection.bbox.size_y:.0f} px")
 
 
-def main(args: Optional[list] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(args: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--image", default="/camera/image_raw", help="image topic to show")
     parser.add_argument("--init-topic", default="/mixformerv2_tracker/init", help="the tracking node's ~/init")
     parser.add_argument("--id", default="0", help="target id of the box")
     parser.add_argument("--compressed", action="store_true", help="subscribe to <image>/compressed")
     options, ros_args = parser.parse_known_args(args)
+    problem = window_problem()
+    if problem is None:
+        try:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+        except cv2.error as error:
+            problem = f"cannot open a window ({error.msg.strip()})"
+    if problem is not None:
+        parser.exit(2, f"{PROG}: error: {problem}; {NO_WINDOW_HINT}\n")
     rclpy.init(args=ros_args)
     node = BoxPicker(options.image, options.init_topic, options.id, options.compressed)
     spinner = threading.Thread(target=rclpy.spin, args=(node,), daemon=True)
     spinner.start()
     try:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-    except cv2.error as error:
-        node.get_logger().error(f"this OpenCV has no GUI support ({error.msg.strip()}); install python3-opencv "
-                                "or opencv-python instead of opencv-python-headless")
-    else:
-        try:
-            node.run()
-        except KeyboardInterrupt:
-            pass
+        node.run()
+    except KeyboardInterrupt:
+        pass
     finally:
-        try:
-            cv2.destroyAllWindows()
-        except cv2.error:
-            pass  # no GUI support: nothing was opened
+        cv2.destroyAllWindows()
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
         spinner.join(timeout=2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

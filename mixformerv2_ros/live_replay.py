@@ -245,10 +245,15 @@ def replay_live(
 
 
 def run_live(args) -> ReplayResult:
-    """``mixformerv2-replay --live``: own rclpy context and node for the duration of the replay."""
-    rclpy.init()
+    """``mixformerv2-replay --live``: own rclpy context and node for the duration of the replay.
+
+    Its own context, not the process-wide default one: a caller that already runs rclpy (a test session, an
+    embedding program) keeps its context, and the replay never calls ``rclpy.init()`` on it a second time.
+    """
+    context = rclpy.Context()
+    rclpy.init(context=context)
     try:
-        node = rclpy.create_node("mixformerv2_replay")
+        node = rclpy.create_node("mixformerv2_replay", context=context)
         try:
             result = replay_live(
                 node, args.bag, args.out, tracker_node=args.node, image_topic=args.node_image_topic,
@@ -259,7 +264,7 @@ def run_live(args) -> ReplayResult:
         finally:
             node.destroy_node()
     finally:
-        rclpy.try_shutdown()
+        rclpy.try_shutdown(context=context)
     print(f"latency median {result.extra['latency_ms_median']:.1f} ms, p90 {result.extra['latency_ms_p90']:.1f} ms; "
           f"skipped {100 * result.extra['skipped_share']:.1f}% of frames")
     return result

@@ -1,20 +1,65 @@
 #!/usr/bin/env bash
-# Set up everything from scratch (Python env and the ROS 2 test environment) and run the whole test suite.
+# Set up everything from scratch and run the tests as CI does: the whole suite on ROS 2 Kilted, then the ROS
+# and system tests (test/ros, test/system) again on ROS 2 Jazzy, each distro in its own virtual environment.
 # Usage: scripts/test.sh [extra pytest arguments]
+#   TEST_DISTROS="kilted" (or "jazzy", default "kilted jazzy") limits the run to some distros.
+# Exit status: non-zero when any distro's run fails; pytest's "no tests collected" (5) counts as a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DISTROS="${TEST_DISTROS:-kilted jazzy}"
+
+section() { printf '\n========== %s ==========\n' "$*"; }
+
+run_pytest() {  # run_pytest PYTHON ARGS...: pytest with exit 5 (nothing collected) turned into a failure
+  local python="$1" status
+  shift
+  set +e
+  "$python" -m pytest "$@"
+  status=$?
+  set -e
+  if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests: treating that as a failure" >&2
+    return 1
+  fi
+  return "$status"
+}
+
+section "setup: Python environment (.venv)"
 bash scripts/setup_env.sh
-if [ -f scripts/setup_ros_env.sh ]; then
-  bash scripts/setup_ros_env.sh .venv
-  # shellcheck disable=SC1091
-  source .ros_env/setup.sh
-fi
-set +e
-.venv/bin/python -m pytest test "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  echo "pytest collected no tests: treating that as a failure" >&2
+for distro in $DISTROS; do
+  case "$distro" in
+    kilted)
+      section "setup: ROS 2 Kilted (.venv, .ros_env)"
+      bash scripts/setup_ros_env.sh --distro kilted .venv
+      ;;
+    jazzy)
+      section "setup: ROS 2 Jazzy (.venv-jazzy, .ros_env-jazzy)"
+      bash scripts/setup_ros_env.sh --distro jazzy .venv-jazzy
+      # The project and its pinned extras beside the Jazzy wheels (torch pinned as in setup_env.sh; the ROS
+      # tests use the ONNX backend and rosbags too).
+      .venv-jazzy/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test]" \
+        -r requirements/eval.txt -r requirements/onnx.txt 2> >(grep -v 'is ignored: it is neither' >&2)
+      ;;
+    *) echo "unknown distro '$distro' in TEST_DISTROS" >&2; exit 2 ;;
+  esac
+done
+
+failed=()
+for distro in $DISTROS; do
+  if [ "$distro" = kilted ]; then
+    section "tests: whole suite on ROS 2 Kilted"
+    # shellcheck disable=SC1091
+    (source .ros_env/setup.sh && run_pytest .venv/bin/python test "$@") || failed+=(kilted)
+  else
+    section "tests: ROS and system tests on ROS 2 Jazzy"
+    # shellcheck disable=SC1091
+    (source .ros_env-jazzy/setup.sh && run_pytest .venv-jazzy/bin/python test/ros test/system "$@") || failed+=(jazzy)
+  fi
+done
+
+section "summary"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "FAILED on: ${failed[*]}"
   exit 1
 fi
-exit "$status"
+echo "all test runs passed on: $DISTROS"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ast
+import configparser
+import importlib
 import os
 import re
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mixformerv2_ros import launch_description
 from mixformerv2_ros.launch_description import NODE_EXECUTABLE, PACKAGE
 from mixformerv2_ros.parameters import PARAMETERS, check_value
 from mixformerv2_ros.tracking_node import NODE_NAME
@@ -34,25 +37,46 @@ def test_launch_file_names_existing_files_and_valid_parameters(launch_file):
     assert parameters_file.is_file()
     assert check_value("device", constants["DEFAULT_DEVICE"]) is None
     content = yaml.safe_load(parameters_file.read_text(encoding="utf-8"))
-    assert list(content) == [NODE_NAME]
-    values = content[NODE_NAME]["ros__parameters"]
+    assert list(content) == ["/**"]  # applies under any namespace and node name
+    values = content["/**"]["ros__parameters"]
     declared = {spec.name for spec in PARAMETERS}
     assert set(values) <= declared, f"undeclared keys: {set(values) - declared}"
     for name, value in values.items():
         assert check_value(name, value) is None, (name, value, check_value(name, value))
 
 
+def _ros_executables() -> dict:
+    """setup.py's ROS_EXECUTABLES as {name: "module:function"} (read, not run: setup.py calls setup())."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    value = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and any(isinstance(target, ast.Name) and target.id == "ROS_EXECUTABLES" for target in node.targets))
+    return dict((part.strip() for part in entry.split("=")) for entry in ast.literal_eval(value))
+
+
 def test_executables_named_by_the_launch_description_are_installed_by_setup_py():
-    executable = ROOT / "ros2_executables" / NODE_EXECUTABLE
-    assert executable.is_file() and os.access(executable, os.X_OK)
+    executables = _ros_executables()
+    assert {NODE_EXECUTABLE, "box_picker", "init"} <= set(executables)
+    for target in executables.values():  # every executable names an existing main()
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    assert '(f"lib/{PACKAGE_NAME}", glob("ros2_executables/*"))' in setup
     assert re.search(rf'^PACKAGE_NAME = "{PACKAGE}"$', setup, re.MULTILINE)
-    for wrapper in (ROOT / "ros2_executables").iterdir():  # every wrapper imports an existing main()
-        module = re.search(r"from (\S+) import main", wrapper.read_text(encoding="utf-8")).group(1)
-        assert callable(getattr(__import__(module, fromlist=["main"]), "main"))
-    rviz = (ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8")
-    assert f"/{NODE_NAME}/debug_image" in yaml.safe_load(rviz)["Visualization Manager"]["Displays"][0]["Topic"]["Value"]
+    assert "*ROS_EXECUTABLES" in setup
+    # colcon runs setup.py install/develop: the console scripts must land where `ros2 run` looks.
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    assert config["develop"]["script_dir"] == config["install"]["install_scripts"] == f"$base/lib/{PACKAGE}"
+
+
+def test_launch_description_names_the_node_as_the_node_does():
+    """launch_description keeps its own copy so that ros2 launch need not import torch with the node module."""
+    assert launch_description.NODE_NAME == NODE_NAME
+
+
+def test_rviz_config_shows_the_relative_debug_image_topic():
+    """rviz2 runs in the node's namespace (see launch_description), so a relative name follows namespace:=."""
+    rviz = yaml.safe_load((ROOT / "config" / "debug_image.rviz").read_text(encoding="utf-8"))
+    assert rviz["Visualization Manager"]["Displays"][0]["Topic"]["Value"] == "debug_image"
 
 
 def test_box_picker_turns_a_selection_into_a_stamped_init_message():
@@ -72,3 +96,27 @@ def test_every_parameter_is_documented():
     documentation = (ROOT / "docs" / "ros.md").read_text(encoding="utf-8")
     missing = [spec.name for spec in PARAMETERS if f"| `{spec.name}` |" not in documentation]
     assert not missing, f"parameters missing from docs/ros.md: {missing}"
+
+
+def test_box_picker_without_a_window_exits_2_and_says_why():
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    result = subprocess.run([sys.executable, "-m", "mixformerv2_ros.box_picker"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mixformerv2-box-picker: error: ")
+    assert "mixformerv2-init" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_box_picker_names_the_missing_display_or_gui():
+    from mixformerv2_ros.box_picker import window_problem
+
+    gui_build = "  GUI:                           GTK3\n"
+    assert "DISPLAY" in window_problem({}, gui_build)
+    assert window_problem({"DISPLAY": ":0"}, gui_build) is None
+    assert window_problem({"WAYLAND_DISPLAY": "wayland-0"}, gui_build) is None
+    assert "no GUI support" in window_problem({"DISPLAY": ":0"}, "  GUI:                           NONE\n")
