@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from .atomic import atomic_path
+from .errors import InputError
 from .config import ModelConfig, variant_config, variant_name
 from .models.mixformerv2 import MixFormerV2
 
@@ -25,7 +26,7 @@ FORMAT_VERSION = 1
 PathLike = Union[str, os.PathLike]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A weights file that cannot be used, with a message that says why."""
 
 
@@ -103,6 +104,22 @@ def _torch_load(path: Path) -> Any:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({type(error).__name__}: {error})") from None
 
 
+def is_training_state(payload: Any) -> bool:
+    """A trainer's resumable state (``checkpoints/last.pt``): weights, optimizer and the run's config."""
+    return isinstance(payload, Mapping) and {"model", "optimizer", "config"} <= set(payload)
+
+
+def read_training_state(path: PathLike) -> dict:
+    """A trainer's state, loaded as data only (no pickled code runs); ``CheckpointError`` for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"training state not found: {path}")
+    payload = _torch_load(path)
+    if not is_training_state(payload):
+        raise CheckpointError(f"{path} is not a training state (expected model, optimizer and config entries)")
+    return dict(payload)
+
+
 def _strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
     if state_dict and all(key.startswith(prefix) for key in state_dict):
         return {key[len(prefix) :]: value for key, value in state_dict.items()}
@@ -112,7 +129,7 @@ def _strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Te
 def _extract_state_dict(payload: Any, path: Path) -> tuple[dict[str, Tensor], str, dict]:
     if isinstance(payload, Mapping) and payload.get("format") == FORMAT_NAME:
         return dict(payload["state_dict"]), "ours", payload
-    if isinstance(payload, Mapping) and {"model", "optimizer", "config"} <= set(payload):
+    if is_training_state(payload):
         # A trainer's resumable state: the run config (not a ModelConfig) describes the network, and blocks being
         # pruned may still be in it; guessing the architecture from shapes would get the heads wrong.
         raise CheckpointError(f"{path} is a training state (model + optimizer + run config, e.g. checkpoints/last.pt); "

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 
-import yaml
 
 
 @dataclass(frozen=True)
@@ -79,14 +77,6 @@ class ModelConfig:
             raise ValueError(f"unknown ModelConfig keys: {unknown}; known keys: {sorted(known)}")
         return cls(**dict(values))
 
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "ModelConfig":
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        base = data.pop("variant", None)
-        config = VARIANTS[base] if base else cls()
-        return dataclasses.replace(config, **data) if data else config
-
     def replace(self, **changes: Any) -> "ModelConfig":
         return dataclasses.replace(self, **changes)
 
@@ -114,6 +104,73 @@ VARIANTS: dict[str, ModelConfig] = {
 }
 
 
+@dataclass(frozen=True)
+class TrackingDefaults:
+    """How a variant is tracked, and how its training crops are cut: the one table every entry point
+    (tracker, node, CLIs, training, export) derives from. docs/tracker.md explains each number."""
+
+    search_factor: float  # test time: the factor the official test script passes
+    train_search_factor: float  # training search crops of the official stage configs
+    template_factor: float = 2.0
+    update_interval: int = 200
+    update_threshold: float = 0.5
+    presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+VARIANT_TRACKING: dict[str, TrackingDefaults] = {
+    "B": TrackingDefaults(search_factor=5.0, train_search_factor=5.0, presets={
+        "lasot": {"search_factor": 5.0, "update_interval": 200},
+        "got10k_test": {"search_factor": 5.0, "update_interval": 10},
+        "trackingnet": {"search_factor": 5.0, "update_interval": 25},
+        "vot20": {"search_factor": 5.0, "update_interval": 10},
+        "vot20lt": {"search_factor": 5.0, "update_interval": 200},
+        "vot22stb": {"search_factor": 5.0, "update_interval": 10},
+        "tnl2k": {"search_factor": 5.0, "update_interval": 200},
+    }),
+    "S": TrackingDefaults(search_factor=4.4, train_search_factor=4.5, presets={
+        "lasot": {"search_factor": 4.4, "update_interval": 200},
+        "got10k_test": {"search_factor": 4.55, "update_interval": 15},
+        "trackingnet": {"search_factor": 4.55, "update_interval": 25},
+        "vot20": {"search_factor": 4.55, "update_interval": 10},
+        "vot20lt": {"search_factor": 4.55, "update_interval": 200},
+        "vot22stb": {"search_factor": 4.55, "update_interval": 10},
+        "tnl2k": {"search_factor": 4.55, "update_interval": 200},
+    }),
+}
+# Any other network (tiny test models, the demo model): B's numbers, which are also the official code's own.
+GENERIC_TRACKING = dataclasses.replace(VARIANT_TRACKING["B"])
+
+
+def tracking_family(config: ModelConfig) -> Optional[str]:
+    """The released variant ``config`` is, or is being distilled into: same patch and crop sizes.
+
+    Distillation intermediates (a 12-block student at 224, an S before MLP reduction) are cropped and tracked
+    like the variant they become, so they share its row of ``VARIANT_TRACKING``.
+    """
+    exact = variant_name(config)
+    return exact if exact is not None else crop_family(config.patch_size, config.template_size, config.search_size)
+
+
+def crop_family(patch_size: int, template_size: int, search_size: int) -> Optional[str]:
+    """The released variant with these patch and crop sizes (teachers and students of its route share them)."""
+    for name, preset in VARIANTS.items():
+        if (patch_size, template_size, search_size) == (preset.patch_size, preset.template_size, preset.search_size):
+            return name
+    return None
+
+
+def tracking_defaults(config: ModelConfig) -> TrackingDefaults:
+    family = tracking_family(config)
+    return VARIANT_TRACKING[family] if family is not None else GENERIC_TRACKING
+
+
+def training_crop_defaults(patch_size: int, template_size: int, search_size: int) -> dict[str, float]:
+    """Template and search factors the official stage configs crop training samples of these sizes with."""
+    family = crop_family(patch_size, template_size, search_size)
+    row = VARIANT_TRACKING[family] if family is not None else GENERIC_TRACKING
+    return {"template_factor": row.template_factor, "search_factor": row.train_search_factor}
+
+
 def variant_config(name: str) -> ModelConfig:
     """Look up a released variant by name ("B"/"S", case-insensitive, "base"/"small" accepted)."""
     aliases = {"base": "B", "small": "S", "b": "B", "s": "S"}
@@ -131,4 +188,6 @@ def variant_name(config: ModelConfig) -> str | None:
     return None
 
 
-__all__ = ["ModelConfig", "VARIANTS", "variant_config", "variant_name"]
+__all__ = ["GENERIC_TRACKING", "ModelConfig", "TrackingDefaults", "VARIANTS", "VARIANT_TRACKING", "crop_family", "tracking_defaults",
+           "training_crop_defaults",
+           "tracking_family", "variant_config", "variant_name"]

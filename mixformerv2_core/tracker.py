@@ -17,50 +17,28 @@ import torch
 from .backends import InferenceBackend, create_backend
 from .backends.base import NetworkInput
 from .checkpoint import LoadedCheckpoint, read_checkpoint
-from .config import ModelConfig, variant_name
+from .config import VARIANT_TRACKING, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
 from .tracker_crops import crops_for
 
-# Search factors the official test script used (reference §5.1): B 5.0 everywhere; S 4.4 on LaSOT, 4.55 elsewhere.
-DEFAULT_SEARCH_FACTOR = {"B": 5.0, "S": 4.4}
-FALLBACK_SEARCH_FACTOR = 5.0
-
-# Benchmark presets of the official configs/scripts: variant -> preset -> overrides.
-TRACKER_PRESETS: dict[str, dict[str, dict[str, float]]] = {
-    "B": {
-        "lasot": {"search_factor": 5.0, "update_interval": 200},
-        "got10k_test": {"search_factor": 5.0, "update_interval": 10},
-        "trackingnet": {"search_factor": 5.0, "update_interval": 25},
-        "vot20": {"search_factor": 5.0, "update_interval": 10},
-        "vot20lt": {"search_factor": 5.0, "update_interval": 200},
-        "vot22stb": {"search_factor": 5.0, "update_interval": 10},
-        "tnl2k": {"search_factor": 5.0, "update_interval": 200},
-    },
-    "S": {
-        "lasot": {"search_factor": 4.4, "update_interval": 200},
-        "got10k_test": {"search_factor": 4.55, "update_interval": 15},
-        "trackingnet": {"search_factor": 4.55, "update_interval": 25},
-        "vot20": {"search_factor": 4.55, "update_interval": 10},
-        "vot20lt": {"search_factor": 4.55, "update_interval": 200},
-        "vot22stb": {"search_factor": 4.55, "update_interval": 10},
-        "tnl2k": {"search_factor": 4.55, "update_interval": 200},
-    },
-}
+# Every default comes from the variant table (config.VARIANT_TRACKING); a tracker resolves them for its model.
+TRACKER_PRESETS = {name: dict(row.presets) for name, row in VARIANT_TRACKING.items()}
 
 
 @dataclass
 class TrackerParams:
-    """Tracking hyper-parameters; defaults are those of the official test scripts.
+    """Tracking hyper-parameters. ``None`` means "the model's default": the row of its variant in
+    ``config.VARIANT_TRACKING`` (B 5.0, S 4.4 search factor; template factor 2.0, update every 200 frames
+    above 0.5), filled in when a tracker is built for a model.
 
-    ``search_factor=None`` takes the variant's default (B 5.0, S 4.4, or the checkpoint's own default).
     Only one online template is supported: the official code's ``online_size > 1`` path crashes (§5.8).
     """
 
     search_factor: Optional[float] = None
-    template_factor: float = 2.0
-    update_interval: int = 200
-    update_threshold: float = 0.5
+    template_factor: Optional[float] = None
+    update_interval: Optional[int] = None
+    update_threshold: Optional[float] = None
     max_score_decay: float = 1.0
     clip_margin: float = 10.0
     use_cache: bool = True
@@ -70,10 +48,13 @@ class TrackerParams:
         problems = []
         if self.search_factor is not None and not (self.search_factor > 0 and math.isfinite(self.search_factor)):
             problems.append(f"search_factor must be positive, got {self.search_factor}")
-        if not self.template_factor > 0:
+        if self.template_factor is not None and not self.template_factor > 0:
             problems.append(f"template_factor must be positive, got {self.template_factor}")
-        if int(self.update_interval) != self.update_interval or self.update_interval < 1:
+        if self.update_interval is not None and (
+                int(self.update_interval) != self.update_interval or self.update_interval < 1):
             problems.append(f"update_interval must be a positive integer, got {self.update_interval}")
+        if self.update_threshold is not None and not 0.0 <= self.update_threshold <= 1.0:
+            problems.append(f"update_threshold must lie in [0, 1], got {self.update_threshold}")
         if not 0.0 <= self.max_score_decay <= 1.0:
             problems.append(f"max_score_decay must lie in [0, 1], got {self.max_score_decay}")
         if self.clip_margin < 0:
@@ -84,7 +65,8 @@ class TrackerParams:
             problems.append(str(error))
         if problems:
             raise ValueError("invalid tracker parameters: " + "; ".join(problems))
-        self.update_interval = int(self.update_interval)
+        if self.update_interval is not None:
+            self.update_interval = int(self.update_interval)
         return self
 
 
@@ -94,7 +76,11 @@ def resolve_params(
     checkpoint_defaults: Optional[Mapping[str, Any]] = None,
     **overrides: Any,
 ) -> TrackerParams:
-    """Defaults <- checkpoint's tracker defaults <- benchmark preset <- explicit overrides (None = keep)."""
+    """Variant defaults <- checkpoint's tracker defaults <- benchmark preset <- explicit overrides.
+
+    The one precedence (docs/tracker.md): what the user set > preset > checkpoint > variant table. An override
+    of ``None`` means "not set" and keeps the value below it.
+    """
     values: dict[str, Any] = {}
     known = {f.name for f in dataclasses.fields(TrackerParams)}
     for source in (checkpoint_defaults or {}, _preset_values(config, preset), overrides):
@@ -102,20 +88,22 @@ def resolve_params(
         if unknown:
             raise ValueError(f"unknown tracker parameters {unknown}; known: {sorted(known)}")
         values.update({key: value for key, value in source.items() if value is not None})
-    return _with_default_search_factor(TrackerParams(**values), config).validate()
+    return with_model_defaults(TrackerParams(**values), config).validate()
 
 
-def _with_default_search_factor(params: TrackerParams, config: ModelConfig) -> TrackerParams:
-    if params.search_factor is None:
-        params.search_factor = DEFAULT_SEARCH_FACTOR.get(variant_name(config) or "", FALLBACK_SEARCH_FACTOR)
+def with_model_defaults(params: TrackerParams, config: ModelConfig) -> TrackerParams:
+    """Fills every unset (None) setting from the model's row of the variant table."""
+    row = tracking_defaults(config)
+    for name in ("search_factor", "template_factor", "update_interval", "update_threshold"):
+        if getattr(params, name) is None:
+            setattr(params, name, getattr(row, name))
     return params
 
 
 def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, Any]:
     if preset in (None, "", "default"):
         return {}
-    variant = variant_name(config) or "B"
-    presets = TRACKER_PRESETS[variant]
+    presets = tracking_defaults(config).presets
     if preset not in presets:
         raise ValueError(f"unknown tracker preset {preset!r}; available: {sorted(presets)} (or 'default')")
     return presets[preset]
@@ -172,7 +160,7 @@ class MultiTargetTracker:
     def __init__(self, backend: InferenceBackend, params: Optional[TrackerParams] = None) -> None:
         self.backend = backend
         self.config: ModelConfig = backend.config
-        self.params = _with_default_search_factor(params or TrackerParams(), self.config).validate()
+        self.params = with_model_defaults(params or TrackerParams(), self.config).validate()
         self._targets: dict[Hashable, _TargetState] = {}
         self._crops = crops_for(backend, self.params, self.config.search_size)
 
