@@ -164,6 +164,6 @@ class NodeHarness:
         self._closing = True
         self.executor.shutdown(timeout_sec=5.0)
         self._spinner.join(timeout=5.0)
-        self.node._stop_worker()
+        self.node.stop()
         self.node.destroy_node()
         self.client.destroy_node()

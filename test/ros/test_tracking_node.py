@@ -114,8 +114,8 @@ def test_two_clicks_define_a_box(make_harness, sequence):
     assert harness.node._tracker.last_result("clicked").box == (100.0, 80.0, 50.0, 40.0)
 
 
-def test_lost_target_is_labelled_and_diagnosed(make_harness, sequence):
-    harness = make_harness(label="object", lost_label="lost")
+def test_lost_target_keeps_its_label_and_reports_the_state(make_harness, sequence):
+    harness = make_harness(label="object")
     harness.wait_connected()
     first, _ = harness.send_and_wait(sequence.frames[0], 0)
     harness.init_and_wait("t", sequence.boxes[0], first.header)
@@ -124,14 +124,15 @@ def test_lost_target_is_labelled_and_diagnosed(make_harness, sequence):
     result = harness.node.set_parameters([Parameter("lost_threshold", value=1.0)])[0]
     assert result.successful
     _, output = harness.send_and_wait(sequence.frames[1], 1)
-    hypothesis = output.detections[0].results[0].hypothesis
-    assert hypothesis.score < 1.0 and hypothesis.class_id == "lost"
+    label, state = (entry.hypothesis for entry in output.detections[0].results)
+    assert label.class_id == "object" and label.score < 1.0  # the class never changes with the state
+    assert state.class_id == "state:lost" and state.score == label.score
     status, values = harness.latest_diagnostics(lambda v: v.get("target.t", "").startswith("lost"))
     assert status.level == status.WARN and status.message == "target lost"
 
     assert harness.node.set_parameters([Parameter("lost_threshold", value=0.0)])[0].successful
     _, output = harness.send_and_wait(sequence.frames[2], 2)
-    assert output.detections[0].results[0].hypothesis.class_id == "object"
+    assert [entry.hypothesis.class_id for entry in output.detections[0].results] == ["object", "state:tracking"]
     status, values = harness.latest_diagnostics(
         lambda v: v.get("target.t", "").startswith("tracking") and int(v["frames_processed"]) == 3)
     assert status.level == status.OK and values["state"] == "active" and values["frames_dropped"] == "0"
