@@ -189,6 +189,19 @@ class TrackingNode(LifecycleNode):
             f"on {self._param('device')} with backend {self._param('backend')}; tracker: {settings}")
         return TransitionCallbackReturn.SUCCESS
 
+    @property
+    def model_loaded(self) -> bool:
+        """Whether a model is loaded (configured, until cleanup)."""
+        return self._tracker is not None
+
+    def last_results(self) -> dict:
+        """Target id -> its latest ``TrackResult`` (the init box until its first frame)."""
+        with self._tracker_lock:
+            tracker = self._tracker
+            if tracker is None:
+                return {}
+            return {target_id: tracker.last_result(target_id) for target_id in tracker.target_ids}
+
     def tracker_settings(self) -> dict[str, str]:
         """The tracker settings in use after resolution (also on /diagnostics as ``tracker.<name>``)."""
         with self._tracker_lock:

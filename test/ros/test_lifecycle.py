@@ -27,9 +27,9 @@ def test_transitions_load_and_release_the_model(make_harness):
     state = lambda: _service(harness, GetState, "get_state")(GetState.Request()).current_state.label  # noqa: E731
     transition = lambda tid: change(ChangeState.Request(transition=Transition(id=tid))).success  # noqa: E731
 
-    assert state() == "unconfigured" and harness.node._tracker is None
+    assert state() == "unconfigured" and not harness.node.model_loaded
     assert transition(Transition.TRANSITION_CONFIGURE)
-    assert state() == "inactive" and harness.node._tracker is not None
+    assert state() == "inactive" and harness.node.model_loaded
     assert harness.image_pub.get_subscription_count() == 0  # inactive: not listening
 
     assert transition(Transition.TRANSITION_ACTIVATE) and state() == "active"
@@ -40,7 +40,7 @@ def test_transitions_load_and_release_the_model(make_harness):
     assert transition(Transition.TRANSITION_DEACTIVATE) and state() == "inactive"
     wait_for(lambda: harness.image_pub.get_subscription_count() == 0)
     assert transition(Transition.TRANSITION_CLEANUP) and state() == "unconfigured"
-    assert harness.node._tracker is None
+    assert not harness.node.model_loaded
 
     assert transition(Transition.TRANSITION_CONFIGURE) and transition(Transition.TRANSITION_ACTIVATE)
     harness.wait_connected()

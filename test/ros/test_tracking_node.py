@@ -111,7 +111,7 @@ def test_two_clicks_define_a_box(make_harness, sequence):
     wait_for(lambda: harness.node._clicks.waiting_for_second)
     harness.click_pub.publish(Point(x=100.0, y=80.0, z=0.0))
     wait_for(lambda: harness.tracked_ids() == ["clicked"])
-    assert harness.node._tracker.last_result("clicked").box == (100.0, 80.0, 50.0, 40.0)
+    assert harness.node.last_results()["clicked"].box == (100.0, 80.0, 50.0, 40.0)
 
 
 def test_lost_target_keeps_its_label_and_reports_the_state(make_harness, sequence):
@@ -157,7 +157,7 @@ def test_debug_image_is_drawn_only_for_subscribers(make_harness, sequence):
     plain = cv2.resize(sequence.frames[2], (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
     changed = np.any(pixels != plain, axis=2)
     assert changed.sum() > 50  # the box and its label were drawn ...
-    x, y, w, h = (v / 2 for v in harness.node._tracker.last_result("t").box)
+    x, y, w, h = (v / 2 for v in harness.node.last_results()["t"].box)
     far = np.ones_like(changed)
     far[max(0, int(y) - 20):int(y + h) + 4, max(0, int(x) - 4):int(x + w) + 60] = False
     assert not changed[far].any()  # ... around the tracked box only
