@@ -211,7 +211,9 @@ def test_frames_lost_before_the_node_are_estimated_and_warned(make_harness, fram
 
 def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
     """A short soak: 30 Hz frames, and an init or a reset with every frame, for 20 s (the long run is
-    benchmarks/node_soak.py). RSS after the warm-up may not keep growing."""
+    benchmarks/node_soak.py). RSS after a 10 s warm-up may not keep growing (seen here: +6 to +8 MB
+    over the next 10 s while the allocator settles, with this process also holding the client's outputs;
+    the old crop path added up to 550 MB per huge box)."""
     harness = make_harness()
     harness.wait_connected()
     reset = harness.client.create_client(Trigger, f"{harness.namespace}/{NODE_NAME}/reset")
@@ -228,7 +230,7 @@ def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
             harness.publish_init(f"t{index % 5}", (x, y, size, size * 0.75), msg.header)
         elif index % 10 == 0:
             reset.call_async(Trigger.Request())
-        if index == 90:  # 3 s of warm-up
+        if index % 60 == 0:
             samples.append(_status_mb("VmRSS"))
         index += 1
         time.sleep(max(0.0, start + index / 30.0 - time.monotonic()))
@@ -236,6 +238,7 @@ def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
     samples.append(_status_mb("VmRSS"))
     _, values = harness.latest_diagnostics(lambda v: int(v["frames_processed"]) > 0)
     assert "problem.callback_error" not in values and "problem.processing_error" not in values
-    print(f"soak: {index} frames, RSS {samples[0]:.1f} -> {samples[-1]:.1f} MB")
-    assert samples[-1] - samples[0] < 30, f"RSS grew from {samples[0]:.0f} to {samples[-1]:.0f} MB"
+    print("soak RSS every 2 s:", " ".join(f"{v:.0f}" for v in samples))
+    warm = samples[5]  # after 10 s: every executor thread has cropped its largest windows by then
+    assert samples[-1] - warm < 20, f"RSS grew from {warm:.0f} to {samples[-1]:.0f} MB after the warm-up"
     _still_tracking(harness, frame, index + 1)
