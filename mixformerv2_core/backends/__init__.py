@@ -13,11 +13,21 @@ from .torch_backend import TorchBackend
 
 BackendFactory = Callable[..., InferenceBackend]
 _FACTORIES: dict[str, BackendFactory] = {}
+_BOX_TOLERANCES: dict[str, float] = {}
 
 
-def register_backend(name: str, factory: BackendFactory) -> None:
-    """Make a backend selectable by name (the CLI, the node and the evaluator use these names)."""
+def register_backend(name: str, factory: BackendFactory, box_tolerance: float) -> None:
+    """Make a backend selectable by name (the CLI, the node and the evaluator use these names).
+
+    ``box_tolerance`` is the backend's promise: the largest difference of a normalised box coordinate from the
+    PyTorch float32 network on the same inputs (the backend contract test holds every backend to it).
+    """
     _FACTORIES[name] = factory
+    _BOX_TOLERANCES[name] = float(box_tolerance)
+
+
+def box_tolerance(name: str) -> float:
+    return _BOX_TOLERANCES[name]
 
 
 def available_backends() -> list[str]:
@@ -33,10 +43,10 @@ def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device
                         device_crops=device_crops)
 
 
-register_backend("torch", _torch_factory)
-register_backend("onnx", onnx_factory)  # onnxruntime is imported only when this backend is created
-register_backend("onnx-int8", onnx_int8_factory)
-register_backend("torch-cudagraph", cuda_graph_factory)  # GPU only; not yet run on a GPU
+register_backend("torch", _torch_factory, box_tolerance=1e-5)
+register_backend("onnx", onnx_factory, box_tolerance=1e-4)  # onnxruntime is imported only when created
+register_backend("onnx-int8", onnx_int8_factory, box_tolerance=0.05)  # 7-bit weights, dynamic activations
+register_backend("torch-cudagraph", cuda_graph_factory, box_tolerance=1e-3)  # GPU only; not yet run on a GPU
 
 
 def create_backend(name: str, checkpoint: LoadedCheckpoint, **options: Any) -> InferenceBackend:
@@ -46,4 +56,4 @@ def create_backend(name: str, checkpoint: LoadedCheckpoint, **options: Any) -> I
 
 
 __all__ = ["DeviceCropBackend", "InferenceBackend", "InferenceOutput", "TorchBackend", "available_backends",
-           "create_backend", "crop_device", "register_backend"]
+           "box_tolerance", "create_backend", "crop_device", "register_backend"]
