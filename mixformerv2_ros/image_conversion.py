@@ -122,13 +122,34 @@ def check_size(width: int, height: int, max_side: Optional[int], what: str) -> N
             "image_too_large", f"{what} of {width}x{height} px exceeds the size cap of {max_side} px a side")
 
 
+def _compressed_size(msg, data: np.ndarray) -> tuple[int, int]:
+    """(width, height) from the header bytes of a compressed image message."""
+    try:
+        return image_size(data)
+    except ImageHeaderError as error:
+        raise ImageConversionError(
+            "corrupt_compressed", f"cannot read the size of the compressed image (format '{msg.format}', "
+                                  f"{data.size} bytes): {error}") from None
+
+
+def check_message_size(msg, max_side: int) -> None:
+    """The size cap on what a message claims (raw: ``width``/``height``; compressed: its PNG/JPEG header),
+    without converting or decoding anything; ImageConversionError when it is exceeded or unreadable."""
+    if hasattr(msg, "format"):
+        width, height = _compressed_size(msg, np.frombuffer(msg.data, dtype=np.uint8))
+        check_size(width, height, max_side, f"compressed image (format '{msg.format}')")
+    else:
+        check_size(int(msg.width), int(msg.height), max_side, f"{msg.encoding} image")
+
+
 def image_to_frame(msg, color_order: str = "rgb", max_side: Optional[int] = None) -> np.ndarray:
     """``sensor_msgs/Image`` -> (H, W, 3) uint8 in ``color_order``; raises ImageConversionError on bad input
     (including a width or height above ``max_side``, checked before anything else).
 
     The result may be a read-only view on the message buffer: keep the message alive while using it.
     """
-    check_size(int(msg.width), int(msg.height), max_side, f"{msg.encoding} image")
+    if max_side is not None:
+        check_message_size(msg, max_side)
     layout = _LAYOUTS.get(msg.encoding)
     if layout is None:
         raise ImageConversionError("unsupported_encoding", f"unsupported image encoding '{msg.encoding}'")
@@ -142,15 +163,9 @@ def compressed_to_frame(msg, color_order: str = "rgb", max_side: Optional[int] =
     With ``max_side`` the size in the PNG/JPEG header is checked before decoding (a small file can claim a
     huge image), and formats whose header gives no size are refused.
     """
-    data = np.frombuffer(msg.data, dtype=np.uint8)
     if max_side is not None:
-        try:
-            width, height = image_size(data)
-        except ImageHeaderError as error:
-            raise ImageConversionError(
-                "corrupt_compressed", f"cannot read the size of the compressed image (format '{msg.format}', "
-                                      f"{data.size} bytes): {error}") from None
-        check_size(width, height, max_side, f"compressed image (format '{msg.format}')")
+        check_message_size(msg, max_side)
+    data = np.frombuffer(msg.data, dtype=np.uint8)
     try:
         frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     except cv2.error:

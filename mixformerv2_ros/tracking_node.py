@@ -43,7 +43,8 @@ from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
 from .frame_buffer import FrameRingBuffer, stamp_to_ns
-from .image_conversion import ImageConversionError, compressed_to_frame, frame_to_image, image_to_frame
+from .image_conversion import (
+    ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
 from .node_status import FrameStats, ProblemReporter, build_diagnostics
 from .parameters import PARAMETERS, SPECS, UNSET_AT_RUNTIME, check_value, is_unset, tracker_overrides
 
@@ -323,6 +324,12 @@ class TrackingNode(LifecycleNode):
     @_guarded
     def _on_image(self, msg) -> None:
         self.stats.received_frame(stamp_to_ns(msg.header.stamp))
+        try:  # before buffering: the ring buffer may not hold frame_buffer_size oversized messages
+            check_message_size(msg, self._param("max_image_side"))
+        except ImageConversionError as error:
+            self.stats.count("bad")
+            self.problems.report(error.reason, f"frame skipped: {error}")
+            return
         self._frames.push(msg)
         with self._mailbox_ready:
             if self._mailbox is not None:
