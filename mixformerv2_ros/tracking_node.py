@@ -387,6 +387,7 @@ class TrackingNode(LifecycleNode):
         height, width = frame.shape[:2]
         box = intersect_with_image(box_xywh, height, width)
         try:
+            check_box_size(target_id, box_xywh[2], box_xywh[3])  # as given (clicks), then what lies inside
             if box is None:
                 raise ValueError(f"init box {tuple(round(v, 1) for v in box_xywh)} of '{target_id}' lies outside "
                                  f"the {width}x{height} image")

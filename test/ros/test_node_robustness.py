@@ -242,3 +242,19 @@ def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
     warm = samples[5]  # after 10 s: every executor thread has cropped its largest windows by then
     assert samples[-1] - warm < 20, f"RSS grew from {warm:.0f} to {samples[-1]:.0f} MB after the warm-up"
     _still_tracking(harness, frame, index + 1)
+
+
+def test_click_boxes_are_clipped_or_refused_like_init_boxes(make_harness, frame):
+    from geometry_msgs.msg import Point
+
+    harness = make_harness(click_target_id="clicked")
+    harness.wait_connected()
+    wait_for(lambda: harness.click_pub.get_subscription_count() > 0)
+    harness.send_and_wait(frame, 0)
+    harness.click_pub.publish(Point(x=5.0, y=5.0, z=0.0))  # the same point twice: no box
+    harness.click_pub.publish(Point(x=5.0, y=5.0, z=0.0))
+    assert "smaller than 2 px" in _problem(harness, "bad_init")["last_problem"]
+    harness.click_pub.publish(Point(x=-50.0, y=-40.0, z=0.0))  # corners in either order, one off the image
+    harness.click_pub.publish(Point(x=100.0, y=80.0, z=0.0))
+    wait_for(lambda: harness.tracked_ids() == ["clicked"])
+    assert harness.node.last_results()["clicked"].box == (0.0, 0.0, 100.0, 80.0)
