@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -114,6 +114,16 @@ def validate_init_box(box: Sequence[float], height: int, width: int) -> Box:
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise ValueError(f"initial box {(x, y, w, h)} lies entirely outside the {width}x{height} image")
     return (x, y, w, h)
+
+
+def intersect_with_image(box: Sequence[float], height: int, width: int) -> Optional[Box]:
+    """The part of a finite box inside the ``width`` x ``height`` image, or None when they do not overlap."""
+    x, y, w, h = as_box(box)
+    x0, y0 = max(x, 0.0), max(y, 0.0)
+    x1, y1 = min(x + w, float(width)), min(y + h, float(height))
+    if not (x1 > x0 and y1 > y0):
+        return None
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def xywh_to_cxcywh(box: Sequence[float]) -> Box:

@@ -12,6 +12,10 @@ from .geometry import CropWindow, crop_window, valid_region
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 COLOR_ORDERS = ("rgb", "bgr")
+# Largest padded window (pixels a side) the fused crop lays out in memory: 2048 x 2048 x 3 bytes = 12.6 MB per
+# thread. Larger windows that reach past the image (a huge init box) are sampled tap by tap instead, so memory
+# never grows with the box.
+MAX_PADDED_SIDE = 2048
 
 
 def check_color_order(color_order: str) -> str:
@@ -62,6 +66,8 @@ class FusedCropper:
     zero-bordered buffer (``cv2.copyMakeBorder``), because sampling past the window's own edge must repeat
     the window's edge pixel (OpenCV ``resize`` semantics), not read the neighbouring image pixel.
     Normalisation is one table look-up (``cv2.LUT``), then one strided copy does HWC -> CHW and colour order.
+    A window that needs padding and is wider than :data:`MAX_PADDED_SIDE` is sampled tap by tap
+    (:func:`torch_crop.sample_windows_torch`, within one grey level of the reference) instead of being laid out.
     Not thread-safe: use one instance per thread.
     """
 
@@ -94,6 +100,8 @@ class FusedCropper:
         region = frame[y0:y1, x0:x1]
         top, left = y0 - window.y1, x0 - window.x1
         bottom, right = window.y1 + window.size - y1, window.x1 + window.size - x1
+        if (top or left or bottom or right) and window.size > MAX_PADDED_SIDE:
+            return _sample_large_window(frame, window, resized)
         if top or left or bottom or right:
             patch = self._patch_view(window.size)
             cv2.copyMakeBorder(region, top, bottom, left, right, cv2.BORDER_CONSTANT, dst=patch, value=0)
@@ -113,6 +121,21 @@ class FusedCropper:
         hwc = normalized[:, :, ::-1] if self.color_order == "bgr" else normalized
         np.copyto(out, hwc.transpose(2, 0, 1))
         return out
+
+
+def _sample_large_window(frame: np.ndarray, window: CropWindow, out: np.ndarray) -> np.ndarray:
+    """The crop of a window too large to lay out, sampled straight from the frame into ``out`` (uint8 SxSx3)."""
+    import warnings
+
+    import torch
+
+    from .torch_crop import sample_windows_torch  # imports this module: import at call time
+
+    with warnings.catch_warnings():  # read-only frames (views on ROS messages) are only read here
+        warnings.simplefilter("ignore", UserWarning)
+        source = torch.from_numpy(np.ascontiguousarray(frame))
+    out[...] = sample_windows_torch(source, [window])[0].to(torch.uint8).numpy()
+    return out
 
 
 _THREAD_LOCAL = threading.local()

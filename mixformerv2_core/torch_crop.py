@@ -37,13 +37,11 @@ def _taps(start: Tensor, size: Tensor, lo: Tensor, hi: Tensor, out_size: int) ->
     return taps[0], taps[1], taps[2], taps[3], weight.float()
 
 
-def crop_batch_torch(frame: Tensor, windows: Sequence[CropWindow], color_order: str = "rgb",
-                     out: Optional[Tensor] = None) -> Tensor:
-    """``frame``: ``HxWx3`` uint8 tensor (any device) -> ``Nx3xSxS`` normalised crops, one per window, on that
-    device. ``out`` (any float dtype, e.g. a network's input buffer) is filled in place when given."""
-    order = check_color_order(color_order)
+def sample_windows_torch(frame: Tensor, windows: Sequence[CropWindow]) -> Tensor:
+    """``frame``: ``HxWx3`` uint8 tensor (any device) -> ``NxSxSx3`` float crops (whole grey levels), one per
+    window, in the frame's colour order. Memory grows with the output size only, never with the window's."""
     if not windows:
-        raise ValueError("crop_batch_torch needs at least one window")
+        raise ValueError("a crop batch needs at least one window")
     out_size = windows[0].out_size
     if any(window.out_size != out_size for window in windows):
         raise ValueError("all windows of one batch must have the same output size")
@@ -63,9 +61,18 @@ def crop_batch_torch(frame: Tensor, windows: Sequence[CropWindow], color_order: 
     wx, wy = wx[:, None, :, None], wy[:, :, None, None]
     top = sample(ra, row_a_ok, ca, col_a_ok) * (1 - wx) + sample(ra, row_a_ok, cb, col_b_ok) * wx
     bottom = sample(rb, row_b_ok, ca, col_a_ok) * (1 - wx) + sample(rb, row_b_ok, cb, col_b_ok) * wx
-    pixels = (top * (1 - wy) + bottom * wy).round_()
+    return (top * (1 - wy) + bottom * wy).round_()
+
+
+def crop_batch_torch(frame: Tensor, windows: Sequence[CropWindow], color_order: str = "rgb",
+                     out: Optional[Tensor] = None) -> Tensor:
+    """``frame``: ``HxWx3`` uint8 tensor (any device) -> ``Nx3xSxS`` normalised crops, one per window, on that
+    device. ``out`` (any float dtype, e.g. a network's input buffer) is filled in place when given."""
+    order = check_color_order(color_order)
+    pixels = sample_windows_torch(frame, windows)
     if order == "bgr":
         pixels = pixels.flip(-1)
+    device = frame.device
     mean = torch.as_tensor(IMAGENET_MEAN, device=device)
     std = torch.as_tensor(IMAGENET_STD, device=device)
     normalized = ((pixels / 255.0 - mean) / std).permute(0, 3, 1, 2)

@@ -6,13 +6,16 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from mixformerv2_core import is_lost
+
 _TRACKED = (40, 220, 40)
 _LOST = (230, 60, 40)
 
 
 def draw_targets(frame: np.ndarray, results: Iterable, lost_threshold: float, scale: float = 1.0,
                  color_order: str = "rgb") -> np.ndarray:
-    """A new image (the input stays untouched); lost targets are drawn in a different colour."""
+    """A new image (the input stays untouched); lost targets (:func:`mixformerv2_core.is_lost`) are drawn in
+    a different colour."""
     height, width = frame.shape[:2]
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -20,7 +23,7 @@ def draw_targets(frame: np.ndarray, results: Iterable, lost_threshold: float, sc
     else:
         canvas, scale = np.array(frame, copy=True, order="C"), 1.0
     for result in results:
-        lost = result.score < lost_threshold
+        lost = is_lost(result.score, lost_threshold)
         color = _LOST if lost else _TRACKED
         if color_order == "bgr":
             color = color[::-1]

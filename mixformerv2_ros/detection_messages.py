@@ -1,4 +1,9 @@
-"""vision_msgs Detection2D <-> tracker boxes: init requests in, per-target detections out."""
+"""vision_msgs Detection2D <-> tracker boxes: init requests in, per-target detections out.
+
+Each output detection carries two hypotheses: ``results[0]`` is the configured object label with the
+tracker's score, ``results[1]`` the tracking state, ``class_id`` ``state:tracking`` or ``state:lost`` (same
+score), decided by :func:`mixformerv2_core.is_lost`. The label therefore never changes with the state.
+"""
 from __future__ import annotations
 
 import math
@@ -7,9 +12,14 @@ from typing import Any, Iterable, Optional
 
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
+from mixformerv2_core import is_lost
 from mixformerv2_core.geometry import cxcywh_to_xywh, xywh_to_cxcywh
 
 DEFAULT_TARGET_ID = "0"
+MAX_ID_BYTES = 256  # a target id is a name, not a payload
+MIN_BOX_SIDE = 2.0  # pixels: nothing smaller gives the network a template to track
+STATE_TRACKING = "state:tracking"
+STATE_LOST = "state:lost"
 
 
 @dataclass(frozen=True)
@@ -19,7 +29,11 @@ class InitRequest:
 
 
 def init_request_from_detection(msg: Detection2D) -> InitRequest:
-    """An init/remove request; ``ValueError`` for boxes no tracker can start from (NaN, negative size)."""
+    """An init/remove request; ``ValueError`` with the reason for ids over :data:`MAX_ID_BYTES` and for
+    boxes no tracker can start from (NaN, negative size, under :data:`MIN_BOX_SIDE` pixels)."""
+    id_bytes = len(msg.id.encode("utf-8"))
+    if id_bytes > MAX_ID_BYTES:
+        raise ValueError(f"target id of {id_bytes} bytes is longer than {MAX_ID_BYTES} bytes")
     target_id = msg.id or DEFAULT_TARGET_ID
     center = msg.bbox.center.position
     values = (center.x, center.y, msg.bbox.size_x, msg.bbox.size_y)
@@ -29,11 +43,28 @@ def init_request_from_detection(msg: Detection2D) -> InitRequest:
         raise ValueError(f"init box for '{target_id}' has a negative size {msg.bbox.size_x} x {msg.bbox.size_y}")
     if msg.bbox.size_x == 0 or msg.bbox.size_y == 0:
         return InitRequest(target_id, None)
+    check_box_size(target_id, msg.bbox.size_x, msg.bbox.size_y)
     return InitRequest(target_id, cxcywh_to_xywh(values))
 
 
-def detection_from_box(header: Any, target_id: str, box_xywh, score: float, class_id: str) -> Detection2D:
-    """One Detection2D in image pixels with the given header (copied as is)."""
+def check_box_size(target_id: str, width: float, height: float) -> None:
+    """``ValueError`` for a box under :data:`MIN_BOX_SIDE` pixels a side."""
+    if width < MIN_BOX_SIDE or height < MIN_BOX_SIDE:
+        raise ValueError(f"init box for '{target_id}' of {width:g} x {height:g} px is smaller than "
+                         f"{MIN_BOX_SIDE:g} px a side")
+
+
+def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
+    hypothesis = ObjectHypothesisWithPose()
+    hypothesis.hypothesis.class_id = class_id
+    hypothesis.hypothesis.score = float(min(1.0, max(0.0, score))) if math.isfinite(score) else 0.0
+    return hypothesis
+
+
+def detection_from_box(header: Any, target_id: str, box_xywh, score: float, class_id: str,
+                       state: Optional[str] = None) -> Detection2D:
+    """One Detection2D in image pixels with the given header (copied as is); ``state`` adds the state
+    hypothesis (:data:`STATE_TRACKING` / :data:`STATE_LOST`) as ``results[1]``."""
     cx, cy, w, h = xywh_to_cxcywh(box_xywh)
     detection = Detection2D()
     detection.header = header
@@ -43,21 +74,23 @@ def detection_from_box(header: Any, target_id: str, box_xywh, score: float, clas
     detection.bbox.center.theta = 0.0
     detection.bbox.size_x = float(w)
     detection.bbox.size_y = float(h)
-    hypothesis = ObjectHypothesisWithPose()
-    hypothesis.hypothesis.class_id = class_id
-    hypothesis.hypothesis.score = float(min(1.0, max(0.0, score)))
-    detection.results = [hypothesis]
+    detection.results = [_hypothesis(class_id, score)] + ([_hypothesis(state, score)] if state else [])
     return detection
 
 
-def detections_from_results(header: Any, results: Iterable[Any], label: str, lost_label: str,
+def tracking_state(score: float, lost_threshold: float) -> str:
+    """:data:`STATE_LOST` or :data:`STATE_TRACKING`, by the core's one rule."""
+    return STATE_LOST if is_lost(score, lost_threshold) else STATE_TRACKING
+
+
+def detections_from_results(header: Any, results: Iterable[Any], label: str,
                             lost_threshold: float) -> Detection2DArray:
-    """All targets of one frame; a target under ``lost_threshold`` carries ``lost_label`` instead of ``label``."""
+    """All targets of one frame: ``label`` always, the state hypothesis after it."""
     array = Detection2DArray()
     array.header = header
     array.detections = [
-        detection_from_box(header, result.target_id, result.box, result.score,
-                           label if result.score >= lost_threshold else lost_label)
+        detection_from_box(header, result.target_id, result.box, result.score, label,
+                           tracking_state(result.score, lost_threshold))
         for result in results
     ]
     return array

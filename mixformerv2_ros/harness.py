@@ -139,9 +139,7 @@ class NodeHarness:
         wait_for(lambda: target_id in self.tracked_ids(), timeout)
 
     def tracked_ids(self) -> list:
-        with self.node._tracker_lock:
-            tracker = self.node._tracker
-            return list(tracker.target_ids) if tracker is not None else []
+        return list(self.node.last_results())
 
     def latest_diagnostics(self, predicate: Callable[[dict], bool] = lambda values: True,
                            timeout: float = 10.0) -> tuple[Any, dict]:
@@ -164,6 +162,6 @@ class NodeHarness:
         self._closing = True
         self.executor.shutdown(timeout_sec=5.0)
         self._spinner.join(timeout=5.0)
-        self.node._stop_worker()
+        self.node.stop()
         self.node.destroy_node()
         self.client.destroy_node()

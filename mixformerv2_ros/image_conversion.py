@@ -7,12 +7,17 @@ Everything else (alpha, grey, 16 bit, YUV 4:2:2, Bayer, the other colour order) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
 
+from mixformerv2_core.errors import InputError
 
-class ImageConversionError(ValueError):
+from .image_header import ImageHeaderError, image_size
+
+
+class ImageConversionError(InputError):
     """The message cannot become a frame; ``reason`` is a short stable key for counters and diagnostics."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -110,11 +115,41 @@ def _reorder(frame: np.ndarray, order: str, color_order: str) -> np.ndarray:
     return np.ascontiguousarray(frame[:, :, ::-1])
 
 
-def image_to_frame(msg, color_order: str = "rgb") -> np.ndarray:
-    """``sensor_msgs/Image`` -> (H, W, 3) uint8 in ``color_order``; raises ImageConversionError on bad input.
+def check_size(width: int, height: int, max_side: Optional[int], what: str) -> None:
+    """Refuses images larger than ``max_side`` a side before any pixel is converted or decoded."""
+    if max_side is not None and (width > max_side or height > max_side):
+        raise ImageConversionError(
+            "image_too_large", f"{what} of {width}x{height} px exceeds the size cap of {max_side} px a side")
+
+
+def _compressed_size(msg, data: np.ndarray) -> tuple[int, int]:
+    """(width, height) from the header bytes of a compressed image message."""
+    try:
+        return image_size(data)
+    except ImageHeaderError as error:
+        raise ImageConversionError(
+            "corrupt_compressed", f"cannot read the size of the compressed image (format '{msg.format}', "
+                                  f"{data.size} bytes): {error}") from None
+
+
+def check_message_size(msg, max_side: int) -> None:
+    """The size cap on what a message claims (raw: ``width``/``height``; compressed: its PNG/JPEG header),
+    without converting or decoding anything; ImageConversionError when it is exceeded or unreadable."""
+    if hasattr(msg, "format"):
+        width, height = _compressed_size(msg, np.frombuffer(msg.data, dtype=np.uint8))
+        check_size(width, height, max_side, f"compressed image (format '{msg.format}')")
+    else:
+        check_size(int(msg.width), int(msg.height), max_side, f"{msg.encoding} image")
+
+
+def image_to_frame(msg, color_order: str = "rgb", max_side: Optional[int] = None) -> np.ndarray:
+    """``sensor_msgs/Image`` -> (H, W, 3) uint8 in ``color_order``; raises ImageConversionError on bad input
+    (including a width or height above ``max_side``, checked before anything else).
 
     The result may be a read-only view on the message buffer: keep the message alive while using it.
     """
+    if max_side is not None:
+        check_message_size(msg, max_side)
     layout = _LAYOUTS.get(msg.encoding)
     if layout is None:
         raise ImageConversionError("unsupported_encoding", f"unsupported image encoding '{msg.encoding}'")
@@ -122,10 +157,19 @@ def image_to_frame(msg, color_order: str = "rgb") -> np.ndarray:
     return _reorder(frame, order, color_order)
 
 
-def compressed_to_frame(msg, color_order: str = "rgb") -> np.ndarray:
-    """``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) -> (H, W, 3) uint8 in ``color_order``."""
+def compressed_to_frame(msg, color_order: str = "rgb", max_side: Optional[int] = None) -> np.ndarray:
+    """``sensor_msgs/CompressedImage`` (JPEG, PNG) -> (H, W, 3) uint8 in ``color_order``.
+
+    With ``max_side`` the size in the PNG/JPEG header is checked before decoding (a small file can claim a
+    huge image), and formats whose header gives no size are refused.
+    """
+    if max_side is not None:
+        check_message_size(msg, max_side)
     data = np.frombuffer(msg.data, dtype=np.uint8)
-    frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:
+        frame = None
     if frame is None:
         raise ImageConversionError(
             "corrupt_compressed", f"cannot decode compressed image (format '{msg.format}', {data.size} bytes)")

@@ -7,8 +7,10 @@ on the buffered frame with the same stamp), and after a short settle time the re
 real time. Every ``Detection2DArray`` the node publishes is matched to its frame by header stamp.
 
 Reported on top of the usual metrics: end-to-end latency (image header stamp to receipt of the node's
-output, same clock) and the share of frames the node skipped (no output for that stamp: its one-slot input
-mailbox keeps only the newest frame when tracking is slower than the stream). For scoring, a skipped frame
+output, same clock) and the share of frames without an answer, split by the node's own counters on
+/diagnostics (read before and after the replay) into frames lost in transport (published here, never reached
+the node's callback) and frames the node skipped because it was busy (its one-slot input mailbox keeps only
+the newest frame when tracking is slower than the stream) or refused as bad. For scoring, an unanswered frame
 keeps the previous output, which is what a consumer of the node holds at that moment.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2D, Detection2DArray
@@ -32,6 +35,7 @@ from mixformerv2_core.evaluation.results import TrackOutput, save_result
 
 from .bags import BagSequence, iter_images
 from .detection_messages import detection_from_box
+from .frame_buffer import stamp_to_ns
 from .image_conversion import frame_to_image
 from .replay import ReplayResult, load_for_replay, score, write_outputs
 
@@ -45,7 +49,60 @@ class LiveRecord:
     published: dict[int, int] = field(default_factory=dict)  # stamp ns -> frame index
     boxes: dict[int, tuple] = field(default_factory=dict)  # frame index -> (x, y, w, h) of our target
     answered: dict[int, int] = field(default_factory=dict)  # frame index -> receipt ns (any output)
+    publishes: int = 0  # images published, re-sent first frames included
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+NODE_COUNTERS = ("frames_received", "frames_dropped", "frames_bad")
+
+
+class NodeCounters:
+    """The tracking node's frame counters from its /diagnostics status (``hardware_id`` = its full name)."""
+
+    def __init__(self, node: Node, tracker_node: str) -> None:
+        self._hardware_id = tracker_node
+        self._lock = threading.Lock()
+        self._latest: Optional[tuple[float, dict[str, int]]] = None
+        self.subscription = node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.hardware_id != self._hardware_id:
+                continue
+            values = {kv.key: kv.value for kv in status.values}
+            if all(key in values for key in NODE_COUNTERS):
+                with self._lock:
+                    self._latest = (time.monotonic(), {key: int(values[key]) for key in NODE_COUNTERS})
+
+    def read_after(self, since: float, timeout: float) -> Optional[dict[str, int]]:
+        """The counters of the first status received after ``since`` (monotonic), or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._latest is not None and self._latest[0] > since:
+                    return dict(self._latest[1])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+
+
+def split_unanswered(published: int, before: Optional[dict], after: Optional[dict]) -> dict:
+    """Frames without an answer, split into lost in transport and skipped (busy) / refused by the node.
+
+    Uses the difference of the node's counters across the replay; without them (no /diagnostics seen) the
+    split is unknown (None values).
+    """
+    if before is None or after is None:
+        return {"frames_published": published, "frames_received_by_node": None, "lost_in_transport": None,
+                "skipped_busy": None, "refused_bad": None}
+    received = after["frames_received"] - before["frames_received"]
+    return {
+        "frames_published": published,
+        "frames_received_by_node": received,
+        "lost_in_transport": max(0, published - received),
+        "skipped_busy": after["frames_dropped"] - before["frames_dropped"],
+        "refused_bad": after["frames_bad"] - before["frames_bad"],
+    }
 
 
 class LivePlayer:
@@ -66,7 +123,7 @@ class LivePlayer:
 
     def _on_output(self, msg: Detection2DArray) -> None:
         received = self._now_ns()
-        stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+        stamp = stamp_to_ns(msg.header.stamp)
         with self.record.lock:
             index = self.record.published.get(stamp)
             if index is None:
@@ -97,6 +154,7 @@ class LivePlayer:
         msg.header.frame_id = frame_id
         with self.record.lock:
             self.record.published[stamp_ns] = index
+            self.record.publishes += 1
         self.image_pub.publish(msg)
         return stamp_ns
 
@@ -216,19 +274,24 @@ def replay_live(
     bag, gt, start = load_for_replay(bag_path, bag_image_topic, gt_topic, gt_file)
     player = LivePlayer(node, image_topic, init_topic or f"{tracker_node}/init",
                         output_topic or f"{tracker_node}/detections")
+    counters = NodeCounters(node, tracker_node)
     executor = SingleThreadedExecutor(context=node.context)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     try:
         player.wait_for_node(timeout)
+        before = counters.read_after(-1.0, min(timeout, 5.0))  # the node's latest status (period: 1 s default)
         sent = player.play(bag, start, gt[start], rate, timeout, settle)
+        after = counters.read_after(time.monotonic(), min(timeout, 5.0)) if before is not None else None
     finally:
         executor.shutdown()
         spinner.join(timeout=2.0)
         node.destroy_subscription(player._sub)
+        node.destroy_subscription(counters.subscription)
     with player.record.lock:
         boxes, latency, stats = summarize(player.record, sent, gt[start])
+        stats.update(split_unanswered(player.record.publishes, before, after))
     save_result(out_dir, name, TrackOutput(boxes, np.nan_to_num(latency, nan=0.0), np.ones(sent)))
     (out_dir / f"{name}_latency.txt").write_text("".join(f"{v * 1e3:.3f}\n" for v in latency))
     scores = score(name, boxes, gt[start:start + sent], protocol)
@@ -267,4 +330,18 @@ def run_live(args) -> ReplayResult:
         rclpy.try_shutdown(context=context)
     print(f"latency median {result.extra['latency_ms_median']:.1f} ms, p90 {result.extra['latency_ms_p90']:.1f} ms; "
           f"skipped {100 * result.extra['skipped_share']:.1f}% of frames")
+    print(describe_unanswered(result.extra))
     return result
+
+
+def describe_unanswered(extra: dict) -> str:
+    """One line: where the unanswered frames went (transport or the busy node), from the node's counters."""
+    published = extra["frames_published"]
+    if extra["lost_in_transport"] is None:
+        return ("the node's /diagnostics were not seen: cannot tell frames lost in transport from frames the "
+                "node skipped")
+    share = (lambda count: 100.0 * count / published) if published else (lambda count: 0.0)
+    return (f"of {published} frames published: {extra['lost_in_transport']} ({share(extra['lost_in_transport']):.1f}%) "
+            f"lost in transport (never reached the node), {extra['skipped_busy']} "
+            f"({share(extra['skipped_busy']):.1f}%) skipped by the node while busy, {extra['refused_bad']} refused as "
+            f"bad input")

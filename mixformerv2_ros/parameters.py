@@ -1,17 +1,24 @@
 """The tracking node's parameters: one table gives names, defaults, descriptors, ranges and validation.
 
-``stage`` says when a value is read: ``start`` (construction only), ``configure`` (model loading), ``activate``
-(topics, QoS, frame buffer) or ``runtime`` (read every frame; may change at any time). Changing a configure/activate parameter while it is in
-use is refused with the reason, so a running node never silently ignores a change.
+``stage`` says when a value is read: ``start`` (construction only; a ``read_only`` descriptor), ``configure``
+(model loading), ``activate`` (topics, QoS, frame buffer) or ``runtime`` (read every frame; may change at any
+time). Changing a configure/activate parameter while it is in use is refused with the reason, so a running node
+never silently ignores a change.
+
+Tracker parameters are "unset" by default (``preset`` '', ``search_factor`` 0.0, ``update_interval`` 0,
+``update_threshold`` -1.0): the node then passes None and the core resolves the value (user-set > preset >
+checkpoint's stored defaults > variant default), exactly as ``mixformerv2-track`` does.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+
+from mixformerv2_core.tracker import DEFAULT_LOST_THRESHOLD
 
 _PYTHON_TO_ROS_TYPE = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -43,6 +50,7 @@ class ParameterSpec:
             type=_PYTHON_TO_ROS_TYPE[type(self.default)],
             description=self.description,
             additional_constraints="; ".join(constraints),
+            read_only=self.stage == "start",
         )
         if self.value_range is not None and isinstance(self.default, float):
             descriptor.floating_point_range = [
@@ -69,24 +77,29 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   stage="configure", value_range=(0, 256)),
     ParameterSpec("onnx_bundle_dir", "", "Exported ONNX bundle (mixformerv2-export) for the onnx backends; empty "
                   "exports one into the cache on first configure.", stage="configure"),
-    ParameterSpec("preset", "default", "Tracker preset of the official scripts (e.g. 'lasot', 'vot20').",
-                  stage="configure"),
-    ParameterSpec("search_factor", 0.0, "Search region size relative to the box; 0 uses the variant's default.",
-                  stage="configure", value_range=(0.0, 10.0)),
+    ParameterSpec("preset", "", "Tracker preset of the official scripts (e.g. 'lasot', 'got10k_test'); '' or "
+                  "'default': none.", stage="configure"),
+    ParameterSpec("search_factor", 0.0, "Search region size relative to the box; 0: unset (preset > checkpoint > "
+                  "variant default).", stage="configure", value_range=(0.0, 10.0)),
     ParameterSpec("color_order", "rgb", "Channel order handed to the tracker; match the camera ('bgr' for bgr8) "
                   "so frames need no copy.", stage="configure", choices=("rgb", "bgr")),
     # tracking (read every frame)
-    ParameterSpec("update_interval", 200, "Frames between online template updates.", value_range=(1, 100000)),
-    ParameterSpec("update_threshold", 0.5, "Minimum score of a frame to become the online template.",
-                  value_range=(0.0, 1.0)),
-    ParameterSpec("lost_threshold", 0.25, "Targets scoring below this are reported as lost.", value_range=(0.0, 1.0)),
-    ParameterSpec("label", "object", "results[0].hypothesis.class_id of a tracked target."),
-    ParameterSpec("lost_label", "lost", "results[0].hypothesis.class_id of a lost target."),
+    ParameterSpec("update_interval", 0, "Frames between online template updates; 0: unset (preset > checkpoint > "
+                  "variant default, resolved on configure).", value_range=(0, 100000)),
+    ParameterSpec("update_threshold", -1.0, "Minimum score of a frame to become the online template; negative: "
+                  "unset (preset > checkpoint > variant default, resolved on configure).", value_range=(-1.0, 1.0)),
+    ParameterSpec("lost_threshold", DEFAULT_LOST_THRESHOLD, "Targets scoring below this are reported lost "
+                  "(results[1] 'state:lost', diagnostics, debug image).", value_range=(0.0, 1.0)),
+    ParameterSpec("label", "object", "results[0].hypothesis.class_id of every target, tracked or lost."),
     ParameterSpec("max_targets", 8, "Most targets tracked at once; further init requests are refused.",
                   value_range=(1, 256)),
     ParameterSpec("click_target_id", "click", "Target id given to a box made of two rqt_image_view clicks."),
     ParameterSpec("debug_image_scale", 1.0, "Scale of ~/debug_image relative to the input image.",
                   value_range=(0.05, 1.0)),
+    ParameterSpec("max_image_side", 8192, "Largest accepted image width/height in px, checked before decoding "
+                  "(raw: message fields; compressed: the PNG/JPEG header).", value_range=(16, 65536)),
+    ParameterSpec("loss_warn_share", 0.05, "/diagnostics goes WARN when more than this share of recent frames "
+                  "never reached the node (estimated from header stamp gaps).", value_range=(0.0, 1.0)),
     ParameterSpec("warn_throttle_sec", 5.0, "Shortest interval between two warnings of the same kind.",
                   value_range=(0.0, 3600.0)),
     # topics (read on activate)
@@ -127,6 +140,26 @@ def check_value(name: str, value: Any, backends: Sequence[str] = ()) -> Optional
         return f"device must be 'cpu', 'cuda' or 'cuda:N', got {value!r}"
     if name == "backend" and backends and value not in backends:
         return f"backend must be one of {list(backends)}, got {value!r}"
-    if name in ("label", "lost_label", "click_target_id") and not value:
+    if name in ("label", "click_target_id") and not value:
         return f"{name} must not be empty"
     return None
+
+
+UNSET_AT_RUNTIME = "is resolved on configure: clean the node up and configure it again to unset it"
+
+
+def is_unset(name: str, value: Any) -> bool:
+    """Whether ``value`` is the "unset" sentinel of tracker parameter ``name``."""
+    if name == "preset":
+        return value in ("", "default")
+    if name in ("search_factor", "update_interval"):
+        return value == 0
+    if name == "update_threshold":
+        return value < 0
+    return False
+
+
+def tracker_overrides(get: Callable[[str], Any]) -> dict[str, Any]:
+    """The tracker settings the user set (``get(name)`` reads a parameter); None for every unset one."""
+    return {name: None if is_unset(name, get(name)) else get(name)
+            for name in ("preset", "search_factor", "update_interval", "update_threshold")}

@@ -6,13 +6,21 @@ subscribes and starts the worker, deactivate unsubscribes, cleanup releases the 
 Threading: image callbacks only store the newest message in a one-slot mailbox (counting the one they replace
 as dropped); one worker thread takes the newest frame, runs one batched tracker step for all targets and
 publishes. A slow model therefore always works on the latest frame instead of a growing queue.
+
+Robustness: every callback (image, init, click, reset service, diagnostics timer, worker) catches what the
+tracker or a decoder raises (MemoryError included) at its boundary, counts it on /diagnostics and keeps the
+node alive. Images larger than ``max_image_side`` are refused before decoding; init boxes are intersected with
+the image; a resolution change drops the targets with a warning instead of tracking in the wrong coordinates.
 Uses only rclpy API available since Humble.
 """
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import rclpy
 import rclpy.exceptions
@@ -27,21 +35,38 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D, Detection2DArray
 
-from mixformerv2_core import MultiTargetTracker
+from mixformerv2_core import MultiTargetTracker, is_lost
 from mixformerv2_core.backends import available_backends
+from mixformerv2_core.geometry import intersect_with_image
 
 from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
-from .detection_messages import detections_from_results, init_request_from_detection
-from .frame_buffer import FrameRingBuffer
-from .image_conversion import ImageConversionError, compressed_to_frame, frame_to_image, image_to_frame
+from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
+from .frame_buffer import FrameRingBuffer, stamp_to_ns
+from .image_conversion import (
+    ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
 from .node_status import FrameStats, ProblemReporter, build_diagnostics
-from .parameters import PARAMETERS, SPECS, check_value
+from .parameters import PARAMETERS, SPECS, UNSET_AT_RUNTIME, check_value, is_unset, tracker_overrides
 
 NODE_NAME = "mixformerv2_tracker"
 _PARAMETER_ERRORS = tuple(getattr(rclpy.exceptions, name) for name in (
     "ParameterException", "InvalidParameterValueException", "InvalidParameterTypeException")
     if hasattr(rclpy.exceptions, name))
+
+WORKER_JOIN_TIMEOUT_S = 2.0  # well inside launch's 5 s SIGINT grace period
+
+
+def _guarded(callback: Callable) -> Callable:
+    """Runs a callback so that nothing it raises (MemoryError included) leaves it: the node reports the error
+    on /diagnostics (``problem.callback_error``) and stays alive."""
+    @functools.wraps(callback)
+    def wrapper(self: "TrackingNode", *args: Any) -> Any:
+        try:
+            return callback(self, *args)
+        except Exception as error:  # noqa: BLE001 - the boundary: no message may take the node down
+            self._callback_failed(callback.__name__, error)
+            return None
+    return wrapper
 
 
 class TrackingNode(LifecycleNode):
@@ -56,6 +81,7 @@ class TrackingNode(LifecycleNode):
         self.problems = ProblemReporter(self.get_logger().warning, self._param("warn_throttle_sec"))
         self._tracker: Optional[MultiTargetTracker] = None
         self._tracker_lock = threading.Lock()
+        self._frame_size: Optional[tuple[int, int]] = None  # (height, width) the targets' boxes refer to
         self._failure: Optional[str] = None
         self._state_label = "unconfigured"
         self._active = False
@@ -108,6 +134,8 @@ class TrackingNode(LifecycleNode):
                 reason = f"{parameter.name} is read at start-up only: restart the node to change it"
             if reason is None and spec.stage == "activate" and self._active:
                 reason = f"{parameter.name} is read on activate: deactivate the node before changing it"
+            if reason is None and self._tracker is not None and is_unset(parameter.name, parameter.value):
+                reason = f"{parameter.name} {UNSET_AT_RUNTIME}"
             if reason is not None:
                 return SetParametersResult(successful=False, reason=reason)
         for parameter in parameters:  # accepted: apply what the tracker reads every frame
@@ -141,13 +169,10 @@ class TrackingNode(LifecycleNode):
                     variant=self._param("variant") or None,
                     device=self._param("device"),
                     backend=self._param("backend"),
-                    preset=self._param("preset"),
                     precision=self._param("precision") or None,
                     backend_options=self._backend_options(),
-                    search_factor=self._param("search_factor") or None,
-                    update_interval=self._param("update_interval"),
-                    update_threshold=self._param("update_threshold"),
                     color_order=self._param("color_order"),
+                    **tracker_overrides(self._param),  # None for every unset one: the core resolves it
                 )
             except Exception as error:  # noqa: BLE001 - any load failure must fail the transition, not the process
                 problem = f"cannot load the tracker from '{weights}': {error}"
@@ -159,10 +184,33 @@ class TrackingNode(LifecycleNode):
         self._create_outputs()
         self._state_label = "inactive"
         config = self._tracker.config
+        settings = ", ".join(f"{key} {value}" for key, value in self.tracker_settings().items())
         self.get_logger().info(
             f"loaded {weights} (embed {config.embed_dim}, depth {config.depth}, search {config.search_size}px) "
-            f"on {self._param('device')} with backend {self._param('backend')}")
+            f"on {self._param('device')} with backend {self._param('backend')}; tracker: {settings}")
         return TransitionCallbackReturn.SUCCESS
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether a model is loaded (configured, until cleanup)."""
+        return self._tracker is not None
+
+    def last_results(self) -> dict:
+        """Target id -> its latest ``TrackResult`` (the init box until its first frame)."""
+        with self._tracker_lock:
+            tracker = self._tracker
+            if tracker is None:
+                return {}
+            return {target_id: tracker.last_result(target_id) for target_id in tracker.target_ids}
+
+    def tracker_settings(self) -> dict[str, str]:
+        """The tracker settings in use after resolution (also on /diagnostics as ``tracker.<name>``)."""
+        with self._tracker_lock:
+            params = self._tracker.params if self._tracker is not None else None
+        if params is None:
+            return {}
+        return {name: str(getattr(params, name))
+                for name in ("search_factor", "template_factor", "update_interval", "update_threshold")}
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         try:
@@ -177,6 +225,7 @@ class TrackingNode(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name="mixformerv2_worker", daemon=True)
         self._worker.start()
         self._state_label = "active"
+        super().on_activate(state)  # enables the lifecycle publishers
         self.get_logger().info(f"active: tracking frames from {self._image_topic()} "
                                f"({self._param('image_transport')})")
         return TransitionCallbackReturn.SUCCESS
@@ -185,7 +234,7 @@ class TrackingNode(LifecycleNode):
         self._stop_worker()
         self._destroy_inputs()
         self._state_label = "inactive"
-        return TransitionCallbackReturn.SUCCESS
+        return super().on_deactivate(state)  # disables the lifecycle publishers
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         self._release()
@@ -210,8 +259,10 @@ class TrackingNode(LifecycleNode):
     def _release(self) -> None:
         with self._tracker_lock:
             self._tracker = None
+            self._frame_size = None
+        destroy = getattr(self, "destroy_lifecycle_publisher", self.destroy_publisher)
         for publisher in self._outputs.values():
-            self.destroy_publisher(publisher)
+            destroy(publisher)
         self._outputs = {}
         if self._reset_service is not None:
             self.destroy_service(self._reset_service)
@@ -232,10 +283,12 @@ class TrackingNode(LifecycleNode):
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self._param("qos_depth"), reliability=reliability)
 
     def _create_outputs(self) -> None:
+        """Lifecycle publishers (enabled on activate, disabled on deactivate), as ros2/demos lifecycle_py."""
+        create = getattr(self, "create_lifecycle_publisher", self.create_publisher)
         self._outputs = {
-            "detections": self.create_publisher(Detection2DArray, "~/detections", 10),
-            "detection": self.create_publisher(Detection2D, "~/detection", 10),
-            "debug_image": self.create_publisher(Image, "~/debug_image", 1),
+            "detections": create(Detection2DArray, "~/detections", 10),
+            "detection": create(Detection2D, "~/detection", 10),
+            "debug_image": create(Image, "~/debug_image", 1),
         }
         self._reset_service = self.create_service(Trigger, "~/reset", self._on_reset, callback_group=self._io_group)
 
@@ -262,8 +315,21 @@ class TrackingNode(LifecycleNode):
 
     # ----------------------------------------------------------------------------------------------------
     # input callbacks (short: they never run the model)
+    def _callback_failed(self, name: str, error: BaseException) -> None:
+        try:
+            self.problems.report("callback_error", f"{name} failed: {type(error).__name__}: {error}")
+        except Exception:  # noqa: BLE001 - even reporting can fail under memory pressure; stay alive regardless
+            pass
+
+    @_guarded
     def _on_image(self, msg) -> None:
-        self.stats.count("received")
+        self.stats.received_frame(stamp_to_ns(msg.header.stamp))
+        try:  # before buffering: the ring buffer may not hold frame_buffer_size oversized messages
+            check_message_size(msg, self._param("max_image_side"))
+        except ImageConversionError as error:
+            self.stats.count("bad")
+            self.problems.report(error.reason, f"frame skipped: {error}")
+            return
         self._frames.push(msg)
         with self._mailbox_ready:
             if self._mailbox is not None:
@@ -272,11 +338,12 @@ class TrackingNode(LifecycleNode):
             self._mailbox_ready.notify()
 
     def _decode(self, msg):
-        color_order = self._param("color_order")
+        color_order, max_side = self._param("color_order"), self._param("max_image_side")
         if isinstance(msg, CompressedImage):
-            return compressed_to_frame(msg, color_order)
-        return image_to_frame(msg, color_order)
+            return compressed_to_frame(msg, color_order, max_side)
+        return image_to_frame(msg, color_order, max_side)
 
+    @_guarded
     def _on_init(self, msg: Detection2D) -> None:
         try:
             request = init_request_from_detection(msg)
@@ -295,6 +362,7 @@ class TrackingNode(LifecycleNode):
         self._start_target(request.target_id, frame_msg, request.box_xywh,
                            "the frame with the same stamp" if exact else "the latest frame (no frame with its stamp)")
 
+    @_guarded
     def _on_click(self, msg: Point) -> None:
         try:
             box = self._clicks.click(msg.x, msg.y)
@@ -316,6 +384,19 @@ class TrackingNode(LifecycleNode):
         except ImageConversionError as error:
             self.problems.report(error.reason, f"init of '{target_id}' ignored: {error}")
             return
+        height, width = frame.shape[:2]
+        box = intersect_with_image(box_xywh, height, width)
+        try:
+            check_box_size(target_id, box_xywh[2], box_xywh[3])  # as given (clicks), then what lies inside
+            if box is None:
+                raise ValueError(f"init box {tuple(round(v, 1) for v in box_xywh)} of '{target_id}' lies outside "
+                                 f"the {width}x{height} image")
+            check_box_size(target_id, box[2], box[3])
+        except ValueError as error:
+            self.problems.report("bad_init", f"init ignored: {error}")
+            return
+        if box != tuple(float(v) for v in box_xywh):
+            source += ", clipped to the image"
         with self._tracker_lock:
             if self._tracker is None:
                 self.problems.report("not_configured", f"init of '{target_id}' ignored: no model loaded")
@@ -325,8 +406,9 @@ class TrackingNode(LifecycleNode):
                     "too_many_targets",
                     f"init of '{target_id}' ignored: already tracking max_targets={self._param('max_targets')}")
                 return
+            self._adopt_frame_size((height, width))
             try:
-                result = self._tracker.add(target_id, frame, box_xywh)
+                result = self._tracker.add(target_id, frame, box)
             except ValueError as error:
                 self.problems.report("bad_init", f"init of '{target_id}' ignored: {error}")
                 return
@@ -334,15 +416,33 @@ class TrackingNode(LifecycleNode):
         self.get_logger().info(f"tracking '{target_id}' from box x={x:.1f} y={y:.1f} w={w:.1f} h={h:.1f} "
                                f"on {source}")
 
-    def _on_reset(self, request, response):
-        with self._tracker_lock:
-            count = len(self._tracker) if self._tracker is not None else 0
-            if self._tracker is not None:
-                self._tracker.reset()
+    def _adopt_frame_size(self, size: tuple[int, int]) -> None:
+        """Called under the tracker lock with the size of the frame about to be used: a different size than
+        the targets' drops them (their boxes are in the old image's pixels) with a warning."""
+        previous, self._frame_size = self._frame_size, size
+        if previous is None or previous == size or self._tracker is None or not len(self._tracker):
+            return
+        count = len(self._tracker)
+        self._tracker.reset()
         self._clicks.reset()
-        response.success = True
-        response.message = f"removed {count} target(s)"
-        self.get_logger().info(response.message)
+        self.problems.report(
+            "resolution_changed", f"image size changed from {previous[1]}x{previous[0]} to {size[1]}x{size[0]}: "
+                                  f"{count} target(s) dropped; initialise them again")
+
+    def _on_reset(self, request, response):
+        try:
+            with self._tracker_lock:
+                count = len(self._tracker) if self._tracker is not None else 0
+                if self._tracker is not None:
+                    self._tracker.reset()
+            self._clicks.reset()
+            response.success = True
+            response.message = f"removed {count} target(s)"
+            self.get_logger().info(response.message)
+        except Exception as error:  # noqa: BLE001 - the boundary, as in _guarded, but the caller needs a reply
+            self._callback_failed("_on_reset", error)
+            response.success = False
+            response.message = f"reset failed: {type(error).__name__}: {error}"
         return response
 
     # ----------------------------------------------------------------------------------------------------
@@ -358,9 +458,16 @@ class TrackingNode(LifecycleNode):
                 self._mailbox = None
             try:
                 self._process(msg, received_at)
-            except Exception as error:  # noqa: BLE001 - a frame must never take the node down
-                self.stats.count("bad")
-                self.problems.report("processing_error", f"frame skipped: {type(error).__name__}: {error}")
+            except Exception as error:  # noqa: BLE001 - a frame must never take the node down (MemoryError too)
+                try:
+                    self.stats.count("bad")
+                    self.problems.report("processing_error", f"frame skipped: {type(error).__name__}: {error}")
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def stop(self) -> None:
+        """Stops the worker thread (waits at most WORKER_JOIN_TIMEOUT_S); call before destroy_node()."""
+        self._stop_worker()
 
     def _stop_worker(self) -> None:
         self._active = False
@@ -368,7 +475,7 @@ class TrackingNode(LifecycleNode):
             self._mailbox = None
             self._mailbox_ready.notify_all()
         if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join(timeout=10.0)
+            self._worker.join(timeout=WORKER_JOIN_TIMEOUT_S)
         self._worker = None
 
     def _process(self, msg, received_at: float) -> None:
@@ -382,10 +489,10 @@ class TrackingNode(LifecycleNode):
             tracker = self._tracker
             if tracker is None:
                 return
+            self._adopt_frame_size(frame.shape[:2])
             results = tracker.track(frame) if len(tracker) else {}
         lost_threshold = self._param("lost_threshold")
-        array = detections_from_results(msg.header, results.values(), self._param("label"),
-                                        self._param("lost_label"), lost_threshold)
+        array = detections_from_results(msg.header, results.values(), self._param("label"), lost_threshold)
         publishers = self._outputs
         if not publishers:
             return
@@ -410,33 +517,54 @@ class TrackingNode(LifecycleNode):
             options["bundle_dir"] = self._param("onnx_bundle_dir")
         return options
 
+    @_guarded
     def _publish_diagnostics(self) -> None:
         lost_threshold = self._param("lost_threshold")
         with self._tracker_lock:
             tracker = self._tracker
             results = [tracker.last_result(target_id) for target_id in tracker.target_ids] if tracker else []
-            targets = [(str(result.target_id), "tracking" if result.score >= lost_threshold else "lost", result.score)
-                       for result in results]
+            targets = [(str(result.target_id), "lost" if is_lost(result.score, lost_threshold) else "tracking",
+                        result.score) for result in results]
+        extra = {f"tracker.{name}": value for name, value in self.tracker_settings().items()}
         self._diagnostics_pub.publish(build_diagnostics(
             self.get_clock().now().to_msg(), f"{self.get_name()}: tracking", self.get_fully_qualified_name(),
-            self._state_label, self.stats, self.problems, targets, self._failure))
+            self._state_label, self.stats, self.problems, targets, self._failure,
+            self._param("loss_warn_share"), extra))
 
 
-def main(args: Optional[list] = None) -> None:
-    """Entry point of ``ros2 run mixformerv2_ros tracking_node`` and ``mixformerv2-tracking-node``."""
+def main(args: Optional[list] = None, exit_process: bool = True) -> None:
+    """Entry point of ``ros2 run mixformerv2_ros tracking_node`` and ``mixformerv2-tracking-node``.
+
+    After the node is destroyed and rclpy is shut down, the process ends at once (``exit_process``): the
+    interpreter's own teardown of torch takes seconds on a busy CPU (2.3 s measured here), which would eat
+    launch's 5 s SIGINT grace period for nothing.
+    """
     rclpy.init(args=args)
-    node = TrackingNode()
+    try:
+        node = TrackingNode()  # with autostart this loads the model: SIGINT may come meanwhile
+    except KeyboardInterrupt:
+        rclpy.try_shutdown()
+        _leave(exit_process)
+        return
     executor = MultiThreadedExecutor(num_threads=3)
     executor.add_node(node)
     try:
         executor.spin()
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
+        pass  # SIGINT / SIGTERM: leave quickly, well inside launch's grace period
     finally:
-        node._stop_worker()
+        node.stop()
+        executor.shutdown(timeout_sec=1.0)
         node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        rclpy.try_shutdown()
+    _leave(exit_process)  # reached only after a clean stop: an unexpected error above keeps its traceback
+
+
+def _leave(exit_process: bool) -> None:
+    if exit_process:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

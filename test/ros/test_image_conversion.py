@@ -125,3 +125,36 @@ def test_frame_to_image_round_trip(rgb):
     msg = frame_to_image(rgb)
     assert (msg.encoding, msg.step) == ("rgb8", rgb.shape[1] * 3)
     np.testing.assert_array_equal(image_to_frame(msg), rgb)
+
+
+def test_size_cap_is_checked_before_converting(rgb):
+    msg = make_image(rgb, "rgb8")
+    assert image_to_frame(msg, "rgb", max_side=64).shape == (48, 64, 3)
+    with pytest.raises(ImageConversionError) as refused:
+        image_to_frame(msg, "rgb", max_side=63)
+    assert refused.value.reason == "image_too_large" and "64x48" in str(refused.value)
+    liar = Image(height=100_000, width=4, encoding="mono8", step=4)  # claims 400 KB, carries nothing
+    with pytest.raises(ImageConversionError) as refused:
+        image_to_frame(liar, "rgb", max_side=8192)
+    assert refused.value.reason == "image_too_large"
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_compressed_size_cap_reads_the_header(rgb, fmt):
+    ok, encoded = cv2.imencode(".jpg" if fmt == "jpeg" else ".png", rgb)
+    msg = CompressedImage(format=fmt)
+    msg.data = encoded.tobytes()
+    assert compressed_to_frame(msg, "rgb", max_side=64).shape == (48, 64, 3)
+    with pytest.raises(ImageConversionError) as refused:
+        compressed_to_frame(msg, "rgb", max_side=50)
+    assert refused.value.reason == "image_too_large"
+
+
+def test_compressed_without_a_readable_size_is_refused_under_a_cap(rgb):
+    ok, encoded = cv2.imencode(".bmp", rgb)
+    msg = CompressedImage(format="bmp")
+    msg.data = encoded.tobytes()
+    assert compressed_to_frame(msg, "rgb").shape == (48, 64, 3)  # no cap: OpenCV decodes what it can
+    with pytest.raises(ImageConversionError) as refused:
+        compressed_to_frame(msg, "rgb", max_side=8192)
+    assert refused.value.reason == "corrupt_compressed" and "neither a PNG nor a JPEG" in str(refused.value)

@@ -106,13 +106,17 @@ def test_parameter_changes_are_validated(make_harness):
         "device": "cuda",  # model already loaded
         "image_transport": "compressed",  # topics in use
         "label": "",  # empty class id
-        "diagnostics_period": 2.0,  # start-up only
+        "update_interval": 0,  # "unset" is resolved on configure
+        "update_threshold": -1.0,
     }
     for name, value in refused.items():
         result = node.set_parameters([Parameter(name, value=value)])[0]
         assert not result.successful and name in result.reason, (name, result.reason)
+    for name in ("diagnostics_period", "autostart"):  # start-up only: read-only descriptors
+        assert node.describe_parameter(name).read_only
+        assert not node.set_parameters([Parameter(name, value=node.get_parameter(name).value)])[0].successful
     assert node.set_parameters([Parameter("update_interval", value=7)])[0].successful
-    assert node._tracker.params.update_interval == 7
+    _, values = harness.latest_diagnostics(lambda v: v.get("tracker.update_interval") == "7")
     assert node.get_parameter("lost_threshold").value == 0.25
 
 

@@ -111,11 +111,11 @@ def test_two_clicks_define_a_box(make_harness, sequence):
     wait_for(lambda: harness.node._clicks.waiting_for_second)
     harness.click_pub.publish(Point(x=100.0, y=80.0, z=0.0))
     wait_for(lambda: harness.tracked_ids() == ["clicked"])
-    assert harness.node._tracker.last_result("clicked").box == (100.0, 80.0, 50.0, 40.0)
+    assert harness.node.last_results()["clicked"].box == (100.0, 80.0, 50.0, 40.0)
 
 
-def test_lost_target_is_labelled_and_diagnosed(make_harness, sequence):
-    harness = make_harness(label="object", lost_label="lost")
+def test_lost_target_keeps_its_label_and_reports_the_state(make_harness, sequence):
+    harness = make_harness(label="object")
     harness.wait_connected()
     first, _ = harness.send_and_wait(sequence.frames[0], 0)
     harness.init_and_wait("t", sequence.boxes[0], first.header)
@@ -124,14 +124,15 @@ def test_lost_target_is_labelled_and_diagnosed(make_harness, sequence):
     result = harness.node.set_parameters([Parameter("lost_threshold", value=1.0)])[0]
     assert result.successful
     _, output = harness.send_and_wait(sequence.frames[1], 1)
-    hypothesis = output.detections[0].results[0].hypothesis
-    assert hypothesis.score < 1.0 and hypothesis.class_id == "lost"
+    label, state = (entry.hypothesis for entry in output.detections[0].results)
+    assert label.class_id == "object" and label.score < 1.0  # the class never changes with the state
+    assert state.class_id == "state:lost" and state.score == label.score
     status, values = harness.latest_diagnostics(lambda v: v.get("target.t", "").startswith("lost"))
     assert status.level == status.WARN and status.message == "target lost"
 
     assert harness.node.set_parameters([Parameter("lost_threshold", value=0.0)])[0].successful
     _, output = harness.send_and_wait(sequence.frames[2], 2)
-    assert output.detections[0].results[0].hypothesis.class_id == "object"
+    assert [entry.hypothesis.class_id for entry in output.detections[0].results] == ["object", "state:tracking"]
     status, values = harness.latest_diagnostics(
         lambda v: v.get("target.t", "").startswith("tracking") and int(v["frames_processed"]) == 3)
     assert status.level == status.OK and values["state"] == "active" and values["frames_dropped"] == "0"
@@ -156,7 +157,7 @@ def test_debug_image_is_drawn_only_for_subscribers(make_harness, sequence):
     plain = cv2.resize(sequence.frames[2], (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
     changed = np.any(pixels != plain, axis=2)
     assert changed.sum() > 50  # the box and its label were drawn ...
-    x, y, w, h = (v / 2 for v in harness.node._tracker.last_result("t").box)
+    x, y, w, h = (v / 2 for v in harness.node.last_results()["t"].box)
     far = np.ones_like(changed)
     far[max(0, int(y) - 20):int(y + h) + 4, max(0, int(x) - 4):int(x + w) + 60] = False
     assert not changed[far].any()  # ... around the tracked box only
