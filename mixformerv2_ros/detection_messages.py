@@ -1,8 +1,9 @@
 """vision_msgs Detection2D <-> tracker boxes: init requests in, per-target detections out.
 
 Each output detection carries two hypotheses: ``results[0]`` is the configured object label with the
-tracker's score, ``results[1]`` the tracking state, ``class_id`` ``state:tracking`` or ``state:lost`` (same
-score), decided by :func:`mixformerv2_core.is_lost`. The label therefore never changes with the state.
+tracker's score, ``results[1]`` the target's state (``state:tracking``, ``state:uncertain``, ``state:lost`` or
+``state:reacquired``, same score) as the core's state machine decided it (``TrackResult.state``). The label
+therefore never changes with the state.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from typing import Any, Iterable, Optional
 
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from mixformerv2_core import is_lost
+from mixformerv2_core import TargetState
 from mixformerv2_core.geometry import cxcywh_to_xywh, xywh_to_cxcywh
 
 DEFAULT_TARGET_ID = "0"
 MAX_ID_BYTES = 256  # a target id is a name, not a payload
 MIN_BOX_SIDE = 2.0  # pixels: nothing smaller gives the network a template to track
-STATE_TRACKING = "state:tracking"
-STATE_LOST = "state:lost"
+STATE_PREFIX = "state:"
+STATE_TRACKING = STATE_PREFIX + TargetState.TRACKING.value
+STATE_LOST = STATE_PREFIX + TargetState.LOST.value
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 def detection_from_box(header: Any, target_id: str, box_xywh, score: float, class_id: str,
                        state: Optional[str] = None) -> Detection2D:
     """One Detection2D in image pixels with the given header (copied as is); ``state`` adds the state
-    hypothesis (:data:`STATE_TRACKING` / :data:`STATE_LOST`) as ``results[1]``."""
+    hypothesis (``state:<TargetState value>``) as ``results[1]``."""
     cx, cy, w, h = xywh_to_cxcywh(box_xywh)
     detection = Detection2D()
     detection.header = header
@@ -78,19 +80,17 @@ def detection_from_box(header: Any, target_id: str, box_xywh, score: float, clas
     return detection
 
 
-def tracking_state(score: float, lost_threshold: float) -> str:
-    """:data:`STATE_LOST` or :data:`STATE_TRACKING`, by the core's one rule."""
-    return STATE_LOST if is_lost(score, lost_threshold) else STATE_TRACKING
+def tracking_state(result: Any) -> str:
+    """The state hypothesis' class_id of a ``TrackResult``: ``state:`` + its state machine's state."""
+    return STATE_PREFIX + TargetState(result.state).value
 
 
-def detections_from_results(header: Any, results: Iterable[Any], label: str,
-                            lost_threshold: float) -> Detection2DArray:
+def detections_from_results(header: Any, results: Iterable[Any], label: str) -> Detection2DArray:
     """All targets of one frame: ``label`` always, the state hypothesis after it."""
     array = Detection2DArray()
     array.header = header
     array.detections = [
-        detection_from_box(header, result.target_id, result.box, result.score, label,
-                           tracking_state(result.score, lost_threshold))
+        detection_from_box(header, result.target_id, result.box, result.score, label, tracking_state(result))
         for result in results
     ]
     return array

@@ -97,6 +97,8 @@ class FrameStats:
         self.dropped = 0
         self.bad = 0
         self.debug_images = 0
+        self.lost_events = 0  # targets that turned lost (the core's state machine)
+        self.reacquired_events = 0  # lost targets found again
         self._done_times: deque = deque(maxlen=window)
         self._latencies_ms: deque = deque(maxlen=window)
         self.arrivals = ArrivalMonitor()
@@ -164,6 +166,8 @@ def build_diagnostics(stamp, name: str, hardware_id: str, state: str, stats: Fra
         "lost_share_recent": "n/a" if lost_share is None else f"{lost_share:.3f}",
         "frame_interval_ms": "n/a" if interval_ms is None else f"{interval_ms:.2f}",
         "targets": str(len(targets)),
+        "target_lost_events": str(stats.lost_events),
+        "target_reacquired_events": str(stats.reacquired_events),
     }
     values.update(extra or {})
     for target_id, target_state, score in targets:

@@ -88,8 +88,19 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "variant default, resolved on configure).", value_range=(0, 100000)),
     ParameterSpec("update_threshold", -1.0, "Minimum score of a frame to become the online template; negative: "
                   "unset (preset > checkpoint > variant default, resolved on configure).", value_range=(-1.0, 1.0)),
-    ParameterSpec("lost_threshold", DEFAULT_LOST_THRESHOLD, "Targets scoring below this are reported lost "
-                  "(results[1] 'state:lost', diagnostics, debug image).", value_range=(0.0, 1.0)),
+    ParameterSpec("lost_threshold", DEFAULT_LOST_THRESHOLD, "A frame scoring below this counts as not seen: the "
+                  "target turns 'uncertain', and 'lost' after lost_after such frames (results[1], diagnostics, "
+                  "debug image).", value_range=(0.0, 1.0)),
+    ParameterSpec("lost_after", 0, "Frames in a row under lost_threshold before a target is lost; 0: unset "
+                  "(tracker default 3).", value_range=(0, 1000)),
+    ParameterSpec("reacquire", "", "Search for a lost target with wider windows: 'wide' or 'off' (the official "
+                  "tracker); '': unset ('wide', or 'off' under a benchmark preset).", choices=("", "wide", "off")),
+    ParameterSpec("reacquire_threshold", -1.0, "Score a lost target's window needs to count as found; negative: "
+                  "unset (tracker default 0.5).", value_range=(-1.0, 1.0)),
+    ParameterSpec("found_after", 0, "Frames in a row found at the same place before a lost target is "
+                  "re-acquired; 0: unset (tracker default 2).", value_range=(0, 1000)),
+    ParameterSpec("reacquire_windows", 0, "Most search windows per lost target and frame (its cost: about one "
+                  "step each, in one batch); 0: unset (tracker default 3).", value_range=(0, 64)),
     ParameterSpec("label", "object", "results[0].hypothesis.class_id of every target, tracked or lost."),
     ParameterSpec("max_targets", 8, "Most targets tracked at once; further init requests are refused.",
                   value_range=(1, 256)),
@@ -148,18 +159,23 @@ def check_value(name: str, value: Any, backends: Sequence[str] = ()) -> Optional
 UNSET_AT_RUNTIME = "is resolved on configure: clean the node up and configure it again to unset it"
 
 
+# Target-state settings the tracker reads every frame; the node hands changes to set_state_settings().
+STATE_SETTINGS = ("lost_threshold", "lost_after", "reacquire", "reacquire_threshold", "found_after",
+                  "reacquire_windows")
+TRACKER_SETTINGS = ("preset", "search_factor", "update_interval", "update_threshold") + STATE_SETTINGS
+
+
 def is_unset(name: str, value: Any) -> bool:
     """Whether ``value`` is the "unset" sentinel of tracker parameter ``name``."""
-    if name == "preset":
+    if name in ("preset", "reacquire"):
         return value in ("", "default")
-    if name in ("search_factor", "update_interval"):
+    if name in ("search_factor", "update_interval", "lost_after", "found_after", "reacquire_windows"):
         return value == 0
-    if name == "update_threshold":
+    if name in ("update_threshold", "reacquire_threshold"):
         return value < 0
     return False
 
 
-def tracker_overrides(get: Callable[[str], Any]) -> dict[str, Any]:
+def tracker_overrides(get: Callable[[str], Any], names: tuple[str, ...] = TRACKER_SETTINGS) -> dict[str, Any]:
     """The tracker settings the user set (``get(name)`` reads a parameter); None for every unset one."""
-    return {name: None if is_unset(name, get(name)) else get(name)
-            for name in ("preset", "search_factor", "update_interval", "update_threshold")}
+    return {name: None if is_unset(name, get(name)) else get(name) for name in names}

@@ -35,7 +35,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D, Detection2DArray
 
-from mixformerv2_core import MultiTargetTracker, is_lost
+from mixformerv2_core import MultiTargetTracker, TargetState
 from mixformerv2_core.backends import available_backends
 from mixformerv2_core.geometry import intersect_with_image
 
@@ -46,7 +46,8 @@ from .frame_buffer import FrameRingBuffer, stamp_to_ns
 from .image_conversion import (
     ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
 from .node_status import FrameStats, ProblemReporter, build_diagnostics
-from .parameters import PARAMETERS, SPECS, UNSET_AT_RUNTIME, check_value, is_unset, tracker_overrides
+from .parameters import (PARAMETERS, SPECS, STATE_SETTINGS, UNSET_AT_RUNTIME, check_value, is_unset,
+                         tracker_overrides)
 
 NODE_NAME = "mixformerv2_tracker"
 _PARAMETER_ERRORS = tuple(getattr(rclpy.exceptions, name) for name in (
@@ -86,6 +87,7 @@ class TrackingNode(LifecycleNode):
         self._state_label = "unconfigured"
         self._active = False
         self._clicks = ClickBoxBuilder()
+        self._last_states: dict = {}  # target id -> its state on the previous frame (state events)
         self._frames = FrameRingBuffer(self._param("frame_buffer_size"))
         self._mailbox: Optional[tuple[Any, float]] = None
         self._mailbox_ready = threading.Condition()
@@ -138,6 +140,13 @@ class TrackingNode(LifecycleNode):
                 reason = f"{parameter.name} {UNSET_AT_RUNTIME}"
             if reason is not None:
                 return SetParametersResult(successful=False, reason=reason)
+        state_changes = {p.name: p.value for p in parameters if p.name in STATE_SETTINGS}
+        if state_changes and self._tracker is not None:
+            try:  # validated and applied as one (nothing changes on a bad combination)
+                with self._tracker_lock:
+                    self._tracker.set_state_settings(**tracker_overrides(state_changes.get, tuple(state_changes)))
+            except ValueError as error:
+                return SetParametersResult(successful=False, reason=str(error))
         for parameter in parameters:  # accepted: apply what the tracker reads every frame
             self._bad_parameters.pop(parameter.name, None)
             if parameter.name in ("update_interval", "update_threshold") and self._tracker is not None:
@@ -210,7 +219,8 @@ class TrackingNode(LifecycleNode):
         if params is None:
             return {}
         return {name: str(getattr(params, name))
-                for name in ("search_factor", "template_factor", "update_interval", "update_threshold")}
+                for name in ("search_factor", "template_factor", "update_interval", "update_threshold")
+                + STATE_SETTINGS}
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         try:
@@ -491,8 +501,8 @@ class TrackingNode(LifecycleNode):
                 return
             self._adopt_frame_size(frame.shape[:2])
             results = tracker.track(frame) if len(tracker) else {}
-        lost_threshold = self._param("lost_threshold")
-        array = detections_from_results(msg.header, results.values(), self._param("label"), lost_threshold)
+        self._count_state_events(results.values())
+        array = detections_from_results(msg.header, results.values(), self._param("label"))
         publishers = self._outputs
         if not publishers:
             return
@@ -503,7 +513,7 @@ class TrackingNode(LifecycleNode):
         debug = publishers["debug_image"]
         if debug.get_subscription_count() > 0:
             color_order = self._param("color_order")
-            canvas = draw_targets(frame, results.values(), lost_threshold, self._param("debug_image_scale"),
+            canvas = draw_targets(frame, results.values(), self._param("debug_image_scale"),
                                   color_order)
             debug.publish(frame_to_image(canvas, msg.header, color_order))
             self.stats.count("debug_images")
@@ -517,14 +527,22 @@ class TrackingNode(LifecycleNode):
             options["bundle_dir"] = self._param("onnx_bundle_dir")
         return options
 
+    def _count_state_events(self, results) -> None:
+        """Counts targets turning lost and being re-acquired (reported on /diagnostics)."""
+        previous, self._last_states = self._last_states, {r.target_id: r.state for r in results}
+        for target_id, state in self._last_states.items():
+            before = previous.get(target_id, TargetState.TRACKING)  # a new target starts tracking its init box
+            if state is TargetState.LOST and before is not TargetState.LOST:
+                self.stats.count("lost_events")
+            elif state is TargetState.REACQUIRED and before is not TargetState.REACQUIRED:
+                self.stats.count("reacquired_events")
+
     @_guarded
     def _publish_diagnostics(self) -> None:
-        lost_threshold = self._param("lost_threshold")
         with self._tracker_lock:
             tracker = self._tracker
             results = [tracker.last_result(target_id) for target_id in tracker.target_ids] if tracker else []
-            targets = [(str(result.target_id), "lost" if is_lost(result.score, lost_threshold) else "tracking",
-                        result.score) for result in results]
+            targets = [(str(result.target_id), result.state.value, result.score) for result in results]
         extra = {f"tracker.{name}": value for name, value in self.tracker_settings().items()}
         self._diagnostics_pub.publish(build_diagnostics(
             self.get_clock().now().to_msg(), f"{self.get_name()}: tracking", self.get_fully_qualified_name(),

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Create (or update) the project's virtual environment in .venv: PyTorch 2.13.0 CPU, the package in editable
-# mode and its extras. Prints one line per step; pip's own output is kept in .venv/setup.log and shown only
-# when a step fails. Idempotent: when nothing it installs from changed, it checks the environment and stops.
-# Usage: scripts/setup_env.sh
+# Create (or update) the project's virtual environment (default .venv): PyTorch 2.13.0 CPU, the package in
+# editable mode and its extras. Prints one line per step; pip's own output is kept in VENV/setup.log and shown
+# only when a step fails. Idempotent: when nothing it installs from changed, it checks the environment and stops.
+# Usage: scripts/setup_env.sh [VENV]      (relative to the repository root; scripts/test.sh uses .venv-jazzy too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+VENV="${1:-.venv}"
 TORCH_VERSION=2.13.0
-LOG=.venv/setup.log
-STAMP=.venv/setup_env.stamp
+LOG="$VENV/setup.log"
+STAMP="$VENV/setup_env.stamp"
 
 step() { printf '[setup] %s\n' "$*"; }
 
@@ -18,9 +19,9 @@ if [ -z "$PYTHON_BIN" ]; then
     if command -v "$candidate" >/dev/null 2>&1; then PYTHON_BIN="$candidate"; break; fi
   done
 fi
-if [ ! -x .venv/bin/python ]; then
-  step "creating .venv with $PYTHON_BIN ..."
-  "$PYTHON_BIN" -m venv .venv
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV with $PYTHON_BIN ..."
+  "$PYTHON_BIN" -m venv "$VENV"
 fi
 
 # What the environment is built from: when this digest matches the last successful run, nothing is reinstalled.
@@ -28,7 +29,7 @@ inputs_digest() {
   cat scripts/setup_env.sh setup.py requirements/*.txt 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 check_environment() {
-  .venv/bin/python -c "import torch, cv2, mixformerv2_core; print('[setup] environment ready: torch', torch.__version__, '| opencv', cv2.__version__)"
+  "$VENV/bin/python" -c "import torch, cv2, mixformerv2_core; print('[setup] environment ready: torch', torch.__version__, '| opencv', cv2.__version__)"
 }
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_digest)" ] && check_environment 2>/dev/null; then
   exit 0
@@ -40,7 +41,7 @@ pip_step() {
   local message="$1"; shift
   step "$message ..."
   local output
-  if ! output="$(.venv/bin/python -m pip install --disable-pip-version-check --no-input "$@" 2>&1)"; then
+  if ! output="$("$VENV/bin/python" -m pip install --disable-pip-version-check --no-input "$@" 2>&1)"; then
     printf '%s\n' "$output" | tee -a "$LOG" >&2
     printf '[setup] error: %s failed (pip output above, also in %s)\n' "$message" "$LOG" >&2
     exit 1

@@ -115,27 +115,40 @@ def test_two_clicks_define_a_box(make_harness, sequence):
 
 
 def test_lost_target_keeps_its_label_and_reports_the_state(make_harness, sequence):
+    """The core's state machine, driven through runtime parameters: tracking -> lost -> reacquired -> tracking."""
     harness = make_harness(label="object")
     harness.wait_connected()
     first, _ = harness.send_and_wait(sequence.frames[0], 0)
     harness.init_and_wait("t", sequence.boxes[0], first.header)
     from rclpy.parameter import Parameter
 
-    result = harness.node.set_parameters([Parameter("lost_threshold", value=1.0)])[0]
-    assert result.successful
+    def states(output):
+        return [entry.hypothesis.class_id for entry in output.detections[0].results]
+
+    never_good_enough = [Parameter("lost_after", value=1), Parameter("reacquire_threshold", value=1.0),
+                         Parameter("lost_threshold", value=1.0)]
+    assert harness.node.set_parameters_atomically(never_good_enough).successful
     _, output = harness.send_and_wait(sequence.frames[1], 1)
     label, state = (entry.hypothesis for entry in output.detections[0].results)
     assert label.class_id == "object" and label.score < 1.0  # the class never changes with the state
     assert state.class_id == "state:lost" and state.score == label.score
     status, values = harness.latest_diagnostics(lambda v: v.get("target.t", "").startswith("lost"))
     assert status.level == status.WARN and status.message == "target lost"
+    assert values["target_lost_events"] == "1"
 
-    assert harness.node.set_parameters([Parameter("lost_threshold", value=0.0)])[0].successful
+    refused = harness.node.set_parameters([Parameter("reacquire_threshold", value=0.5)])[0]
+    assert not refused.successful and "reacquire_threshold" in refused.reason  # under lost_threshold: refused
+    always_good_enough = [Parameter("lost_threshold", value=0.0), Parameter("reacquire_threshold", value=0.0),
+                          Parameter("found_after", value=1)]
+    assert harness.node.set_parameters_atomically(always_good_enough).successful
     _, output = harness.send_and_wait(sequence.frames[2], 2)
-    assert [entry.hypothesis.class_id for entry in output.detections[0].results] == ["object", "state:tracking"]
+    assert states(output) == ["object", "state:reacquired"]
+    _, output = harness.send_and_wait(sequence.frames[3], 3)
+    assert states(output) == ["object", "state:tracking"]
     status, values = harness.latest_diagnostics(
-        lambda v: v.get("target.t", "").startswith("tracking") and int(v["frames_processed"]) == 3)
+        lambda v: v.get("target.t", "").startswith("tracking") and int(v["frames_processed"]) == 4)
     assert status.level == status.OK and values["state"] == "active" and values["frames_dropped"] == "0"
+    assert values["target_reacquired_events"] == "1" and values["tracker.reacquire"] == "wide"
 
 
 def test_debug_image_is_drawn_only_for_subscribers(make_harness, sequence):
