@@ -1,144 +1,280 @@
-"""What the ROS node adds on top of the tracker: latency through real DDS topics and drop rate at 30 Hz.
+"""Camera process -> tracking node process -> recorder process, as on a robot: delivery and latency over real DDS.
 
-For every image size and transport (raw sensor_msgs/Image, JPEG CompressedImage), in one run:
-  * tracker step alone: MultiTargetTracker.track() on the decoded frames (same weights, one target);
-  * node, lock-step: image published -> Detection2DArray received, one frame at a time (no queueing),
-    alternating with the tracker step alone so both see the same machine load; overhead = median of the
-    per-frame differences (conversion, DDS transport, message building);
-  * node at 30 Hz: frames published at the camera rate; latency of the processed ones and the share of frames
-    the latest-frame policy dropped because the model was busy.
-Node and publisher share this process (and its GIL), as a camera driver and the node would not; the numbers
-are an upper bound of the overhead. Random weights: accuracy is irrelevant, the compute is the real one.
+For every combination of image size (640x480, 1280x720 rgb8), transport (raw Image, JPEG CompressedImage),
+camera publisher reliability (reliable as usb_cam, best effort as most sensor drivers) and node-side Fast DDS
+profile (the shipped config/fastdds_large_images.xml as the launch files set it, or Fast DDS defaults), three OS
+processes run:
+
+  * camera: publishes frames at --rate (stamp = publish time), writes when it published each frame;
+  * node: the tracking node's console entry (``python -m mixformerv2_ros.tracking_node``), default QoS
+    (best effort, keep last 1), started fresh for each combination;
+  * recorder: starts one target on the first answered frame, records when each Detection2DArray arrived and the
+    node's /diagnostics frame counters.
+
+Reported per combination: delivered (frames the node received / published), answered (arrays received /
+published) and latency median / p90 (publish -> detections received, same host clock). The camera and the
+recorder use Fast DDS defaults (the node's profile is the only change), so the numbers show what a node-side
+setting achieves with an unmodified camera driver. A tiny random network keeps the model far below the frame
+interval, so losses are transport losses (unless --config says otherwise).
 
     source .ros_env/setup.sh
-    python benchmarks/node_latency.py [--config tiny|S|B] [--weights FILE] [--device cpu|cuda] [--frames 60]
+    python benchmarks/node_latency.py [--frames 300] [--config tiny|S|B] [--device cpu|cuda] [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-import rclpy
-import torch
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tracker_speed import machine_description, percentile  # noqa: E402
-
-from mixformerv2_core import MultiTargetTracker, ModelConfig, VARIANTS, build_model, save_checkpoint  # noqa: E402
-from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
-from mixformerv2_ros.harness import NodeHarness, make_frame_message, wait_for  # noqa: E402
-from mixformerv2_ros.image_conversion import compressed_to_frame, image_to_frame  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "config" / "fastdds_large_images.xml"
+NAMESPACE = "/bench"
+NODE = f"{NAMESPACE}/mixformerv2_tracker"
+CAMERA_TOPIC = "/bench_camera/image"
+SIZES = ("640x480", "1280x720")
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 
 
-class TrackerAlone:
-    """The same tracker the node runs, fed the same decoded frames, timed one step at a time."""
-
-    def __init__(self, weights: str, device: str, messages: list, box) -> None:
-        self.device = device
-        self.tracker = MultiTargetTracker.from_checkpoint(weights, device=device)
-        self.frames = [compressed_to_frame(m) if hasattr(m, "format") else image_to_frame(m) for m in messages]
-        self.tracker.add(0, self.frames[0], box)
-
-    def step_ms(self, index: int) -> float:
-        start = time.perf_counter()
-        self.tracker.track(self.frames[index])
-        if self.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return (time.perf_counter() - start) * 1000.0
+def percentile(values: list, share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def lockstep_run(harness: NodeHarness, alone: TrackerAlone, pool: ThreadPoolExecutor, messages: list
-                 ) -> tuple[list[float], list[float]]:
-    """Alternates one tracker step alone and one frame through the node, so both see the same machine load.
+# -- camera process -------------------------------------------------------------------------------------------
+def run_camera(args: argparse.Namespace) -> None:
+    import numpy as np
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage
+    from std_msgs.msg import Header
 
-    Returns (tracker ms, node ms) per frame; frame i of ``messages`` is frame i + 1 of the sequence.
-    """
-    alone_ms, node_ms = [], []
-    for index, msg in enumerate(messages):
-        alone_ms.append(pool.submit(alone.step_ms, index + 1).result())  # a worker thread, like the node's
-        msg.header.stamp.sec = 1000 + 1 + index
-        sent_at = time.perf_counter()
-        harness.publish_raw(msg)
-        output = harness.output_for(msg.header, timeout=30.0)
-        node_ms.append((harness.received_at[id(output)] - sent_at) * 1000.0)
-    return alone_ms, node_ms
+    from mixformerv2_ros.image_conversion import frame_to_compressed, frame_to_image
+
+    width, height = (int(v) for v in args.size.split("x"))
+    rng = np.random.default_rng(0)
+    frames = []
+    for index in range(30):  # a bright square moving over textured noise: JPEG sizes like a real scene
+        frame = rng.integers(0, 120, (height, width, 3), dtype=np.uint8)
+        x = 40 + 8 * index
+        frame[height // 3:height // 3 + 80, x:x + 80] = (230, 40, 40)
+        frames.append(frame)
+    messages = [frame_to_compressed(f, Header()) if args.transport == "compressed" else frame_to_image(f, Header())
+                for f in frames]
+    rclpy.init()
+    node = rclpy.create_node("bench_camera")
+    reliability = ReliabilityPolicy.RELIABLE if args.reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+    kind = CompressedImage if args.transport == "compressed" else type(messages[0])
+    topic = CAMERA_TOPIC + ("/compressed" if args.transport == "compressed" else "")
+    publisher = node.create_publisher(kind, topic, QoSProfile(depth=5, reliability=reliability))
+    deadline = time.monotonic() + args.wait
+    while publisher.get_subscription_count() < 2 and time.monotonic() < deadline:  # node and recorder
+        time.sleep(0.05)
+    time.sleep(2.0)  # the recorder sees the node's first output and starts the target on it
+    sent = []
+    start = time.monotonic()
+    for index in range(args.frames):
+        pause = start + index / args.rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        msg = messages[index % len(messages)]
+        now = time.time_ns()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        publisher.publish(msg)
+        sent.append(now)
+    time.sleep(1.0)
+    Path(args.out).write_text(json.dumps({"sent_ns": sent}), encoding="utf-8")
+    node.destroy_node()
+    rclpy.shutdown()
 
 
-def streaming_run(harness: NodeHarness, messages: list, offset: int, rate_hz: float) -> tuple[list[float], int]:
-    """Publishes ``messages`` at ``rate_hz``; returns latencies (ms) of the answered frames and their number."""
-    sent_at = {}
-    first_output = len(harness.arrays)
-    for index, msg in enumerate(messages):
-        stamp = offset + index
-        msg.header.stamp.sec = 1000 + stamp
-        sent_at[stamp] = time.perf_counter()
-        harness.publish_raw(msg)
-        time.sleep(max(0.0, sent_at[stamp] + 1.0 / rate_hz - time.perf_counter()))
-    last = messages[-1].header
-    wait_for(lambda: any(m.header.stamp == last.stamp for m in harness.arrays[first_output:]), timeout=30.0)
-    answered = harness.arrays[first_output:]
-    latencies = [(harness.received_at[id(out)] - sent_at[out.header.stamp.sec - 1000]) * 1000.0 for out in answered]
-    return latencies, len(answered)
+# -- recorder process -----------------------------------------------------------------------------------------
+def run_recorder(args: argparse.Namespace) -> None:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from vision_msgs.msg import Detection2D, Detection2DArray
+
+    from mixformerv2_ros.detection_messages import detection_from_box
+
+    rclpy.init()
+    node = rclpy.create_node("bench_recorder")
+    received: dict[int, int] = {}
+    counters: dict[str, str] = {}
+    first_counters: dict[str, str] = {}
+    reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    init = node.create_publisher(Detection2D, f"{NODE}/init", reliable)
+    started = []
+
+    def on_array(msg: Detection2DArray) -> None:
+        received[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = time.time_ns()
+        if not started:
+            init.publish(detection_from_box(msg.header, "0", (40.0, 40.0, 80.0, 80.0), 1.0, "init"))
+            started.append(True)
+
+    def on_diagnostics(msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.hardware_id == NODE:
+                counters.update({kv.key: kv.value for kv in status.values if kv.key.startswith("frames_")})
+                if not first_counters:
+                    first_counters.update(counters)
+
+    node.create_subscription(Detection2DArray, f"{NODE}/detections", on_array, reliable)
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 100)
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end and not Path(args.out + ".stop").exists():
+        rclpy.spin_once(node, timeout_sec=0.05)
+    Path(args.out).write_text(json.dumps({"received_ns": received, "counters": counters,
+                                                "first_counters": first_counters}), encoding="utf-8")
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+# -- orchestration --------------------------------------------------------------------------------------------
+def child_environment(with_profile: bool) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for name in PROFILE_VARIABLES:
+        env.pop(name, None)
+    if with_profile:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
+    return env
+
+
+def start_node(args, weights: str, transport: str, with_profile: bool) -> subprocess.Popen:
+    """The node as its console entry runs it; one per (profile, transport), reused for sizes and camera QoS."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mixformerv2_ros.tracking_node", "--ros-args", "-r", f"__ns:={NAMESPACE}",
+         "-r", f"image:={CAMERA_TOPIC}", "-p", f"weights:={weights}", "-p", f"device:={args.device}",
+         "-p", f"image_transport:={transport}", "-p", "diagnostics_period:=0.5"],
+        env=child_environment(with_profile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def one_combination(args, size: str, transport: str, reliability: str, with_profile: bool, work: Path) -> dict:
+    """Recorder and camera against the running node; returns the row of the results table."""
+    me = [sys.executable, os.path.abspath(__file__)]
+    default_env = child_environment(False)
+    camera_out, recorder_out = work / "camera.json", work / "recorder.json"
+    for stale in (camera_out, recorder_out, Path(str(recorder_out) + ".stop")):
+        stale.unlink(missing_ok=True)
+    recorder = subprocess.Popen(me + ["--role", "recorder", "--out", str(recorder_out),
+                                      "--seconds", str(args.wait + args.frames / args.rate + 30)], env=default_env)
+    try:
+        subprocess.run(me + ["--role", "camera", "--out", str(camera_out), "--size", size, "--transport", transport,
+                             "--reliability", reliability, "--frames", str(args.frames), "--rate", str(args.rate),
+                             "--wait", str(args.wait)], env=default_env, check=True,
+                       timeout=args.wait + args.frames / args.rate + 60)
+        time.sleep(1.5)  # the last diagnostics
+        Path(str(recorder_out) + ".stop").touch()
+        recorder.wait(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.terminate()
+            recorder.wait(timeout=30)
+    sent = json.loads(camera_out.read_text(encoding="utf-8"))["sent_ns"]
+    recorded = json.loads(recorder_out.read_text(encoding="utf-8"))
+    arrived = {int(stamp): at for stamp, at in recorded["received_ns"].items()}
+    latencies = [(arrived[stamp] - stamp) / 1e6 for stamp in sent if stamp in arrived]
+
+    def counted(key: str) -> int:  # this run's part of the node's running totals
+        return int(recorded["counters"].get(key, 0)) - int(recorded["first_counters"].get(key, 0))
+
+    return {
+        "size": size, "transport": transport, "camera_qos": reliability,
+        "node_profile": "shipped" if with_profile else "Fast DDS default",
+        "published": len(sent), "delivered": counted("frames_received"), "dropped_busy": counted("frames_dropped"),
+        "answered": len(latencies),
+        "latency_median_ms": statistics.median(latencies) if latencies else None,
+        "latency_p90_ms": percentile(latencies, 0.9) if latencies else None,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def machine() -> str:
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+        flags = next(line.split(":", 1)[1] for line in lines if line.startswith("flags")).split()
+        flags = ", ".join(flag for flag in ("avx2", "avx512f", "avx512_vnni", "amx_tile") if flag in flags)
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    return f"{model} ({flags}), {os.cpu_count()} logical cores"
+
+
+def make_weights(config: str, path: Path) -> str:
+    import torch
+
+    from mixformerv2_core import VARIANTS, ModelConfig, build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(build_model(ModelConfig.tiny() if config == "tiny" else VARIANTS[config]), path)
+    return str(path)
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    rows = []
+    print(f"machine: {machine()}; ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID')}, "
+          f"ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        weights = args.weights or make_weights(args.config, work / f"{args.config}.pt")
+        for with_profile in (True, False):
+            for transport in args.transports:
+                node = start_node(args, weights, transport, with_profile)
+                try:
+                    for size in args.sizes:
+                        for reliability in ("reliable", "best_effort"):
+                            row = one_combination(args, size, transport, reliability, with_profile, work)
+                            rows.append(row)
+                            print(format_row(row), flush=True)
+                finally:
+                    node.terminate()
+                    node.wait(timeout=30)
+    print("\n| node profile | size | transport | camera QoS | delivered | answered | busy-dropped | "
+          "latency median / p90 ms | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(format_row(row))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1), encoding="utf-8")
+
+
+def format_row(row: dict) -> str:
+    share = lambda count: f"{count}/{row['published']} ({100.0 * count / max(row['published'], 1):.1f} %)"  # noqa
+    latency = ("-" if row["latency_median_ms"] is None
+               else f"{row['latency_median_ms']:.1f} / {row['latency_p90_ms']:.1f}")
+    return (f"| {row['node_profile']} | {row['size']} | {row['transport']} | {row['camera_qos']} | "
+            f"{share(row['delivered'])} | {share(row['answered'])} | {row['dropped_busy']} | {latency} | "
+            f"{row['load_average']:.1f} |")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="tiny", choices=["tiny"] + sorted(VARIANTS),
-                        help="random-weight network to build when --weights is not given")
-    parser.add_argument("--weights", help="weights file to use instead of random weights")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", choices=("orchestrate", "camera", "recorder"), default="orchestrate",
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--transport", help=argparse.SUPPRESS)
+    parser.add_argument("--reliability", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--frames", type=int, default=300, help="frames per combination (default 300 = 10 s)")
+    parser.add_argument("--rate", type=float, default=30.0, help="camera rate in Hz")
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the node to come up")
+    parser.add_argument("--config", choices=("tiny", "S", "B"), default="tiny", help="random-weight network")
+    parser.add_argument("--weights", help="a real checkpoint instead of random weights")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=5, help="first frames left out of the lock-step timings")
-    parser.add_argument("--rate", type=float, default=30.0, help="input rate of the streaming run (Hz)")
-    parser.add_argument("--sizes", nargs="+", default=["640x480", "1280x720"])
-    parser.add_argument("--transports", nargs="+", default=["raw", "compressed"], choices=["raw", "compressed"])
-    options = parser.parse_args()
-
-    weights = options.weights
-    if weights is None:
-        torch.manual_seed(0)
-        config = ModelConfig.tiny() if options.config == "tiny" else VARIANTS[options.config]
-        weights = os.path.join(tempfile.mkdtemp(), f"random_{options.config}.pt")
-        save_checkpoint(build_model(config), weights)
-    os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
-    rclpy.init()
-    print(f"machine: {machine_description(options.device)}, load average {os.getloadavg()[0]:.1f}")
-    print(f"model: {options.weights or 'random ' + options.config}, device {options.device}, "
-          f"{options.frames} frames per run, streaming at {options.rate:g} Hz\n")
-    header = (f"{'size':>9} {'input':>10} | {'tracker ms':>15} | {'node lock-step ms':>17} | {'overhead ms':>11} | "
-              f"{'node @%gHz ms' % options.rate:>15} {'dropped':>8}")
-    print(header + "\n" + "-" * len(header))
-    pool = ThreadPoolExecutor(max_workers=1)
-    for size in options.sizes:
-        width, height = (int(v) for v in size.split("x"))
-        sequence = generate_sequence(seed=11, num_frames=options.frames, frame_size=(height, width))
-        for transport in options.transports:
-            messages = [make_frame_message(frame, index, transport) for index, frame in enumerate(sequence.frames)]
-            alone = TrackerAlone(weights, options.device, messages, sequence.boxes[0])
-            harness = NodeHarness({"weights": weights, "device": options.device}, transport)
-            try:
-                harness.wait_connected(transport)
-                harness.publish_raw(messages[0])
-                harness.output_for(messages[0].header, timeout=30.0)
-                harness.init_and_wait("0", sequence.boxes[0], messages[0].header, timeout=30.0)
-                alone_ms, node_ms = (values[options.warmup:] for values in lockstep_run(harness, alone, pool,
-                                                                                         messages[1:]))
-                streaming, answered = streaming_run(harness, messages[1:], 10_000, options.rate)
-                dropped = 1.0 - answered / (len(messages) - 1)
-            finally:
-                harness.close()
-            overhead = statistics.median([n - a for n, a in zip(node_ms, alone_ms)])
-            print(f"{size:>9} {transport:>10} | {statistics.median(alone_ms):6.1f} / {percentile(alone_ms, 90):6.1f} | "
-                  f"{statistics.median(node_ms):7.1f} / {percentile(node_ms, 90):7.1f} | {overhead:11.1f} | "
-                  f"{statistics.median(streaming):6.1f} / {percentile(streaming, 90):6.1f} {dropped:8.0%}")
-    print("\n(median / p90 ms; overhead = median over frames of (node lock-step - tracker step), the two measured"
-          " alternately)")
-    rclpy.shutdown()
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES))
+    parser.add_argument("--transports", nargs="+", default=["raw", "compressed"], choices=("raw", "compressed"))
+    parser.add_argument("--json", help="also write the rows here")
+    args = parser.parse_args()
+    {"orchestrate": orchestrate, "camera": run_camera, "recorder": run_recorder}[args.role](args)
 
 
 if __name__ == "__main__":

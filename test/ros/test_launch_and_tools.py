@@ -120,3 +120,49 @@ def test_box_picker_names_the_missing_display_or_gui():
     assert window_problem({"DISPLAY": ":0"}, gui_build) is None
     assert window_problem({"WAYLAND_DISPLAY": "wayland-0"}, gui_build) is None
     assert "no GUI support" in window_problem({"DISPLAY": ":0"}, "  GUI:                           NONE\n")
+
+
+def test_dds_profile_goes_to_the_variable_the_distro_reads(tmp_path, monkeypatch):
+    profile = tmp_path / "profile.xml"
+    profile.write_text("<profiles/>", encoding="utf-8")
+    monkeypatch.setenv("ROS_DISTRO", "kilted")
+    assert launch_description.dds_environment(str(profile)) == {"FASTDDS_DEFAULT_PROFILES_FILE": str(profile)}
+    monkeypatch.setenv("ROS_DISTRO", "humble")
+    assert launch_description.dds_environment(str(profile)) == {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile)}
+    assert launch_description.dds_environment("") == {}
+    with pytest.raises(launch_description.LaunchArgumentError, match="is not a file"):
+        launch_description.dds_environment(str(tmp_path / "missing.xml"))
+
+
+def test_an_exported_dds_profile_wins_over_the_shipped_one(tmp_path, monkeypatch):
+    shipped = ROOT / "config" / launch_description.DDS_PROFILE_FILE
+    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+    monkeypatch.delenv("FASTRTPS_DEFAULT_PROFILES_FILE", raising=False)
+    assert launch_description.default_dds_profile(str(shipped)) == str(shipped)
+    assert launch_description.default_dds_profile(str(tmp_path / "not_installed.xml")) == ""
+    monkeypatch.setenv("FASTRTPS_DEFAULT_PROFILES_FILE", "/etc/mine.xml")
+    assert launch_description.default_dds_profile(str(shipped)) == "/etc/mine.xml"
+
+
+def test_shipped_dds_profile_offers_udp_with_large_buffers_and_no_shared_memory():
+    import xml.etree.ElementTree as ElementTree
+
+    namespace = {"f": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    root = ElementTree.parse(ROOT / "config" / launch_description.DDS_PROFILE_FILE).getroot()
+    transports = root.findall("f:transport_descriptors/f:transport_descriptor", namespace)
+    assert [t.findtext("f:type", namespaces=namespace) for t in transports] == ["UDPv4"]
+    assert int(transports[0].findtext("f:receiveBufferSize", namespaces=namespace)) >= 2 * 1280 * 720 * 3 // 2
+    participant = root.find("f:participant", namespace)
+    assert participant.get("is_default_profile") == "true"
+    assert participant.findtext("f:rtps/f:useBuiltinTransports", namespaces=namespace) == "false"
+
+
+@pytest.mark.parametrize("text, expected", [("true", True), ("True", True), ("1", True), ("false", False),
+                                            ("FALSE", False), ("0", False)])
+def test_boolean_launch_arguments_read_like_launch_reads_them(text, expected):
+    assert launch_description.is_true(text) is expected
+
+
+def test_a_boolean_launch_argument_with_other_text_is_an_error():
+    with pytest.raises(launch_description.LaunchArgumentError, match="expected true or false, got 'yes'"):
+        launch_description.is_true("yes")
