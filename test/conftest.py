@@ -1,11 +1,14 @@
 """Shared fixtures: tiny random-weight networks and checkpoints (no downloads, no trained weights needed)."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import torch
+# The core first: importing it sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP, as in every product entry
+# point. With torch first, idle OpenMP threads busy-wait and starve the node's other threads (measured: a tiny
+# model's add() took 0.7-2.2 s instead of 1 ms under an init storm).
+from mixformerv2_core import ModelConfig, build_model, save_checkpoint  # isort: skip
 
-from mixformerv2_core import ModelConfig, build_model, save_checkpoint
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
