@@ -35,7 +35,8 @@ class DrawnTarget:
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], color=(255, 255, 255), scale: float = 0.45) -> None:
     """Text with a dark edge so it reads on any background (the edge is the same glyphs shifted by a pixel:
-    a thicker stroke would change the glyph widths)."""
+    a thicker stroke would change the glyph widths).
+    """
     x, y = origin
     for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1)):
         cv2.putText(image, text, (x + dx, y + dy), _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
@@ -173,7 +174,8 @@ class H264Writer:
 
 class AnnotatedVideo:
     """Draws and writes frames one by one (nothing accumulates but a few thumbnails) and, on ``close``, the
-    contact sheet of ``sheet_frames`` evenly spaced frames next to the video (``<video>.png`` unless given)."""
+    contact sheet of ``sheet_frames`` evenly spaced frames next to the video (``<video>.png`` unless given).
+    """
 
     def __init__(self, path: Union[str, os.PathLike], fps: float, lost_threshold: float = DEFAULT_LOST_THRESHOLD,
                  sheet_path: Union[str, os.PathLike, None] = None, sheet_frames: int = 6) -> None:

@@ -107,7 +107,8 @@ VARIANTS: dict[str, ModelConfig] = {
 @dataclass(frozen=True)
 class TrackingDefaults:
     """How a variant is tracked, and how its training crops are cut: the one table every entry point
-    (tracker, node, CLIs, training, export) derives from. docs/tracker.md explains each number."""
+    (tracker, node, CLIs, training, export) derives from. docs/tracker.md explains each number.
+    """
 
     search_factor: float  # test time: the factor the official test script passes
     train_search_factor: float  # training search crops of the official stage configs

@@ -1,4 +1,4 @@
-"""Crop windows and box arithmetic of the official tracker (reference §5.3, §5.6).
+"""Crop windows and box arithmetic of the official tracker (docs/tracker.md).
 
 Boxes are ``(x, y, w, h)`` in image pixels unless a name says otherwise.
 """

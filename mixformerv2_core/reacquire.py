@@ -35,7 +35,8 @@ PROPOSAL_SCALES = (0.6, 0.8, 1.0, 1.25, 1.6, 2.0)  # target sizes tried, relativ
 
 def tile_windows(box: Sequence[float], frame_size: tuple[int, int], factor: float, out_size: int) -> list[CropWindow]:
     """The grid of search windows (of the size the tracker would cut around ``box``) covering the frame,
-    nearest to ``box``'s centre first."""
+    nearest to ``box``'s centre first.
+    """
     size = crop_window(box, factor, out_size).size
     height, width = frame_size
     xs, ys = _starts(width, size), _starts(height, size)
@@ -46,7 +47,8 @@ def tile_windows(box: Sequence[float], frame_size: tuple[int, int], factor: floa
 
 def _starts(length: int, size: int) -> list[int]:
     """Window origins along one axis, at most half a window apart, the first and last flush with the borders
-    (one centred window when the frame is smaller than a window)."""
+    (one centred window when the frame is smaller than a window).
+    """
     if length <= size:
         return [round(0.5 * (length - size))]
     count = math.ceil((length - size) / (0.5 * size)) + 1
@@ -126,7 +128,8 @@ def _refine(frame: np.ndarray, patch: np.ndarray, cx: float, cy: float, w: float
             ) -> tuple[float, float]:
     """The coarse centre refined within ``reach`` pixels, at a resolution where the target is about
     ``REFINE_SIDE`` pixels across: the network's score drops fast when its window is off the target's centre by
-    even a few pixels."""
+    even a few pixels.
+    """
     r = int(math.ceil(reach))
     x0, y0 = int(round(cx - 0.5 * w)) - r, int(round(cy - 0.5 * h)) - r
     x1, y1 = int(round(cx + 0.5 * w)) + r, int(round(cy + 0.5 * h)) + r
@@ -145,7 +148,8 @@ def _refine(frame: np.ndarray, patch: np.ndarray, cx: float, cy: float, w: float
 
 def window_anchor(window: CropWindow) -> Box:
     """A zero-size box at the window's centre: what ``geometry.map_box_back`` maps a prediction in the window
-    back around (it assumes the crop is centred on the box it is given)."""
+    back around (it assumes the crop is centred on the box it is given).
+    """
     half = 0.5 * window.size
     return (window.x1 + half, window.y1 + half, 0.0, 0.0)
 
@@ -153,7 +157,8 @@ def window_anchor(window: CropWindow) -> Box:
 def is_near(box: Sequence[float], previous: Sequence[float]) -> bool:
     """Whether ``box`` is where ``previous`` was, give or take one frame's motion (centres at most the larger
     side of ``previous`` apart): a window other than the one around the box that finds the target there
-    confirms it rather than relocating it."""
+    confirms it rather than relocating it.
+    """
     dx = (box[0] + 0.5 * box[2]) - (previous[0] + 0.5 * previous[2])
     dy = (box[1] + 0.5 * box[3]) - (previous[1] + 0.5 * previous[3])
     return math.hypot(dx, dy) <= max(previous[2], previous[3])
@@ -161,7 +166,8 @@ def is_near(box: Sequence[float], previous: Sequence[float]) -> bool:
 
 def best_window(scores: Sequence[float]) -> int:
     """Index of the best-scoring window; ties (and all-NaN scores) go to the earliest, i.e. the window around
-    the current box."""
+    the current box.
+    """
     best = 0
     for index, score in enumerate(scores):
         if score > scores[best] or (scores[best] != scores[best] and score == score):

@@ -86,7 +86,8 @@ EXIT_FRAMES = 4  # frames the target takes to slide out of (and back into) the f
 
 def _exit_path(centers: np.ndarray, sizes: np.ndarray, start: int, stop: int, width: int, height: int) -> None:
     """Moves the target out over the nearest border before ``start``, keeps it outside until ``stop`` and brings it
-    back to its own trajectory by ``stop + EXIT_FRAMES`` (in place)."""
+    back to its own trajectory by ``stop + EXIT_FRAMES`` (in place).
+    """
     before, after = centers[start - EXIT_FRAMES].copy(), centers[min(stop + EXIT_FRAMES, len(centers) - 1)].copy()
     reach = sizes[start:stop].max(axis=0) if stop > start else sizes[start]
     gaps = [before[0], width - before[0], before[1], height - before[1]]
@@ -118,7 +119,8 @@ class SyntheticScene:
     ) -> None:
         """``absences``: frame ranges ``[start, stop)`` without the target, either not drawn (``"hidden"``, as
         behind a wall) or moved out of the frame and back (``"exit"``, sliding over ``EXIT_FRAMES`` frames on
-        each side); their ``boxes`` rows are NaN, and a box cut by the border is the visible part."""
+        each side); their ``boxes`` rows are NaN, and a box cut by the border is the visible part.
+        """
         if absence_mode not in ABSENCE_MODES:
             raise ValueError(f"absence_mode must be one of {ABSENCE_MODES}, got {absence_mode!r}")
         margin = EXIT_FRAMES if absence_mode == "exit" else 0

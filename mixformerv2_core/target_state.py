@@ -68,7 +68,8 @@ class TargetStateMachine:
     def step(self, score: float, relocated: bool = False) -> TargetState:
         """Advance by one frame scored ``score``. ``relocated``: while lost, the box jumped to a new place on
         this frame (farther than one frame's motion, found by another window of the wide search), which restarts
-        the count of confirming frames: only frames that find the target where it was found before confirm it."""
+        the count of confirming frames: only frames that find the target where it was found before confirm it.
+        """
         rules = self.rules
         if self.state is TargetState.LOST:
             if score >= rules.reacquire_threshold:  # False for NaN

@@ -19,7 +19,8 @@ from .preprocessing import IMAGENET_MEAN, IMAGENET_STD, check_color_order
 
 def _taps(start: Tensor, size: Tensor, lo: Tensor, hi: Tensor, out_size: int) -> tuple[Tensor, ...]:
     """Per window (rows of the ``(N,)`` inputs) and output pixel along one axis: the two window taps as image
-    indices (clamped to readable ones), whether each lies in the image region the window takes, and the weight."""
+    indices (clamped to readable ones), whether each lies in the image region the window takes, and the weight.
+    """
     size, start, lo, hi = size[:, None], start[:, None], lo[:, None], hi[:, None]
     steps = torch.arange(out_size, device=size.device, dtype=torch.float64)[None]
     position = (steps + 0.5) * (size.double() / out_size) - 0.5
@@ -39,7 +40,8 @@ def _taps(start: Tensor, size: Tensor, lo: Tensor, hi: Tensor, out_size: int) ->
 
 def sample_windows_torch(frame: Tensor, windows: Sequence[CropWindow]) -> Tensor:
     """``frame``: ``HxWx3`` uint8 tensor (any device) -> ``NxSxSx3`` float crops (whole grey levels), one per
-    window, in the frame's colour order. Memory grows with the output size only, never with the window's."""
+    window, in the frame's colour order. Memory grows with the output size only, never with the window's.
+    """
     if not windows:
         raise ValueError("a crop batch needs at least one window")
     out_size = windows[0].out_size
@@ -67,7 +69,8 @@ def sample_windows_torch(frame: Tensor, windows: Sequence[CropWindow]) -> Tensor
 def crop_batch_torch(frame: Tensor, windows: Sequence[CropWindow], color_order: str = "rgb",
                      out: Optional[Tensor] = None) -> Tensor:
     """``frame``: ``HxWx3`` uint8 tensor (any device) -> ``Nx3xSxS`` normalised crops, one per window, on that
-    device. ``out`` (any float dtype, e.g. a network's input buffer) is filled in place when given."""
+    device. ``out`` (any float dtype, e.g. a network's input buffer) is filled in place when given.
+    """
     order = check_color_order(color_order)
     pixels = sample_windows_torch(frame, windows)
     if order == "bgr":

@@ -1,4 +1,4 @@
-"""The MixFormerV2 tracking procedure (reference §5): one batched forward per frame for all targets.
+"""The MixFormerV2 tracking procedure (docs/tracker.md): one batched forward per frame for all targets.
 
 Per target: crop the search region around the previous box, run the network, map the box back, clip it,
 and keep the best-scoring crop of each ``update_interval`` frames as the next online template (falling back
@@ -35,7 +35,7 @@ class TrackerParams:
     ``config.VARIANT_TRACKING`` (B 5.0, S 4.4 search factor; template factor 2.0, update every 200 frames
     above 0.5), filled in when a tracker is built for a model.
 
-    Only one online template is supported: the official code's ``online_size > 1`` path crashes (§5.8).
+    Only one online template is supported: the official code's ``online_size > 1`` path crashes (docs/tracker.md, "Deviations").
 
     Target states and re-acquisition (docs/tracker.md, ``target_state``, ``reacquire``): a target is
     ``uncertain`` after a frame scoring under ``lost_threshold`` and ``lost`` after ``lost_after`` such frames
@@ -233,7 +233,8 @@ class MultiTargetTracker:
         """Change the state and re-acquisition settings (``lost_threshold``, ``lost_after``,
         ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``) while tracking, e.g. from
         a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
-        keeps its state and counts, and the next frame is judged by the new rules."""
+        keeps its state and counts, and the next frame is judged by the new rules.
+        """
         unknown = sorted(set(settings) - set(_STATE_SETTINGS))
         if unknown:
             raise ValueError(f"not a state setting: {unknown}; known: {list(_STATE_SETTINGS)}")

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 class HostCrops:
     """Crops with the fused NumPy/OpenCV path into a reused ``Nx3xSxS`` float32 batch (bit-identical to the
-    reference crop). Reads the colour order from the tracker's parameters at every crop."""
+    reference crop). Reads the colour order from the tracker's parameters at every crop.
+    """
 
     def __init__(self, params: TrackerParams, search_size: int) -> None:
         self._params = params

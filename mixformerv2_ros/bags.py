@@ -119,7 +119,8 @@ def _state_result(state: str):
 def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, object_id: str = "",
                       state: str = "absent"):
     """``vision_msgs/Detection2D`` of an ``x, y, w, h`` box. Without a box (None / NaN / zero size) the size
-    is zero and the one result's ``class_id`` says why (:data:`GT_STATES`)."""
+    is zero and the one result's ``class_id`` says why (:data:`GT_STATES`).
+    """
     t = typestore().types
     results = []
     if box is None or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
@@ -148,7 +149,8 @@ def detection_box(det) -> np.ndarray:
 
 def detection_state(det) -> str:
     """``visible`` for a box, else the reason the message gives (:data:`GT_STATES`); a zero-size box without
-    a reason (an older bag, a user's recording) reads as ``absent``."""
+    a reason (an older bag, a user's recording) reads as ``absent``.
+    """
     if det is None:
         return "unknown"
     if det.bbox.size_x > 0 and det.bbox.size_y > 0:
@@ -159,7 +161,8 @@ def detection_state(det) -> str:
 
 def decode_image(msg, color_order: str = "rgb") -> np.ndarray:
     """HxWx3 uint8 frame in ``color_order`` from a bag's Image or CompressedImage, decoded exactly as the
-    tracking node decodes live messages (every encoding it supports)."""
+    tracking node decodes live messages (every encoding it supports).
+    """
     frame = compressed_to_frame(msg, color_order) if hasattr(msg, "format") else image_to_frame(msg, color_order)
     return np.array(frame)  # own the pixels: the deserialized message buffer is not kept
 
@@ -239,7 +242,8 @@ def write_sequence_bag(
 def _write_like_rosbag2(writer: Writer, ros_distro: str) -> None:
     """Make an open rosbags writer write what rosbag2 itself writes: the target ``ros_distro`` in the
     metadata embedded in the storage file, and (MCAP) each channel's ``topic_type_hash`` (its RIHS01 type
-    hash) next to ``offered_qos_profiles``. rosbags writes neither; the test suite reads both back."""
+    hash) next to ``offered_qos_profiles``. rosbags writes neither; the test suite reads both back.
+    """
     from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
 
     storage = writer.storage

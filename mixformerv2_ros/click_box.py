@@ -11,7 +11,8 @@ Box = tuple[float, float, float, float]
 class ClickBoxBuilder:
     """Collects the first corner, returns the (x, y, w, h) box on the second click and starts over.
 
-    Thread-safe: the node's click callbacks may run on several executor threads at once."""
+    Thread-safe: the node's click callbacks may run on several executor threads at once.
+    """
 
     def __init__(self) -> None:
         self._first: Optional[tuple[float, float]] = None

@@ -12,7 +12,8 @@ _LOST = (230, 60, 40)
 
 def draw_targets(frame: np.ndarray, results: Iterable, scale: float = 1.0, color_order: str = "rgb") -> np.ndarray:
     """A new image (the input stays untouched); a target whose state is not confident (uncertain, lost) is
-    drawn in a different colour and captioned with its state."""
+    drawn in a different colour and captioned with its state.
+    """
     height, width = frame.shape[:2]
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))

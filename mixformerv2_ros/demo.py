@@ -181,7 +181,8 @@ class Recorder:
         """Initialises the target on a frame the node already holds: the ground truth of the frame sent two frames
         ago (its image has had time to reach the node), read from the camera's ground-truth file (no topic
         discovery to wait for), re-sent on a newer frame until the node answers with a box.
-        Returns (init frame stamp ns, time the init was sent ns, box) or None."""
+        Returns (init frame stamp ns, time the init was sent ns, box) or None.
+        """
         from std_msgs.msg import Header
 
         from mixformerv2_ros.detection_messages import detection_from_box
@@ -243,7 +244,8 @@ def read_ground_truth(path: Path) -> list[dict]:
 
 def summarise(truth: list[dict], answers: list[Answer], init_stamp_ns: int, init_sent_ns: int) -> dict:
     """Frames sent after the init request and how many the node answered with a box; latency (image stamp ->
-    detection received), mean IoU against the ground truth and, for scale, that of the init box left in place."""
+    detection received), mean IoU against the ground truth and, for scale, that of the init box left in place.
+    """
     from mixformerv2_core.geometry import box_iou
 
     by_stamp = {row["stamp_ns"]: row for row in truth}

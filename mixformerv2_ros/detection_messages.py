@@ -32,7 +32,8 @@ class InitRequest:
 
 def init_request_from_detection(msg: Detection2D) -> InitRequest:
     """An init/remove request; ``ValueError`` with the reason for ids over :data:`MAX_ID_BYTES` and for
-    boxes no tracker can start from (NaN, negative size, under :data:`MIN_BOX_SIDE` pixels)."""
+    boxes no tracker can start from (NaN, negative size, under :data:`MIN_BOX_SIDE` pixels).
+    """
     id_bytes = len(msg.id.encode("utf-8"))
     if id_bytes > MAX_ID_BYTES:
         raise ValueError(f"target id of {id_bytes} bytes is longer than {MAX_ID_BYTES} bytes")
@@ -66,7 +67,8 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 def detection_from_box(header: Any, target_id: str, box_xywh, score: float, class_id: str,
                        state: Optional[str] = None) -> Detection2D:
     """One Detection2D in image pixels with the given header (copied as is); ``state`` adds the state
-    hypothesis (``state:<TargetState value>``) as ``results[1]``."""
+    hypothesis (``state:<TargetState value>``) as ``results[1]``.
+    """
     cx, cy, w, h = xywh_to_cxcywh(box_xywh)
     detection = Detection2D()
     detection.header = header

@@ -134,7 +134,8 @@ def _compressed_size(msg, data: np.ndarray) -> tuple[int, int]:
 
 def check_message_size(msg, max_side: int) -> None:
     """The size cap on what a message claims (raw: ``width``/``height``; compressed: its PNG/JPEG header),
-    without converting or decoding anything; ImageConversionError when it is exceeded or unreadable."""
+    without converting or decoding anything; ImageConversionError when it is exceeded or unreadable.
+    """
     if hasattr(msg, "format"):
         width, height = _compressed_size(msg, np.frombuffer(msg.data, dtype=np.uint8))
         check_size(width, height, max_side, f"compressed image (format '{msg.format}')")

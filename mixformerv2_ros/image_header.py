@@ -23,7 +23,8 @@ class ImageHeaderError(InputError):
 
 def image_size(data) -> tuple[int, int]:
     """``(width, height)`` of a PNG or JPEG in ``data`` (bytes, array.array of a message, numpy uint8);
-    ``ImageHeaderError`` for anything else. Reads only header bytes; copies nothing."""
+    ``ImageHeaderError`` for anything else. Reads only header bytes; copies nothing.
+    """
     view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
     if bytes(view[:8]) == PNG_SIGNATURE:
         return _png_size(view)

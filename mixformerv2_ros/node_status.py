@@ -148,7 +148,8 @@ def build_diagnostics(stamp, name: str, hardware_id: str, state: str, stats: Fra
                       failure: Optional[str], loss_warn_share: float = 1.0,
                       extra: Optional[dict[str, str]] = None) -> DiagnosticArray:
     """One DiagnosticStatus: ERROR when the model could not be loaded; WARN for lost targets, frames lost
-    before the node (recent share above ``loss_warn_share``) or bad input; OK otherwise."""
+    before the node (recent share above ``loss_warn_share``) or bad input; OK otherwise.
+    """
     targets = list(targets)
     median_ms, max_ms = stats.latency_ms()
     received_hz, lost_total, lost_share, interval_ms = stats.arrival_summary()

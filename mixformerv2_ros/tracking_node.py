@@ -59,7 +59,8 @@ WORKER_JOIN_TIMEOUT_S = 2.0  # well inside launch's 5 s SIGINT grace period
 
 def _guarded(callback: Callable) -> Callable:
     """Runs a callback so that nothing it raises (MemoryError included) leaves it: the node reports the error
-    on /diagnostics (``problem.callback_error``) and stays alive."""
+    on /diagnostics (``problem.callback_error``) and stays alive.
+    """
     @functools.wraps(callback)
     def wrapper(self: "TrackingNode", *args: Any) -> Any:
         try:
@@ -110,7 +111,8 @@ class TrackingNode(LifecycleNode):
     # parameters
     def _declare_parameters(self) -> dict[str, str]:
         """Declares every parameter; a value of the wrong type or range falls back to the default and is
-        reported (configure then fails with the reason) instead of taking the process down."""
+        reported (configure then fails with the reason) instead of taking the process down.
+        """
         bad = {}
         for spec in PARAMETERS:
             try:
@@ -428,7 +430,8 @@ class TrackingNode(LifecycleNode):
 
     def _adopt_frame_size(self, size: tuple[int, int]) -> None:
         """Called under the tracker lock with the size of the frame about to be used: a different size than
-        the targets' drops them (their boxes are in the old image's pixels) with a warning."""
+        the targets' drops them (their boxes are in the old image's pixels) with a warning.
+        """
         previous, self._frame_size = self._frame_size, size
         if previous is None or previous == size or self._tracker is None or not len(self._tracker):
             return

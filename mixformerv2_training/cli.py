@@ -1,7 +1,7 @@
 """``mixformerv2-train``: run one training stage from a YAML preset (single process or under ``torchrun``).
 
-    mixformerv2-train --config dense_to_sparse_b [--resume] [section.key=value ...]
-    torchrun --nproc_per_node 8 -m mixformerv2_training.cli --config dense_to_sparse_b
+mixformerv2-train --config dense_to_sparse_b [--resume] [section.key=value ...]
+torchrun --nproc_per_node 8 -m mixformerv2_training.cli --config dense_to_sparse_b
 """
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ class ExportedModel:
 def tracker_defaults_for(config: Mapping[str, Any], model_config: ModelConfig) -> dict[str, float]:
     """The search factor stored with a trained network: the run's ``train.tracker_search_factor`` when set;
     nothing for a released variant's family (its row of the variant table applies when tracking); otherwise
-    the factor its training crops were cut with."""
+    the factor its training crops were cut with.
+    """
     factor = config["train"].get("tracker_search_factor")
     if factor is None and tracking_family(model_config) is None:
         factor = training_crop_factors(config["data"], model_config.patch_size, model_config.template_size,
@@ -63,7 +64,8 @@ def tracker_defaults_for(config: Mapping[str, Any], model_config: ModelConfig) -
 
 def export_student(config: Mapping[str, Any], model: MixFormerV2, epoch: int) -> ExportedModel:
     """A student stage's network at ``epoch`` as tracking uses it: pruned blocks removed (they must have faded
-    out by then), tracker defaults derived once, the stage recorded."""
+    out by then), tracker defaults derived once, the stage recorded.
+    """
     if config["stage"] == "teacher":
         raise CheckpointError(TEACHER_REFUSED)
     remove = list(config["train"].get("remove_layers") or []) if config["stage"] == "deep_to_shallow" else []

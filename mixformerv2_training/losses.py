@@ -45,7 +45,7 @@ def giou(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def ciou(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """Complete IoU (reference §6.4: the aspect term's weight is gated by IoU > 0.5 and carries no gradient)."""
+    """Complete IoU (docs/training.md: the aspect term's weight is gated by IoU > 0.5 and carries no gradient)."""
     iou, _, enc = _iou_parts(pred, target)
     diag = ((enc[:, 2:] - enc[:, :2]).clamp(min=0) ** 2).sum(dim=1)
     centre_p = 0.5 * (pred[:, :2] + pred[:, 2:])
@@ -97,7 +97,7 @@ def resample_bins(prob: Tensor, num_bins: int) -> Tensor:
 
 
 def distribution_kl(student_logits: Mapping[str, Tensor], teacher_probs: Mapping[str, Tensor]) -> Tensor:
-    """KL(teacher || student) per side, batch-mean, averaged over the four sides (reference §6.4)."""
+    """KL(teacher || student) per side, batch-mean, averaged over the four sides (docs/training.md)."""
     total = 0.0
     for side in SIDES:
         logits = student_logits[side].float()

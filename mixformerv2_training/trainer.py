@@ -118,8 +118,9 @@ class GracefulStop:
 
 
 def progress_bar(iterable, description: str, total: int, initial: int = 0, enabled: bool = True, stream=None):
-    """tqdm that redraws after every step on a terminal (steps take seconds: tqdm's adaptive skipping would leave
-    it at 0 for most of an epoch) and writes a line every 30 s into log files."""
+    """Tqdm that redraws after every step on a terminal (steps take seconds: tqdm's adaptive skipping would leave
+    it at 0 for most of an epoch) and writes a line every 30 s into log files.
+    """
     stream = stream if stream is not None else sys.stderr
     terminal = hasattr(stream, "isatty") and stream.isatty()
     return tqdm(iterable, desc=description, total=total, initial=initial, disable=not enabled, leave=False,

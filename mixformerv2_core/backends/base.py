@@ -34,7 +34,8 @@ class InferenceBackend(Protocol):
     def infer(self, keys: Sequence[Hashable], search: NetworkInput) -> InferenceOutput:
         """``search`` is ``Nx3xHsxWs``, one row per key in ``keys``: a float32 array, or with device crops the
         tensor :meth:`DeviceCropBackend.search_input` returned. A key may repeat (a lost target's wide search
-        runs several windows against its one set of templates)."""
+        runs several windows against its one set of templates).
+        """
 
 
 class DeviceCropBackend(InferenceBackend, Protocol):
@@ -48,7 +49,8 @@ class DeviceCropBackend(InferenceBackend, Protocol):
 
     def search_input(self, batch: int) -> torch.Tensor:
         """The ``batch x 3 x Hs x Ws`` tensor on ``crop_device`` that the next ``infer`` of that batch size reads;
-        the tracker fills it in place and passes it to ``infer``."""
+        the tracker fills it in place and passes it to ``infer``.
+        """
 
 
 def crop_device(backend: InferenceBackend) -> Optional[torch.device]:

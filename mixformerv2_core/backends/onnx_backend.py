@@ -44,7 +44,8 @@ def _concat_kv(entries: list) -> np.ndarray:
 class OnnxBackend:
     """Keeps each target's template keys/values (``(depth, 2, 1, heads, Nt, head_dim)`` float32) and runs
     one batched search step per frame; the batch of cached keys/values is rebuilt only when the set of
-    targets changes."""
+    targets changes.
+    """
 
     def __init__(self, bundle_dir: Union[str, Path], device: str = "cpu", threads: Optional[int] = None,
                  providers: Optional[Sequence] = None, spinning: bool = False) -> None:
@@ -97,7 +98,8 @@ def default_cache_root() -> Path:
 
 def cache_name(precision: str) -> str:
     """Cache sub-directory of one precision. INT8 names its quantization recipe, so that bundles quantized
-    another way (e.g. the earlier full-range weights, which overflow on CPUs without VNNI) are not reused."""
+    another way (e.g. the earlier full-range weights, which overflow on CPUs without VNNI) are not reused.
+    """
     from ..export.quantize import INT8_RECIPE
 
     return f"int8-{INT8_RECIPE}" if precision == "int8" else precision
@@ -137,7 +139,8 @@ def onnx_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: O
                  cache_dir: Optional[str] = None, providers: Optional[Sequence] = None, spinning: bool = False,
                  **_: Any) -> OnnxBackend:
     """Backend factory for the registry. The ONNX graphs always run the cached path (equal to the full
-    forward), so ``use_cache`` has no effect here."""
+    forward), so ``use_cache`` has no effect here.
+    """
     precision = resolve_onnx_precision(precision)
     if bundle_dir is None:
         bundle_dir = ensure_bundle(checkpoint, precision, cache_dir)

@@ -101,7 +101,8 @@ def _run_shard(args: argparse.Namespace, spec: TrackerSpec, sequences: list,
     """Run this process's sequences; under torchrun wait for all ranks, and on rank 0 finish the whole run.
 
     Returns the summary over all sequences, or None on a process that only ran its shard (with whether
-    any of its sequences failed)."""
+    any of its sequences failed).
+    """
     if args.shard and ranks is not None:
         raise ValueError("--shard and torchrun both split the run: use one of them")
     shard = parse_shard(args.shard) if args.shard else (ranks.rank, ranks.world) if ranks else None

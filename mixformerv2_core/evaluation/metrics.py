@@ -123,7 +123,8 @@ def box_centers(boxes: np.ndarray) -> np.ndarray:
 
 def check_prediction(pred: np.ndarray) -> np.ndarray:
     """NaN values or negative sizes in a result are an error in every protocol: they mean a broken result
-    file, not a tracking failure (pytracking refuses them too; the got10k toolkit would report a NaN AO)."""
+    file, not a tracking failure (pytracking refuses them too; the got10k toolkit would report a NaN AO).
+    """
     pred = _as_boxes(pred, "prediction")
     if np.isnan(pred).any():
         raise ValueError("prediction contains NaN values")
@@ -178,7 +179,8 @@ def sequence_errors(
     clip_iou: bool = True,
 ) -> SequenceErrors:
     """Per-frame errors of one sequence with the benchmark's invalid-frame encoding applied
-    (``clip_iou=False``: the official unclipped IoU, see :func:`iou`)."""
+    (``clip_iou=False``: the official unclipped IoU, see :func:`iou`).
+    """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     gt = _as_boxes(gt, "ground truth")
     pred = prepare_prediction(pred, gt, proto)

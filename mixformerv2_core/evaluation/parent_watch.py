@@ -1,5 +1,6 @@
 """Worker processes that end with their parent: a SIGKILLed ``mixformerv2-eval`` runs no cleanup code, and
-without this its workers (each with a model in memory) would keep running forever."""
+without this its workers (each with a model in memory) would keep running forever.
+"""
 from __future__ import annotations
 
 import ctypes
@@ -32,7 +33,8 @@ def _poll(parent_pid: int, interval: float) -> None:
 
 def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
     """End this process as soon as ``parent_pid`` (its parent) dies: at once on Linux (a death signal), within
-    ``interval`` seconds elsewhere (a daemon thread polls the parent id). Call it first in a worker."""
+    ``interval`` seconds elsewhere (a daemon thread polls the parent id). Call it first in a worker.
+    """
     _request_death_signal()
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)

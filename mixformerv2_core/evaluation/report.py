@@ -40,7 +40,8 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray |
                 official_rounding: bool = False) -> Scores:
     """Score predictions (``sequence name -> (N, 4) boxes``, or a list of repetitions) with each sequence's own
     protocol. GOT-10k pools the frames of all repetitions as its toolkit does; OPE scores the first.
-    ``official_rounding``: OPE IoU unclipped, as pytracking computes it."""
+    ``official_rounding``: OPE IoU unclipped, as pytracking computes it.
+    """
     if not sequences:
         raise ValueError("no sequences to score")
     unscorable = [s.name for s in sequences if not s.fully_annotated]
@@ -114,7 +115,8 @@ _LINE_STYLES = ("-", "--", "-.", ":")
 
 def line_styles(count: int) -> list[tuple[str, str]]:
     """``(colour, line style)`` for ``count`` curves: the ten tab10 colours with a solid line, then the same
-    colours dashed, dash-dotted, dotted; pairs repeat only after 40 curves."""
+    colours dashed, dash-dotted, dotted; pairs repeat only after 40 curves.
+    """
     colors = [f"C{i}" for i in range(10)]
     return [(colors[i % 10], _LINE_STYLES[(i // 10) % len(_LINE_STYLES)]) for i in range(count)]
 

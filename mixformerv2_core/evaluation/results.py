@@ -65,7 +65,8 @@ def load_times(out_dir: Path, name: str) -> np.ndarray | None:
 
 def find_result_file(result_dir: Path, name: str, aliases: Seq[str] = ()) -> Path | None:
     """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder, under its
-    official name or one of its aliases (older names)."""
+    official name or one of its aliases (older names).
+    """
     for n in (name, *aliases):
         for cand in (result_dir / f"{n}.txt", result_dir / n / f"{n}_001.txt", result_dir / n / f"{n}.txt"):
             if cand.exists():
@@ -75,7 +76,8 @@ def find_result_file(result_dir: Path, name: str, aliases: Seq[str] = ()) -> Pat
 
 def find_repetitions(result_dir: Path, name: str, aliases: Seq[str] = ()) -> list[Path]:
     """Every repetition ``<seq>/<seq>_001.txt``, ``_002.txt``, ... of the got10k layout (the toolkit pools them),
-    else the one box file :func:`find_result_file` finds (or none)."""
+    else the one box file :func:`find_result_file` finds (or none).
+    """
     for n in (name, *aliases):
         reps = sorted(p for p in (result_dir / n).glob(f"{n}_[0-9]*.txt") if p.stem[len(n) + 1:].isdigit())
         if reps:

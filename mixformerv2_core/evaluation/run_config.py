@@ -78,7 +78,8 @@ def _problem(out_dir: Path, config: dict) -> str | None:
 
 def claim(out_dir: str | Path, config: dict, new_folder: bool = False) -> Path:
     """The folder to write results of ``config`` to: ``out_dir`` if it is new or was made with ``config``;
-    with ``new_folder`` the first ``<out_dir>_<k>`` that is; otherwise a mismatch is an error."""
+    with ``new_folder`` the first ``<out_dir>_<k>`` that is; otherwise a mismatch is an error.
+    """
     out_dir = Path(out_dir)
     candidate, k = out_dir, 1
     while (problem := _problem(candidate, config)) is not None:

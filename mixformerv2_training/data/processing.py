@@ -1,4 +1,4 @@
-"""Template/search crops with the reference jitter and augmentations (reference §6.3).
+"""Template/search crops with the reference jitter and augmentations (docs/training.md).
 
 Crops come from the tracker's own geometry (:func:`mixformerv2_core.geometry.crop_window` and
 :func:`~mixformerv2_core.geometry.sample_target`) and normalisation

@@ -1,4 +1,4 @@
-"""Sample construction (reference §6.2): two templates and one search frame from one sequence.
+"""Sample construction (docs/training.md): two templates and one search frame from one sequence.
 
 Every sample is a pure function of ``(seed, epoch, index)``: worker count, process rank and resumption
 do not change what a run sees, which is what makes ``--resume`` reproduce an uninterrupted run.

@@ -29,7 +29,8 @@ class SyntheticTrackingDataset:
         scene_options: Optional[Mapping[str, Any]] = None,
     ) -> None:
         """``scene_options`` go to :class:`SyntheticScene` (e.g. ``num_distractors: 0, occlusion: false`` for
-        an easier task in smoke runs)."""
+        an easier task in smoke runs).
+        """
         if num_sequences < 1 or num_frames < 20:
             raise ValueError("a synthetic dataset needs at least one sequence of at least 20 frames")
         self.name = name

@@ -1,4 +1,4 @@
-"""Corner heads of the MixViT teacher (reference §4.5): plain (stride 16) and pyramidal (stride 4).
+"""Corner heads of the MixViT teacher (docs/training.md): plain (stride 16) and pyramidal (stride 4).
 
 Each corner (top-left ``tl``, bottom-right ``br``) gets a score map; its soft-argmax is the corner and its
 softmax is the heat map that dense-to-sparse distillation marginalises. Module names follow the released

@@ -1,4 +1,4 @@
-"""MixViT: the stage-1 teacher (reference §4.5). A ViT with the asymmetric mixed attention over
+"""MixViT: the stage-1 teacher (docs/training.md). A ViT with the asymmetric mixed attention over
 ``[template, online template, search]`` (no prediction tokens) and a corner head on the search tokens.
 
 The blocks are the core's :class:`~mixformerv2_core.models.Block` (same attention, same key names), so the

@@ -1,5 +1,6 @@
 """The built-in demo model (what `mixformerv2-track` runs without --weights) loads and follows generated objects
-on held-out scenes far better than a box that stays where it started, as its card (docs/demo_model.md) says."""
+on held-out scenes far better than a box that stays where it started, as its card (docs/demo_model.md) says.
+"""
 import pytest
 
 from mixformerv2_core import load_tracker

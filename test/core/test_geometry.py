@@ -1,4 +1,4 @@
-"""Crop windows, padding at every border, map-back round trips and clip_box (reference §5.3, §5.6)."""
+"""Crop windows, padding at every border, map-back round trips and clip_box (docs/tracker.md)."""
 from __future__ import annotations
 
 import math

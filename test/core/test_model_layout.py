@@ -1,4 +1,4 @@
-"""The network's state dict is key-for-key and shape-for-shape the released checkpoints' (reference §4)."""
+"""The network's state dict is key-for-key and shape-for-shape the released checkpoints' (docs/architecture.md)."""
 from __future__ import annotations
 
 import math

@@ -152,7 +152,8 @@ def demo_tracker() -> tuple[MixFormerV2Tracker, CountingBackend]:
 
 def test_the_demo_model_finds_a_target_placed_anywhere_with_one_batch_per_frame():
     """The target is tracked, hidden (lost), then shown at a random place of the frame; the wide search must
-    find it and re-acquire it with one batched forward per frame of at most ``reacquire_windows`` rows."""
+    find it and re-acquire it with one batched forward per frame of at most ``reacquire_windows`` rows.
+    """
     scene = SyntheticScene(seed=4, num_frames=1, frame_size=(240, 320), num_distractors=0, occlusion=False)
     background = SyntheticScene(seed=9, num_frames=1, frame_size=(240, 320), num_distractors=0,
                                 occlusion=False).render(0)
@@ -166,8 +167,8 @@ def test_the_demo_model_finds_a_target_placed_anywhere_with_one_batch_per_frame(
         frame = background.copy()
         frame[y0:y0 + h, x0:x0 + w] = patch
         tracker.initialize(frame, box)
-        steps = 0
-        while steps < 10 and (steps == 0 or result.state is not TargetState.LOST):
+        steps, result = 0, None
+        while steps < 10 and (result is None or result.state is not TargetState.LOST):
             result = tracker.track(background)
             steps += 1
         assert result.state is TargetState.LOST

@@ -144,7 +144,8 @@ def test_trackingnet_reader(tmp_path):
 
 def make_otb_quirks(root: Path) -> None:
     """OTB-100 folders with the distributed quirks: image folders longer than their annotation, numbering that
-    starts late, an empty first-target file, two-target folders, five-digit names, Tiger1's init-omit."""
+    starts late, an empty first-target file, two-target folders, five-digit names, Tiger1's init-omit.
+    """
     touch_frames(root / "Basketball" / "img", 725, "%04d.jpg")
     write_boxes(root / "Basketball" / "groundtruth_rect.txt", boxes(725), sep="\t")
     touch_frames(root / "David" / "img", 770, "%04d.jpg")

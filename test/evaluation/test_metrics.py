@@ -190,7 +190,7 @@ def test_lasot_zero_box_on_a_visible_frame_is_a_normalized_hit():
 
 
 def test_ground_truth_with_a_zero_coordinate_is_invalid():
-    """pytracking's validity rule: all four values positive (x = 0 makes the frame invalid)."""
+    """Pytracking's validity rule: all four values positive (x = 0 makes the frame invalid)."""
     gt = GT.copy()
     gt[1, 0] = 0
     errs = M.sequence_errors(gt.copy(), gt, "ope")

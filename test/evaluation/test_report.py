@@ -102,7 +102,8 @@ def test_trackingnet_submission_layout(tmp_path):
 
 def test_official_raw_results_and_older_names_load(tmp_path):
     """Another tracker's raw results in the official naming (pytracking: tab-separated integers, ``Jogging_1``)
-    and results written under the project's older names (``Jogging-1``) score the same boxes identically."""
+    and results written under the project's older names (``Jogging-1``) score the same boxes identically.
+    """
     make_otb_quirks(tmp_path / "otb")
     seqs = load_dataset("otb", tmp_path / "otb", ["Jogging_1", "Jogging_2", "Human4_2", "Tiger1"])
     official, older = tmp_path / "official", tmp_path / "older"

@@ -1,5 +1,6 @@
 """scripts/demo.sh end to end: setup (already done, so quick), node + camera processes, init over the topic,
-printed figures, the outputs a person opens, and no process left behind (also after Ctrl-C)."""
+printed figures, the outputs a person opens, and no process left behind (also after Ctrl-C).
+"""
 from __future__ import annotations
 
 import os
@@ -34,7 +35,8 @@ def _alive(groups: set[int]) -> list[int]:
 
 def _run_demo(out: Path, stop_after: str = "") -> tuple[int, str, set[int]]:
     """Runs scripts/demo.sh in its own session; collects the process groups the driver records in out/pids.
-    With ``stop_after``, sends SIGINT to the script's group (what Ctrl-C does) once that text is printed."""
+    With ``stop_after``, sends SIGINT to the script's group (what Ctrl-C does) once that text is printed.
+    """
     command = ["bash", str(REPO / "scripts" / "demo.sh"), "--frames", str(FRAMES), "--size", "320x240",
                "--rate", RATE, "--out", str(out)]
     demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,

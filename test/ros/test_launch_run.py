@@ -88,7 +88,8 @@ def stop(process: subprocess.Popen, grace: float = 20.0) -> str:
 
 def test_namespace_keeps_the_parameter_file_and_autostart_false_waits(workspace, ros2, tiny_weights):
     """namespace:=robot1 applies the S file (/** keys); autostart:=false leaves configure to a manager; the S file
-    refuses weights of another variant at configure."""
+    refuses weights of another variant at configure.
+    """
     launch = ros2("launch", "mixformerv2_ros", "tracker_s_cpu.launch.py", "namespace:=robot1", "autostart:=false",
                   "use_sim_time:=true", f"weights:={tiny_weights}", "image_topic:=/camera/image_raw",
                   background=True)

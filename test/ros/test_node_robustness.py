@@ -213,7 +213,8 @@ def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
     """A short soak: 30 Hz frames, and an init or a reset with every frame, for 20 s (the long run is
     benchmarks/node_soak.py). RSS after a 10 s warm-up may not keep growing (seen here: +6 to +8 MB
     over the next 10 s while the allocator settles, with this process also holding the client's outputs;
-    the old crop path added up to 550 MB per huge box)."""
+    the old crop path added up to 550 MB per huge box).
+    """
     harness = make_harness()
     harness.wait_connected()
     frame = frame[:240, :320].copy()  # under the default shared-memory segment: memory, not DDS delivery, is tested

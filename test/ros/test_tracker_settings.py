@@ -1,5 +1,6 @@
 """The node resolves tracker settings exactly as the core (and mixformerv2-track) does: user-set > preset >
-checkpoint's stored defaults > variant default. Read back through /diagnostics (``tracker.<name>``)."""
+checkpoint's stored defaults > variant default. Read back through /diagnostics (``tracker.<name>``).
+"""
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """One contract for every registered backend: same boxes as PyTorch float32 within the backend's stated
-tolerance, targets added and removed, bad input refused with a reason."""
+tolerance, targets added and removed, bad input refused with a reason.
+"""
 from __future__ import annotations
 
 import numpy as np

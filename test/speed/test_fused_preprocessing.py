@@ -1,5 +1,6 @@
 """The fused crop equals the reference crop (geometry.sample_target + normalize_crop) at every border case,
-and reuses its buffers instead of allocating per frame."""
+and reuses its buffers instead of allocating per frame.
+"""
 from __future__ import annotations
 
 import tracemalloc

@@ -1,5 +1,6 @@
 """The tracker gives the same boxes with the ONNX backend as with the torch backend; INT8 and BF16 run and
-stay close to fp32; misuse of the backend is refused with a reason."""
+stay close to fp32; misuse of the backend is refused with a reason.
+"""
 from __future__ import annotations
 
 import shutil
@@ -68,7 +69,8 @@ def test_cached_bundle_is_reused(tiny_checkpoint, onnx_cache):
 
 def test_cached_int8_bundle_of_another_recipe_is_not_reused(tiny_checkpoint, onnx_cache):
     """An INT8 bundle cached by the earlier (full-range weight) recipe sits in ``<digest>/int8``; it must be
-    exported afresh rather than loaded."""
+    exported afresh rather than loaded.
+    """
     checkpoint = read_checkpoint(tiny_checkpoint)
     fp32 = create_backend("onnx", checkpoint, cache_dir=str(onnx_cache))
     stale = fp32.bundle_dir.parent / "int8"

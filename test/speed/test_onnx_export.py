@@ -1,5 +1,6 @@
 """The exported graphs reproduce PyTorch (fp32 within 1e-4) for tiny, S and B at batch 1 and 3, and the
-INT8 graphs stay within their stated bound (random S network on fixed inputs; trained demo network on scene crops)."""
+INT8 graphs stay within their stated bound (random S network on fixed inputs; trained demo network on scene crops).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -94,7 +95,8 @@ def test_base_graphs_match_pytorch(tmp_path):
 
 def _scene_inputs(checkpoint, encoder, frames: int = 9, seed: int = 100_000) -> dict:
     """Template keys/values and a batch of jittered search crops from one generated scene (the crops the
-    tracker would see), the way the network meets real images."""
+    tracker would see), the way the network meets real images.
+    """
     params = resolve_params(checkpoint.config, None, checkpoint.tracker_defaults)
     config = checkpoint.config
     sequence = generate_sequence(seed=seed, num_frames=frames)
@@ -112,7 +114,8 @@ def _scene_inputs(checkpoint, encoder, frames: int = 9, seed: int = 100_000) -> 
 def test_trained_int8_stays_within_bound_on_scene_crops(tmp_path):
     """The trained demo network on crops of a generated scene must stay within the stated bound. (Full-range
     int8 weights overflow the int16 pair sums of ONNX Runtime's AVX2 kernels on CPUs without VNNI: they moved the
-    first demo network's boxes by up to 0.034; the current demo gives 0.0062 with them, 0.0046 with 7 bits.)"""
+    first demo network's boxes by up to 0.034; the current demo gives 0.0062 with them, 0.0046 with 7 bits.)
+    """
     checkpoint = read_checkpoint(DEMO_WEIGHTS)
     model = model_from_checkpoint(checkpoint)
     export_bundle(model, tmp_path / "fp32", check_batches=())

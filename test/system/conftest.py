@@ -80,7 +80,8 @@ def s_weights(tmp_path_factory) -> Path:
 
 class RosProcesses:
     """Commands of one test in one ROS domain: long-running ones each in its own session (setsid, so a
-    signal reaches the whole process group as a terminal's Ctrl-C does), output in log files."""
+    signal reaches the whole process group as a terminal's Ctrl-C does), output in log files.
+    """
 
     def __init__(self, env: dict, log_dir: Path) -> None:
         self.env = dict(env, ROS_DOMAIN_ID=str(110 + next(_DOMAINS) % 120), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
@@ -163,7 +164,8 @@ class RosProcesses:
 @pytest.fixture
 def ros_processes(request, tmp_path):
     """Factory: ``ros_processes(env)`` gives a RosProcesses in a fresh domain whose daemon is started
-    (`ros2` commands without a daemon listen for 0.5 s only, too short on a busy machine)."""
+    (`ros2` commands without a daemon listen for 0.5 s only, too short on a busy machine).
+    """
     created = []
 
     def factory(env: dict) -> RosProcesses:

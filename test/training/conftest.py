@@ -1,6 +1,7 @@
 """The tiny route trained once per test session: its stages are slow (minutes of CPU), so the learning proof
 (test_learning.py) and the end-to-end route (test_route.py) share them. Each stage runs its shipped preset
-(`tiny_*.yaml`) with output and checkpoint paths moved into the session's temporary directory."""
+(`tiny_*.yaml`) with output and checkpoint paths moved into the session's temporary directory.
+"""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Data-parallel training with torchrun (gloo on CPU): two ranks of batch 8 end with the same weights as one
 process of batch 16, because each step's samples are the same 16 and DDP averages the gradients. (The student
-has only LayerNorms; a teacher's corner-head BatchNorms see each rank's own batch, as usual without SyncBN.)"""
+has only LayerNorms; a teacher's corner-head BatchNorms see each rank's own batch, as usual without SyncBN.)
+"""
 import os
 import subprocess
 import sys

@@ -1,5 +1,6 @@
 """The shipped presets form the paper's routes: each stage reads the previous stage's result, the shapes fit
-from stage to stage, and each route ends in the released architecture."""
+from stage to stage, and each route ends in the released architecture.
+"""
 import dataclasses
 from pathlib import PurePosixPath
 

@@ -1,6 +1,7 @@
 """The model-reduction route end to end on tiny settings: teacher -> dense-to-sparse (4 blocks) -> progressive
 pruning 4 -> 2 blocks -> MLP reduction -> score head -> export, and the result tracks held-out scenes better
-than a static box. The teacher and the stage-1 student come from the session fixtures (conftest.py)."""
+than a static box. The teacher and the stage-1 student come from the session fixtures (conftest.py).
+"""
 import numpy as np
 import pytest
 import torch
@@ -25,7 +26,7 @@ def _run(tmp_path, name, *overrides):
 
 
 def test_tiny_route_ends_in_a_pruned_reduced_model_that_tracks(tiny_student, tmp_path):
-    """teacher -> dense-to-sparse (4 blocks; fixtures) -> 4 -> 2 blocks -> MLP 2 -> 1 -> score head -> export."""
+    """Teacher -> dense-to-sparse (4 blocks; fixtures) -> 4 -> 2 blocks -> MLP 2 -> 1 -> score head -> export."""
     d2s = tiny_student / "final.pt"
     pruned = run_preset("tiny_deep_to_shallow", tmp_path / "prune", d2s)
     model = load_model(pruned)

@@ -109,7 +109,8 @@ def _numeric_key(path: Path) -> tuple:
 
 def list_images(directory: Path, order: str = "numeric") -> list[Path]:
     """Image files of a frame directory in numeric order (``2.jpg`` before ``10.jpg``) or, with
-    ``order="lexicographic"``, in plain file-name order (``10.jpg`` before ``2.jpg``)."""
+    ``order="lexicographic"``, in plain file-name order (``10.jpg`` before ``2.jpg``).
+    """
     require(directory, "frame directory")
     with os.scandir(directory) as it:
         files = [Path(e.path) for e in it if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)]

@@ -23,10 +23,10 @@ _ENTRY = re.compile(
 
 
 def read_config(path: Path) -> dict[str, tuple[str, int, int]]:
-    """``name -> (folder, first, last)`` from the toolkit's sequence table (1-based, inclusive).
+    r"""``name -> (folder, first, last)`` from the toolkit's sequence table (1-based, inclusive).
 
-    The path is a literal (``'D:\\UAV123\\data_seq\\UAV123\\bird1\\'``) or, in some copies of the toolkit,
-    ``fullfile(dataset_path,'bird1\\')``; the folder is the last path component either way.
+    The path is a literal (``'D:\UAV123\data_seq\UAV123\bird1\'``) or, in some copies of the toolkit,
+    ``fullfile(dataset_path,'bird1\')``; the folder is the last path component either way.
     """
     table = {}
     if not path.exists():
