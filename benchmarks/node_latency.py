@@ -55,6 +55,7 @@ def run_camera(args: argparse.Namespace) -> None:
     from std_msgs.msg import Header
 
     from mixformerv2_ros.image_conversion import frame_to_compressed, frame_to_image
+    from mixformerv2_ros.stamps import set_stamp_ns
 
     width, height = (int(v) for v in args.size.split("x"))
     rng = np.random.default_rng(0)
@@ -84,7 +85,7 @@ def run_camera(args: argparse.Namespace) -> None:
             time.sleep(pause)
         msg = messages[index % len(messages)]
         now = time.time_ns()
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        set_stamp_ns(msg.header.stamp, now)
         publisher.publish(msg)
         sent.append(now)
     time.sleep(1.0)
@@ -101,6 +102,7 @@ def run_recorder(args: argparse.Namespace) -> None:
     from vision_msgs.msg import Detection2D, Detection2DArray
 
     from mixformerv2_ros.detection_messages import detection_from_box
+    from mixformerv2_ros.stamps import stamp_to_ns
 
     rclpy.init()
     node = rclpy.create_node("bench_recorder")
@@ -112,7 +114,7 @@ def run_recorder(args: argparse.Namespace) -> None:
     started = []
 
     def on_array(msg: Detection2DArray) -> None:
-        received[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = time.time_ns()
+        received[stamp_to_ns(msg.header.stamp)] = time.time_ns()
         if not started:
             init.publish(detection_from_box(msg.header, "0", (40.0, 40.0, 80.0, 80.0), 1.0, "init"))
             started.append(True)

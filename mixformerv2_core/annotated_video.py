@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import MissingDependencyError
-from .tracker import DEFAULT_LOST_THRESHOLD, is_lost
+from .target_state import TargetState
 
 # BGR colours: green = tracking, red = lost (same meaning as the node's debug image), white = ground truth.
 TRACKED_BGR = (40, 220, 40)
@@ -31,6 +31,7 @@ class DrawnTarget:
     target_id: str
     box: Sequence[float]
     score: float
+    state: TargetState = TargetState.TRACKING  # the tracker's (or the node's) state: colour and caption
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], color=(255, 255, 255), scale: float = 0.45) -> None:
@@ -55,18 +56,17 @@ def _rectangle(image: np.ndarray, box: Sequence[float], color, thickness: int) -
 
 
 def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], frame_index: int, rate_text: str = "",
-                     ground_truth: Optional[Sequence[float]] = None,
-                     lost_threshold: float = DEFAULT_LOST_THRESHOLD) -> np.ndarray:
+                     ground_truth: Optional[Sequence[float]] = None) -> np.ndarray:
     """A new BGR image: ``frame_bgr`` with the ground truth (thin), each target, a header and a legend."""
     image = np.array(frame_bgr, dtype=np.uint8, copy=True, order="C")
     height = image.shape[0]
     if ground_truth is not None and np.all(np.isfinite(ground_truth)):
         _rectangle(image, ground_truth, TRUTH_BGR, 1)
     for target in targets:
-        lost = is_lost(target.score, lost_threshold)
-        color = LOST_BGR if lost else TRACKED_BGR
+        state = TargetState(target.state)
+        color = TRACKED_BGR if state.confident else LOST_BGR
         x, y = _rectangle(image, target.box, color, 2)
-        label = f"{target.target_id} {target.score:.2f}" + (" LOST" if lost else "")
+        label = f"{target.target_id} {target.score:.2f}" + ("" if state.confident else f" {state.value.upper()}")
         origin = (max(0, x), max(16, y - 5))
         _panel(image, origin[0] - 2, origin[1] - 14, origin[0] + 4 + _text_width(label, 0.5),
                origin[1] + 4)
@@ -74,7 +74,7 @@ def draw_annotations(frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], fram
     header = f"frame {frame_index}" + (f"   {rate_text}" if rate_text else "")
     _panel(image, 0, 0, 14 + _text_width(header, 0.55), 26)
     _text(image, header, (6, 18), scale=0.55)
-    legend = [("tracking", TRACKED_BGR, 2), (f"lost (score < {lost_threshold:g})", LOST_BGR, 2)]
+    legend = [("tracking", TRACKED_BGR, 2), ("uncertain / lost", LOST_BGR, 2)]
     if ground_truth is not None:
         legend.append(("ground truth", TRUTH_BGR, 1))
     top = height - 8 - 20 * len(legend)
@@ -177,17 +177,16 @@ class AnnotatedVideo:
     contact sheet of ``sheet_frames`` evenly spaced frames next to the video (``<video>.png`` unless given).
     """
 
-    def __init__(self, path: Union[str, os.PathLike], fps: float, lost_threshold: float = DEFAULT_LOST_THRESHOLD,
+    def __init__(self, path: Union[str, os.PathLike], fps: float,
                  sheet_path: Union[str, os.PathLike, None] = None, sheet_frames: int = 6) -> None:
         self.path = Path(path)
         self.sheet_path = Path(sheet_path) if sheet_path is not None else self.path.with_suffix(".png")
-        self.lost_threshold = lost_threshold
         self._writer = H264Writer(self.path, fps)
         self._thumbnails = _Thumbnails(sheet_frames)
 
     def add(self, frame_bgr: np.ndarray, targets: Sequence[DrawnTarget], frame_index: int, rate_text: str = "",
             ground_truth: Optional[Sequence[float]] = None) -> None:
-        image = draw_annotations(frame_bgr, targets, frame_index, rate_text, ground_truth, self.lost_threshold)
+        image = draw_annotations(frame_bgr, targets, frame_index, rate_text, ground_truth)
         self._writer.write(image)
         self._thumbnails.offer(frame_index, image)
 

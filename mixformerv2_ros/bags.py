@@ -28,6 +28,7 @@ from rosbags.typesys.store import Typestore
 from mixformerv2_core.errors import MixFormerV2Error
 
 from .image_conversion import compressed_to_frame, image_to_frame
+from .stamps import NS_PER_S, stamp_to_ns
 
 METADATA_VERSION = 8
 IMAGE_TYPE = "sensor_msgs/msg/Image"
@@ -64,16 +65,12 @@ def typestore() -> Typestore:
 
 
 def _stamp(ns: int):
-    Time = typestore().types["builtin_interfaces/msg/Time"]
-    return Time(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
+    sec, nanosec = divmod(int(ns), NS_PER_S)
+    return typestore().types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
 
 
 def _header(ns: int, frame_id: str):
     return typestore().types["std_msgs/msg/Header"](stamp=_stamp(ns), frame_id=frame_id)
-
-
-def stamp_to_ns(stamp) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def image_message(frame: np.ndarray, stamp_ns: int, frame_id: str, color_order: str = "rgb"):

@@ -28,6 +28,7 @@ from vision_msgs.msg import Detection2D
 
 from .detection_messages import detection_from_box
 from .image_conversion import frame_to_compressed, frame_to_image
+from .stamps import stamp_to_ns
 
 NODE_NAME = "camera"
 IMAGE_TOPIC = "image"
@@ -169,7 +170,7 @@ class CameraPublisher:
             box = [float(value) for value in stream.box(index)]
             self.truth.publish(detection_from_box(header, "ground_truth", box, 1.0, "ground_truth"))
             if truth_file is not None:
-                stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+                stamp_ns = stamp_to_ns(header.stamp)
                 truth_file.write(json.dumps({"frame": index, "stamp_ns": stamp_ns, "box": box}) + "\n")
                 truth_file.flush()
         self.published += 1

@@ -25,8 +25,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from mixformerv2_core import TargetState
 from mixformerv2_core.cli.runner import run_command
 from mixformerv2_core.errors import MixFormerV2Error
+
+from .stamps import set_stamp_ns, stamp_to_ns
 
 PROG = "mixformerv2-demo"
 NODE_NAME = "mixformerv2_tracker"
@@ -50,6 +53,7 @@ class Answer:
     received_ns: int
     box: Optional[tuple[float, float, float, float]]
     score: float
+    state: str = "tracking"  # the node's state hypothesis (results[1], without its "state:" prefix)
 
 
 class ChildProcesses:
@@ -144,16 +148,18 @@ class Recorder:
 
     def _on_detections(self, msg) -> None:
         received = time.time_ns()
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        box, score = None, 0.0
+        stamp = stamp_to_ns(msg.header.stamp)
+        box, score, state = None, 0.0, "tracking"
         for detection in msg.detections:
             if detection.id == TARGET_ID:
                 cx, cy = detection.bbox.center.position.x, detection.bbox.center.position.y
                 w, h = detection.bbox.size_x, detection.bbox.size_y
                 box = (cx - w / 2, cy - h / 2, w, h)
                 score = detection.results[0].hypothesis.score if detection.results else 0.0
+                state = detection.results[1].hypothesis.class_id.removeprefix("state:") if len(detection.results) > 1 \
+                    else state
         with self._lock:
-            self.answers.append(Answer(stamp, received, box, score))
+            self.answers.append(Answer(stamp, received, box, score, state))
 
     def _on_debug(self, msg) -> None:
         """Kept as decoded frames and encoded after the run: encoding live would compete with the node for CPU."""
@@ -195,7 +201,7 @@ class Recorder:
                 continue
             row = rows[-3]
             header = Header(frame_id="")
-            header.stamp.sec, header.stamp.nanosec = divmod(row["stamp_ns"], 1_000_000_000)
+            set_stamp_ns(header.stamp, row["stamp_ns"])
             sent_ns = time.time_ns()
             self.init_pub.publish(detection_from_box(header, TARGET_ID, row["box"], 1.0, "init"))
             answer_deadline = time.monotonic() + 2.0
@@ -266,14 +272,8 @@ def summarise(truth: list[dict], answers: list[Answer], init_stamp_ns: int, init
         "latency_p90_ms": float(np.percentile(latencies, 90)) if latencies else float("nan"),
         "mean_iou": float(np.mean(ious)) if ious else 0.0,
         "static_box_iou": float(np.mean(static)) if static else 0.0,
-        "lost_frames": sum(1 for a in answered.values() if _lost(a.score)),
+        "lost_frames": sum(1 for a in answered.values() if not TargetState(a.state).confident),
     }
-
-
-def _lost(score: float) -> bool:
-    from mixformerv2_core.tracker import is_lost
-
-    return is_lost(score)
 
 
 def write_video(out: Path, truth: list[dict], answers: list[Answer], seed: int, size: tuple[int, int],
@@ -291,7 +291,7 @@ def write_video(out: Path, truth: list[dict], answers: list[Answer], seed: int, 
     for row in truth:
         index = row["frame"]
         answer = by_stamp.get(row["stamp_ns"])
-        targets = [DrawnTarget(TARGET_ID, answer.box, answer.score)] if answer and answer.box else []
+        targets = [DrawnTarget(TARGET_ID, answer.box, answer.score, TargetState(answer.state))] if answer and answer.box else []
         if index < init_frame:
             rate_text = "before the init request"
         elif answer is not None and answer.box is not None:

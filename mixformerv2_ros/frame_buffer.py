@@ -5,9 +5,7 @@ import threading
 from collections import deque
 from typing import Any, Optional
 
-
-def stamp_to_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+from .stamps import stamp_to_ns
 
 
 class FrameRingBuffer:

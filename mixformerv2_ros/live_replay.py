@@ -35,7 +35,7 @@ from mixformerv2_core.evaluation.results import TrackOutput, save_result
 
 from .bags import BagSequence, iter_images
 from .detection_messages import detection_from_box
-from .frame_buffer import stamp_to_ns
+from .stamps import set_stamp_ns, stamp_to_ns
 from .image_conversion import frame_to_image
 from .replay import ReplayResult, load_for_replay, score, write_outputs
 
@@ -150,7 +150,7 @@ class LivePlayer:
     def publish_frame(self, index: int, frame: np.ndarray, frame_id: str) -> int:
         msg = frame_to_image(frame, None, "rgb")
         stamp_ns = self._now_ns()
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+        set_stamp_ns(msg.header.stamp, stamp_ns)
         msg.header.frame_id = frame_id
         with self.record.lock:
             self.record.published[stamp_ns] = index
@@ -162,7 +162,7 @@ class LivePlayer:
         from std_msgs.msg import Header
 
         header = Header()
-        header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+        set_stamp_ns(header.stamp, stamp_ns)
         header.frame_id = frame_id
         self.init_pub.publish(detection_from_box(header, TARGET_ID, tuple(float(v) for v in box), 1.0, "init"))
 
@@ -294,7 +294,8 @@ def replay_live(
         stats.update(split_unanswered(player.record.publishes, before, after))
     save_result(out_dir, name, TrackOutput(boxes, np.nan_to_num(latency, nan=0.0), np.ones(sent)))
     (out_dir / f"{name}_latency.txt").write_text("".join(f"{v * 1e3:.3f}\n" for v in latency))
-    scores = score(name, boxes, gt[start:start + sent], protocol)
+    visible = bag.visible[start:start + sent] if bag.visible is not None and gt_file is None else None
+    scores = score(name, boxes, gt[start:start + sent], protocol, visible)  # as offline replay scores it
     elapsed = (max(player.record.answered.values()) - min(player.record.published)) / 1e9 if player.record.answered else 0
     result = ReplayResult(
         name=name, frames_evaluated=sent, frames_in_bag=bag.expected_frames, first_frame=start,

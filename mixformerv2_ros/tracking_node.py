@@ -42,7 +42,8 @@ from mixformerv2_core.geometry import intersect_with_image
 from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
-from .frame_buffer import FrameRingBuffer, stamp_to_ns
+from .frame_buffer import FrameRingBuffer
+from .stamps import stamp_to_ns
 from .image_conversion import (
     ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
 from .node_status import FrameStats, ProblemReporter, build_diagnostics

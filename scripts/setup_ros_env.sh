@@ -148,7 +148,10 @@ export ROS_PYTHON_VERSION=3
 SETUP
 
 # --- 5. check --------------------------------------------------------------------------------------
-( source "$ENV_DIR/setup.sh" && "$VPY" -c 'import rclpy, launch_ros, vision_msgs.msg, composition_interfaces.srv, sensor_msgs.msg, std_srvs.srv, diagnostic_msgs.msg' \
-  && ros2 pkg prefix composition_interfaces > /dev/null && command -v colcon > /dev/null ) \
+# In a clean environment: a shell that sourced another distro's setup.sh must not decide the result (the
+# distros' libraries differ; source one distro per shell).
+env -i HOME="$HOME" PATH="/usr/local/bin:/usr/bin:/bin" bash -c "source '$ENV_DIR/setup.sh' && '$VPY' -c \
+  'import rclpy, launch_ros, vision_msgs.msg, composition_interfaces.srv, sensor_msgs.msg, std_srvs.srv, diagnostic_msgs.msg' \
+  && ros2 pkg prefix composition_interfaces > /dev/null && command -v colcon > /dev/null" \
   || die "the $DISTRO environment does not work after setup (see $ENV_DIR/cmake.log)"
 log "ready: source ${ENV_DIR#"$REPO_ROOT"/}/setup.sh"

@@ -195,7 +195,7 @@ def _track(args, source, tracker, init, results_file) -> int:
                 image = frame if source.color_order == "bgr" else np.ascontiguousarray(frame[:, :, ::-1])
                 truth = source.ground_truth[index] if source.ground_truth is not None else None
                 rate = f"{1.0 / statistics.median(step_times[-30:]):.1f} FPS" if step_times else ""
-                video.add(image, [DrawnTarget("target", result.box, result.score)], index, rate, truth)
+                video.add(image, [DrawnTarget("target", result.box, result.score, result.state)], index, rate, truth)
             progress.update(1)
     except ValueError as error:  # a frame that cannot be read: keep what was tracked, say which frame
         failure = error

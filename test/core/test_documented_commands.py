@@ -25,7 +25,11 @@ SKIPS: list[tuple[str, str]] = [
     (r"scripts/test\.sh|python -m pytest", "runs the test suite itself"),
     (r"^(cd |git clone|rosdep |colcon |mkdir -p ~/ros_ws|source /opt/ros|source install/)",
      "needs a ROS 2 Humble/Jazzy install and a colcon workspace"),
-    (r"^ros2 ", "needs the ros2 command line of a ROS 2 install (the pip wheels have none)"),
+    (r"^ros2 ", "needs a running tracking node (test/system and test/ros/test_launch_run.py run ros2 launch, "
+                "param, lifecycle and topic against one)"),
+    (r"^mixformerv2-init ", "needs a running tracking node: test/ros/test_init_tool.py runs the tool against one"),
+    (r"~/venvs/|~/ros_ws", "needs an apt ROS 2 install on Ubuntu and a colcon workspace in ~/ros_ws"),
+    (r"(^|\s)sudo ", "changes the host's kernel settings (root, outside the repository)"),
     (r"/data/LaSOT|bags/airplane-1|--video clip\.mp4", "needs a dataset or a recorded clip (external data)"),
     (r"\$HOME/models/|/data/mixformerv2_|/path/to/|weights:=mixformerv2_small",
      "needs the official weights (external data)"),

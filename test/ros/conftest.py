@@ -54,7 +54,7 @@ def tiny_weights(tmp_path_factory) -> str:
 @pytest.fixture
 def make_harness(ros_context, tiny_weights):
     """Factory: ``make_harness(**parameters)`` starts a TrackingNode (tiny weights unless given) + client."""
-    from mixformerv2_ros.harness import NodeHarness
+    from harness import NodeHarness
 
     created = []
 

@@ -33,9 +33,10 @@ def test_only_frames_sent_after_the_init_request_count_and_boxes_are_scored():
     assert stats["lost_frames"] == 0
 
 
-def test_low_scores_count_as_lost_with_the_core_rule():
+def test_frames_count_as_lost_by_the_state_the_node_reported():
     truth = _truth(5)
-    answers = [Answer(row["stamp_ns"], row["stamp_ns"] + MS, tuple(row["box"]), score)
-               for row, score in zip(truth[1:], (0.9, 0.2, float("nan"), 0.25))]
+    states = ("tracking", "uncertain", "lost", "reacquired")
+    answers = [Answer(row["stamp_ns"], row["stamp_ns"] + MS, tuple(row["box"]), 0.5, state)
+               for row, state in zip(truth[1:], states)]
     stats = summarise(truth, answers, truth[0]["stamp_ns"], truth[0]["stamp_ns"] + 1)
-    assert stats["lost_frames"] == 2  # 0.2 and NaN; 0.25 is the threshold itself
+    assert stats["lost_frames"] == 2  # uncertain and lost: not boxes to act on; reacquired is

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mixformerv2_core.synthetic import generate_sequence
-from mixformerv2_ros.harness import wait_for
+from harness import wait_for
 from mixformerv2_ros.tracking_node import NODE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -82,7 +82,7 @@ def test_rviz_config_shows_the_relative_debug_image_topic():
 def test_box_picker_turns_a_selection_into_a_stamped_init_message():
     from mixformerv2_ros.box_picker import selection_to_detection
     from mixformerv2_ros.detection_messages import init_request_from_detection
-    from mixformerv2_ros.harness import stamped_header
+    from harness import stamped_header
 
     header = stamped_header(42)
     detection = selection_to_detection(header, (10, 20, 30, 40), "person")

@@ -6,7 +6,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros.tracking_node import NODE_NAME
-from mixformerv2_ros.harness import wait_for
+from harness import wait_for
 
 
 def _service(harness, kind, name):
@@ -62,7 +62,7 @@ def test_sigint_ends_the_node_process_quickly_and_cleanly(ros_context, tiny_weig
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from mixformerv2_ros.harness import make_frame_message
+    from harness import make_frame_message
 
     namespace = f"/sigint{os.getpid()}"
     process = subprocess.Popen(

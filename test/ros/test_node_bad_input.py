@@ -11,7 +11,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros.tracking_node import NODE_NAME
-from mixformerv2_ros.harness import stamped_header, wait_for
+from harness import stamped_header, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from std_srvs.srv import Trigger
 
 from mixformerv2_core import MultiTargetTracker
 from mixformerv2_ros import tracking_node
-from mixformerv2_ros.harness import stamped_header, wait_for
+from harness import stamped_header, wait_for
 from mixformerv2_ros.tracking_node import NODE_NAME
 
 from test_image_header import claimed_png  # test/ros is on sys.path (pytest rootdir-less prepend import)
@@ -120,7 +120,7 @@ def test_raw_image_size_cap_is_a_parameter(make_harness, frame):
 
 
 def _as_image(frame, index):
-    from mixformerv2_ros.harness import make_frame_message
+    from harness import make_frame_message
 
     return make_frame_message(frame, index)
 

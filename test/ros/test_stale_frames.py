@@ -8,7 +8,7 @@ import torch
 
 from mixformerv2_core import ModelConfig, build_model, save_checkpoint
 from mixformerv2_core.synthetic import generate_sequence
-from mixformerv2_ros.harness import stamped_header, wait_for
+from harness import stamped_header, wait_for
 
 
 @pytest.fixture(scope="module")

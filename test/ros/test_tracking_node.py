@@ -11,7 +11,7 @@ from mixformerv2_core.geometry import xywh_to_cxcywh
 from mixformerv2_core.synthetic import generate_sequence
 from mixformerv2_ros.image_conversion import compressed_to_frame
 from mixformerv2_ros.tracking_node import NODE_NAME
-from mixformerv2_ros.harness import wait_for
+from harness import wait_for
 
 HEIGHT, WIDTH = 240, 320
 

@@ -107,14 +107,13 @@ def _offline_boxes(weights: Path, transport: str, size: tuple, init: dict, init_
     from mixformerv2_core.synthetic import SyntheticScene
     from mixformerv2_ros.image_conversion import (compressed_to_frame, frame_to_compressed, frame_to_image,
                                                   image_to_frame)
-    from mixformerv2_ros.parameters import PARAMETERS
+    from mixformerv2_ros.parameters import PARAMETERS, tracker_overrides
 
     values = {spec.name: spec.default for spec in PARAMETERS} | _file_parameters()
     tracker = MultiTargetTracker.from_checkpoint(
         str(weights), variant=values["variant"] or None, device="cpu", backend=values["backend"],
-        preset=values["preset"], precision=values["precision"] or None,
-        search_factor=values.get("search_factor") or None, update_interval=values["update_interval"],
-        update_threshold=values["update_threshold"], color_order=values["color_order"])
+        precision=values["precision"] or None, color_order=values["color_order"],
+        **tracker_overrides(values.get))  # what the node passes: only the settings the file sets
     width, height = size
 
     def received(scene: SyntheticScene, index: int) -> np.ndarray:  # camera encoding -> DDS -> the node's decoding

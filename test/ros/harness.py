@@ -1,6 +1,7 @@
 """A real TrackingNode plus a client node (frame/init publishers, output recorders) in one process.
 
-Used by the ROS tests and benchmarks/node_latency.py; everything goes over real DDS topics.
+Used by the ROS tests (test/ros); everything goes over real DDS topics. Camera and node in separate processes are
+tested in test/system.
 """
 from __future__ import annotations
 
