@@ -37,6 +37,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_core import MultiTargetTracker, TargetState
 from mixformerv2_core.backends import available_backends
+from mixformerv2_core.demo_model import demo_weights_warning
 from mixformerv2_core.geometry import intersect_with_image
 
 from .click_box import ClickBoxBuilder
@@ -200,6 +201,9 @@ class TrackingNode(LifecycleNode):
         self.get_logger().info(
             f"loaded {weights} (embed {config.embed_dim}, depth {config.depth}, search {config.search_size}px) "
             f"on {self._param('device')} with backend {self._param('backend')}; tracker: {settings}")
+        notice = demo_weights_warning(weights)  # the node cannot tell generated input from a real camera
+        if notice:
+            self.get_logger().warning(notice)
         return TransitionCallbackReturn.SUCCESS
 
     @property

@@ -89,3 +89,13 @@ def test_sigint_ends_the_node_process_quickly_and_cleanly(ros_context, tiny_weig
     print(f"SIGINT -> exit in {elapsed:.2f} s")
     assert elapsed < 5.0
     assert "Traceback" not in output
+
+
+def test_the_node_says_once_what_the_built_in_demo_weights_cannot_track(make_harness, capfd):
+    from mixformerv2_core.demo_model import DEMO_WEIGHTS
+
+    make_harness()  # tiny random weights: nothing to say
+    assert "trained on generated scenes only" not in capfd.readouterr().err
+    harness = make_harness(weights=str(DEMO_WEIGHTS))
+    wait_for(lambda: harness.node.model_loaded)
+    assert capfd.readouterr().err.count("the built-in demo weights were trained on generated scenes only") == 1
