@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from mixformerv2_core import read_checkpoint
 from mixformerv2_training.cli import main as cli_main
 from mixformerv2_training.config import load_config
 
@@ -35,7 +36,7 @@ def _cli(config_path, out_dir, *extra):
 
 
 def _weights(run_dir):
-    return torch.load(run_dir / "final.pt", map_location="cpu", weights_only=False)["state_dict"]
+    return read_checkpoint(run_dir / "final.pt").state_dict
 
 
 def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
@@ -53,7 +54,7 @@ def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
         time.sleep(0.05)
     interrupted.send_signal(signal.SIGTERM)
     assert interrupted.wait(timeout=120) == 130
-    state = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    state = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)  # data only
     assert 5 <= state["global_step"] < 24 and not (tmp_path / "cut" / "final.pt").exists()
     assert not [p for p in (tmp_path / "cut" / "checkpoints").iterdir() if p.name.startswith(".")]  # no half files
 
