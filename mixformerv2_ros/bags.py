@@ -1,8 +1,8 @@
 """Evaluation rosbags: image frames plus ground-truth boxes, read and written with ``rosbags`` (no rclpy).
 
 A bag holds ``sensor_msgs/Image`` (or ``CompressedImage``) frames stamped at the sequence's frame rate and
-one ``vision_msgs/Detection2D`` per frame with the ground-truth box (centre + size; an absent target is a
-zero-size box). Bags are written as rosbag2 metadata version 8, the newest that Humble's ``ros2 bag`` parses
+one ``vision_msgs/Detection2D`` per frame with the ground-truth box (centre + size; a frame without a box
+has a zero-size box whose one result says why: :data:`GT_STATES`). Bags are written as rosbag2 metadata version 8, the newest that Humble's ``ros2 bag`` parses
 (version 9 changed the QoS serialization Humble cannot read) and that Jazzy reads as well; storage is MCAP
 by default, SQLite3 on request.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -23,6 +24,8 @@ from rosbags.rosbag2 import Reader, Writer
 from rosbags.rosbag2.enums import StoragePlugin
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
+
+from mixformerv2_core.errors import MixFormerV2Error
 
 from .image_conversion import compressed_to_frame, image_to_frame
 
@@ -41,7 +44,11 @@ OFFERED_QOS = Qos(
 )
 
 
-class BagError(RuntimeError):
+#: ``ros_distro`` written into the bag's metadata: the distribution whose message definitions we use.
+TARGET_ROS_DISTRO = "humble"
+
+
+class BagError(MixFormerV2Error, RuntimeError):
     """A bag cannot be opened or lacks the topics an evaluation needs."""
 
 
@@ -90,11 +97,36 @@ def compressed_message(frame: np.ndarray, stamp_ns: int, frame_id: str, color_or
     return typestore().types[COMPRESSED_TYPE](header=_header(stamp_ns, frame_id), format=fmt, data=buf.reshape(-1))
 
 
-def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, object_id: str = ""):
-    """``vision_msgs/Detection2D`` of an ``x, y, w, h`` box; an absent target (None / NaN) has zero size."""
+#: Why a ground-truth message carries no box (zero size); the word is the ``class_id`` of its one result.
+#: ``absent``: the target is flagged not visible (absent, fully occluded, out of view); ``unknown``: the
+#: benchmark gives no annotation for this frame (GOT-10k test, TrackingNet after the first frame);
+#: ``invalid``: the annotation exists but is not a box (LaSOT's ``0,0,0,0`` on a frame not flagged).
+GT_STATES = ("absent", "unknown", "invalid")
+
+
+def _state_result(state: str):
     t = typestore().types
+    pose = t["geometry_msgs/msg/Pose"](
+        position=t["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
+        orientation=t["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+    )
+    return t["vision_msgs/msg/ObjectHypothesisWithPose"](
+        hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=state, score=0.0),
+        pose=t["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=np.zeros(36)),
+    )
+
+
+def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, object_id: str = "",
+                      state: str = "absent"):
+    """``vision_msgs/Detection2D`` of an ``x, y, w, h`` box. Without a box (None / NaN / zero size) the size
+    is zero and the one result's ``class_id`` says why (:data:`GT_STATES`)."""
+    t = typestore().types
+    results = []
     if box is None or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
         cx = cy = w = h = 0.0
+        if state not in GT_STATES:
+            raise ValueError(f"ground-truth state must be one of {GT_STATES}, got {state!r}")
+        results = [_state_result(state)]
     else:
         x, y, w, h = (float(v) for v in box)
         cx, cy = x + w / 2.0, y + h / 2.0
@@ -102,16 +134,27 @@ def detection_message(box: np.ndarray | None, stamp_ns: int, frame_id: str, obje
         center=t["vision_msgs/msg/Pose2D"](position=t["vision_msgs/msg/Point2D"](x=cx, y=cy), theta=0.0),
         size_x=w, size_y=h,
     )
-    return t[DETECTION_TYPE](header=_header(stamp_ns, frame_id), results=[], bbox=bbox, id=object_id)
+    return t[DETECTION_TYPE](header=_header(stamp_ns, frame_id), results=results, bbox=bbox, id=object_id)
 
 
 def detection_box(det) -> np.ndarray:
-    """``x, y, w, h`` of a Detection2D; NaN for a zero-size (absent) box."""
+    """``x, y, w, h`` of a Detection2D; NaN for a zero-size box (no box: see :func:`detection_state`)."""
     w, h = float(det.bbox.size_x), float(det.bbox.size_y)
     if w <= 0 or h <= 0:
         return np.full(4, np.nan)
     c = det.bbox.center.position
     return np.array([c.x - w / 2.0, c.y - h / 2.0, w, h])
+
+
+def detection_state(det) -> str:
+    """``visible`` for a box, else the reason the message gives (:data:`GT_STATES`); a zero-size box without
+    a reason (an older bag, a user's recording) reads as ``absent``."""
+    if det is None:
+        return "unknown"
+    if det.bbox.size_x > 0 and det.bbox.size_y > 0:
+        return "visible"
+    reasons = [r.hypothesis.class_id for r in det.results if r.hypothesis.class_id in GT_STATES]
+    return reasons[0] if reasons else "absent"
 
 
 def decode_image(msg, color_order: str = "rgb") -> np.ndarray:
@@ -146,12 +189,15 @@ def write_sequence_bag(
     visible: np.ndarray | None = None,
     object_id: str = "",
     custom_data: dict[str, str] | None = None,
+    ros_distro: str = TARGET_ROS_DISTRO,
 ) -> BagInfo:
     """Write a sequence as a rosbag2 directory at ``path`` (must not exist).
 
     Frame ``i`` is stamped ``start_ns + round(i * 1e9 / fps)`` in its header and its log time. ``boxes`` are
-    ``x, y, w, h`` rows (NaN = absent); frames flagged not ``visible`` get an absent box too.
-    ``compressed`` is ``None`` (raw Image), ``"jpeg"`` or ``"png"``.
+    ``x, y, w, h`` rows (NaN = absent); frames flagged not ``visible`` get an absent box too, frames after the
+    last row an ``unknown`` one, and with ``visible`` given an unflagged row that is no box an ``invalid`` one.
+    ``compressed`` is ``None`` (raw Image), ``"jpeg"`` or ``"png"``. The metadata names ``ros_distro`` (not
+    the writing library), and MCAP channels carry ``topic_type_hash`` as ``ros2 bag record`` writes them.
     """
     if storage not in STORAGES:
         raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
@@ -163,6 +209,7 @@ def write_sequence_bag(
         raise BagError(f"{path} exists already; rosbag2 bags are never overwritten")
     count = 0
     with Writer(path, version=METADATA_VERSION, storage_plugin=STORAGES[storage]) as writer:
+        _write_like_rosbag2(writer, ros_distro)
         for key, value in (custom_data or {}).items():
             writer.set_custom_data(key, str(value))
         img_type = COMPRESSED_TYPE if compressed else IMAGE_TYPE
@@ -178,13 +225,44 @@ def write_sequence_bag(
                    else image_message(frame, ns, frame_id, color_order))
             writer.write(img_conn, ns, store.serialize_cdr(msg, img_type))
             if gt_conn is not None:
-                box = boxes[i] if i < len(boxes) else None
-                if visible is not None and not visible[i]:
-                    box = None
-                det = detection_message(box, ns, frame_id, object_id)
+                box, state = (boxes[i], "absent") if i < len(boxes) else (None, "unknown")
+                if visible is not None and i < len(visible):
+                    box, state = (box, "invalid") if visible[i] else (None, "absent")
+                det = detection_message(box, ns, frame_id, object_id, state)
                 writer.write(gt_conn, ns, store.serialize_cdr(det, DETECTION_TYPE))
             count += 1
+    meta = path / "metadata.yaml"
+    meta.write_text(meta.read_text().replace("ros_distro: rosbags", f"ros_distro: {ros_distro}"))
     return BagInfo(path, count, topic, gt_topic if boxes is not None else None, storage)
+
+
+def _write_like_rosbag2(writer: Writer, ros_distro: str) -> None:
+    """Make an open rosbags writer write what rosbag2 itself writes: the target ``ros_distro`` in the
+    metadata embedded in the storage file, and (MCAP) each channel's ``topic_type_hash`` (its RIHS01 type
+    hash) next to ``offered_qos_profiles``. rosbags writes neither; the test suite reads both back."""
+    from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
+
+    storage = writer.storage
+    close = storage.close
+
+    def close_with_distro(version: int, metadata: str) -> None:
+        close(version, metadata.replace("ros_distro: rosbags", f"ros_distro: {ros_distro}"))
+
+    storage.close = close_with_distro
+    if not isinstance(storage, McapWriter):
+        return
+
+    def add_connection(connection, offered_qos_profiles: str) -> None:
+        metadata = BytesIO()
+        for text in ("offered_qos_profiles", offered_qos_profiles, "topic_type_hash", connection.digest):
+            write_string(metadata, text)
+        channel = Channel(connection.id, connection.msgtype, connection.topic, connection.ext.serialization_format,
+                          metadata.getvalue())
+        storage.channels.append(channel)
+        storage.channel_stats[connection.id] = 0
+        write_channel(storage.chunk.bio, channel, storage.schemas)
+
+    storage.add_connection = add_connection
 
 
 @dataclass
@@ -207,10 +285,16 @@ class BagSequence:
     expected_frames: int | None = None
     custom_data: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    gt_states: list[str] | None = None  # per frame: "visible" or a GT_STATES reason (None without ground truth)
 
     @property
     def stamps_ns(self) -> np.ndarray:
         return np.array([f.stamp_ns for f in self.frames], dtype=np.int64)
+
+    @property
+    def visible(self) -> np.ndarray | None:
+        """False where the ground truth flags the target absent (the visibility the LaSOT rules use)."""
+        return None if self.gt_states is None else np.array([s != "absent" for s in self.gt_states], dtype=bool)
 
 
 def _pick_topic(topics: dict[str, str], wanted: str | None, types: tuple[str, ...], what: str) -> str | None:
@@ -283,13 +367,17 @@ class _RosbagsSource:
 class _McapStreamSource:
     """Messages of an MCAP file without its summary (a recording that was cut off), read front to back."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, metadata: dict | None = None):
         self.path = path
-        self.custom_data: dict[str, str] = {}
+        metadata = metadata or {}
+        self.custom_data: dict[str, str] = dict(metadata.get("custom_data") or {})
+        self._counts = {t["topic_metadata"]["name"]: int(t["message_count"])
+                        for t in metadata.get("topics_with_message_count") or []}
         self.topics = {topic: msgtype for topic, msgtype, _ in self._records({}, channels_only=True)}
 
     def expected(self, topic: str) -> int | None:
-        return None
+        """From an intact ``metadata.yaml`` next to the cut file, else unknown."""
+        return self._counts.get(topic) or None
 
     def _records(self, status: dict, channels_only: bool = False) -> Iterator[tuple[str, str, bytes]]:
         from mcap.records import Channel, Message, Schema
@@ -326,6 +414,20 @@ class _McapStreamSource:
         pass
 
 
+def _intact_metadata(path: Path) -> dict | None:
+    """``rosbag2_bagfile_information`` of a bag directory's ``metadata.yaml``, if it is there and parses."""
+    meta = path / "metadata.yaml" if path.is_dir() else None
+    if meta is None or not meta.exists():
+        return None
+    from ruamel.yaml import YAML
+
+    try:
+        info = YAML(typ="safe").load(meta.read_text()).get("rosbag2_bagfile_information")
+    except Exception:  # a damaged metadata file only costs the frame count
+        return None
+    return info if isinstance(info, dict) else None
+
+
 def _open_source(path: Path, notes: list[str]):
     try:
         return _RosbagsSource(open_reader(path, notes))
@@ -333,7 +435,7 @@ def _open_source(path: Path, notes: list[str]):
         candidates = sorted(path.glob("*.mcap")) if path.is_dir() else [path] if path.suffix == ".mcap" else []
         if len(candidates) != 1:
             raise
-        stream = _McapStreamSource(candidates[0])
+        stream = _McapStreamSource(candidates[0], _intact_metadata(path))
         if not stream.topics:
             raise BagError(f"{exc}; {candidates[0].name} has no intact records at all") from exc
         notes.append(f"{exc}; reading the intact records of {candidates[0].name} from the start")
@@ -367,6 +469,7 @@ def read_sequence_bag(
         status: dict = {}
         frames: list[BagFrame] = []
         gt_by_stamp: dict[int, np.ndarray] = {}
+        state_by_stamp: dict[int, str] = {}
         for topic, msgtype, raw in source.messages([img_topic] + ([det_topic] if det_topic else []), status):
             try:
                 msg = typestore().deserialize_cdr(raw, msgtype)
@@ -381,19 +484,21 @@ def read_sequence_bag(
             else:
                 det = msg if msgtype == DETECTION_TYPE else (msg.detections[0] if msg.detections else None)
                 gt_by_stamp[stamp] = detection_box(det) if det is not None else np.full(4, np.nan)
+                state_by_stamp[stamp] = detection_state(det)
         if "error" in status and det_topic and gt_by_stamp:
             # A cut-off tail can hold an image whose ground truth was never written: drop such frames.
             last_gt = max(gt_by_stamp)
             frames = [f for f in frames if f.stamp_ns <= last_gt]
-        boxes = None
+        boxes = states = None
         if det_topic:
             boxes = np.array([gt_by_stamp.get(f.stamp_ns, np.full(4, np.nan)) for f in frames]).reshape(-1, 4)
+            states = [state_by_stamp.get(f.stamp_ns, "unknown") for f in frames]
         if "error" not in status and expected and len(frames) < expected:
             status["error"] = f"metadata lists {expected} frames but only {len(frames)} could be read"
         problems = notes + ([status["error"]] if "error" in status else [])
         return BagSequence(
             frames, boxes, img_topic, det_topic, complete=not problems, error="; ".join(problems) or None,
-            expected_frames=expected, custom_data=source.custom_data, path=path,
+            expected_frames=expected, custom_data=source.custom_data, path=path, gt_states=states,
         )
     finally:
         source.close()

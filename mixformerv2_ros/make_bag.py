@@ -11,12 +11,13 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from mixformerv2_core.evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.evaluation.datasets import LOADERS, load_dataset
 from mixformerv2_core.evaluation.runner import read_frame
 from mixformerv2_core.frame_sources import open_source
 from mixformerv2_core.results_io import read_boxes
 
-from .bags import BagError, write_sequence_bag
+from .bags import TARGET_ROS_DISTRO, write_sequence_bag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,52 +36,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-topic", default="/camera/image_raw")
     parser.add_argument("--gt-topic", default="/ground_truth")
     parser.add_argument("--frame-id", default="camera")
+    parser.add_argument("--ros-distro", default=TARGET_ROS_DISTRO, help="ros_distro written into the bag's metadata")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--frames", type=int, default=150, help="length of a --synthetic sequence")
     return parser
 
 
-def _source(args: argparse.Namespace) -> tuple[Iterable[np.ndarray], str, np.ndarray, np.ndarray | None, float, str]:
-    """frames, color order, boxes, visibility, fps, name."""
+def _source(args: argparse.Namespace) -> tuple[Iterable[np.ndarray], str, np.ndarray, np.ndarray | None, float, str,
+                                               dict[str, str]]:
+    """frames, color order, boxes, visibility, fps, name, what the bag records about its source."""
     if args.dataset:
         if args.root is None or args.sequence is None:
             raise ValueError("--dataset needs --root and --sequence")
         (seq,) = load_dataset(args.dataset, args.root, [args.sequence])
         if not seq.fully_annotated:  # test sets: only the initial box, the bag still serves latency tests
-            print(f"note: {args.dataset} gives only the initial box of {seq.name}; the ground-truth topic holds "
-                  "that box alone", file=sys.stderr)
-        return (read_frame(p, "rgb") for p in seq.frames), "rgb", seq.ground_truth, seq.visible, seq.fps, seq.name
+            print(f"note: {args.dataset} gives only the initial box of {seq.name}; later frames' ground truth is "
+                  "marked 'unknown'", file=sys.stderr)
+        # replay takes preset and scoring rules from the recorded dataset and protocol
+        recorded = {"sequence": seq.name, "source": args.dataset, "dataset": args.dataset, "protocol": seq.protocol}
+        return ((read_frame(p, "rgb") for p in seq.frames), "rgb", seq.ground_truth, seq.visible, seq.fps, seq.name,
+                recorded)
     if args.video:
         if args.gt is None:
             raise ValueError("--video needs --gt")
         source = open_source(str(args.video))
-        return source.frames, source.color_order, read_boxes(args.gt), None, source.fps, source.name
+        return (source.frames, source.color_order, read_boxes(args.gt), None, source.fps, source.name,
+                {"sequence": source.name, "source": str(args.video)})
     from mixformerv2_core.synthetic import generate_sequence
 
     seq = generate_sequence(seed=args.synthetic, num_frames=args.frames)
-    return iter(seq.frames), "rgb", seq.boxes, None, seq.fps, seq.name
+    return iter(seq.frames), "rgb", seq.boxes, None, seq.fps, seq.name, {"sequence": seq.name, "source": "synthetic"}
 
 
 def run(args: argparse.Namespace) -> int:
-    frames, color_order, boxes, visible, fps, name = _source(args)
+    frames, color_order, boxes, visible, fps, name, recorded = _source(args)
     if args.max_frames is not None:
         frames = islice(frames, args.max_frames)
     info = write_sequence_bag(
         args.out, frames, boxes, args.fps or fps, image_topic=args.image_topic, gt_topic=args.gt_topic,
         frame_id=args.frame_id, storage=args.storage, compressed=args.compressed, color_order=color_order,
-        visible=visible, object_id=name, custom_data={"sequence": name, "source": args.dataset or str(args.video or "synthetic")},
+        visible=visible, object_id=name, custom_data=recorded, ros_distro=args.ros_distro,
     )
     print(f"{info.frames} frames at {args.fps or fps:g} fps -> {info.path} ({info.storage}; {info.image_topic}, {info.gt_topic})")
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (BagError, DatasetLayoutError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

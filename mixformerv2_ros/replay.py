@@ -5,6 +5,10 @@ ground-truth box and tracks every later frame in order with the core tracker; th
 for a given checkpoint and bag. Outputs match the benchmark runner: ``<name>.txt``, ``<name>_time.txt``,
 ``replay.json`` (metrics, FPS, read status) and ``report/`` (table + PNG plots).
 
+Preset and protocol default to those of the bag's source dataset when ``mixformerv2-make-bag`` recorded it
+(``dataset`` / ``protocol`` in the bag's custom data), so a benchmark sequence replays exactly as
+``mixformerv2-eval`` tracks and scores it; ``--preset`` / ``--protocol`` override them.
+
 A bag that could be read only in part is evaluated on its readable frames and every output says so
 (``complete: false`` with the reason); nothing is scored silently on a shortened sequence.
 """
@@ -12,15 +16,17 @@ from __future__ import annotations
 
 import json
 from itertools import islice
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.errors import InputError, MixFormerV2Error
 from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report
 from mixformerv2_core.evaluation.results import TrackOutput, save_result
-from mixformerv2_core.evaluation.runner import TrackerSpec, track_frames
+from mixformerv2_core.evaluation.runner import PRESETS, TrackerSpec, track_frames
 from mixformerv2_core.results_io import read_boxes
 
 from .bags import BagSequence, iter_images, read_sequence_bag
@@ -68,11 +74,19 @@ def first_valid(boxes: np.ndarray) -> int:
     return int(np.argmax(ok))
 
 
-def score(name: str, pred: np.ndarray, gt: np.ndarray, protocol: str) -> report.Scores | None:
+def bag_defaults(bag: BagSequence) -> tuple[str | None, str]:
+    """Preset and protocol of the bag's recorded source dataset (no preset and ``ope`` when none is recorded)."""
+    dataset = bag.custom_data.get("dataset")
+    protocol = bag.custom_data.get("protocol")
+    return PRESETS.get(dataset or ""), protocol if protocol in M.PROTOCOLS else "ope"
+
+
+def score(name: str, pred: np.ndarray, gt: np.ndarray, protocol: str,
+          visible: np.ndarray | None = None) -> report.Scores | None:
     """OPE scores, or None when no frame after the first has ground truth (e.g. a GOT-10k test sequence)."""
     if not np.isfinite(gt[1:]).all(axis=1).any():
         return None
-    errors = M.sequence_errors(pred, gt, protocol, name=name)
+    errors = M.sequence_errors(pred, gt, protocol or "ope", visible, name=name)
     return report.Scores(name, ope=M.ope_result([errors]), errors={name: errors})
 
 
@@ -93,21 +107,32 @@ def evaluate_bag_offline(
     gt_topic: str | None = None,
     gt_file: str | Path | None = None,
     name: str | None = None,
-    protocol: str = "ope",
+    protocol: str | None = None,
 ) -> ReplayResult:
-    """Track a bag's frames with the core tracker in this process and score them against its ground truth."""
+    """Track a bag's frames with the core tracker in this process and score them against its ground truth.
+
+    ``spec.preset=None`` and ``protocol=None`` take the bag's recorded source dataset's (:func:`bag_defaults`);
+    preset ``"default"`` means none.
+    """
     bag_path, out_dir = Path(bag_path), Path(out_dir)
     name = name or bag_path.name
     bag, gt, start = load_for_replay(bag_path, image_topic, gt_topic, gt_file)
+    bag_preset, bag_protocol = bag_defaults(bag)
+    if spec.preset is None:
+        spec = replace(spec, preset=bag_preset)
+    protocol = protocol or bag_protocol
     tracker = spec.build()
     images = islice(iter_images(bag_path, bag.image_topic, "rgb"), start, len(bag.frames))
     output: TrackOutput = track_frames(tracker, images, gt[start])
     save_result(out_dir, name, output)
-    scores = score(name, output.boxes, gt[start:start + len(output.boxes)], protocol)
+    end = start + len(output.boxes)
+    visible = bag.visible[start:end] if bag.visible is not None and gt_file is None else None
+    scores = score(name, output.boxes, gt[start:end], protocol, visible)
     result = ReplayResult(
         name=name, frames_evaluated=len(output.boxes), frames_in_bag=bag.expected_frames, first_frame=start,
         complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary() if scores else {},
-        extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol},
+        extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol,
+               "preset": spec.preset, "dataset": bag.custom_data.get("dataset")},
     )
     write_outputs(out_dir, result, scores)
     return result
@@ -127,15 +152,18 @@ def build_parser():
     parser.add_argument("--variant", choices=["S", "B"], default=None)
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--preset", default=None)
+    parser.add_argument("--preset", default=None,
+                        help="tracker preset (default: the one of the bag's recorded source dataset, else none; "
+                             "'default' = none)")
     parser.add_argument("--update-interval", type=int, default=None)
     parser.add_argument("--search-factor", type=float, default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--image-topic", default=None, help="image topic in the bag (default: the only one)")
     parser.add_argument("--gt-topic", default=None, help="Detection2D ground-truth topic (default: the only one)")
     parser.add_argument("--gt-file", type=Path, default=None, help="ground truth as a file instead of a topic")
-    parser.add_argument("--protocol", choices=sorted(M.PROTOCOLS), default="ope",
-                        help="invalid-frame rules of the metrics (see docs/evaluation.md)")
+    parser.add_argument("--protocol", choices=sorted(M.PROTOCOLS), default=None,
+                        help="invalid-frame rules of the metrics (see docs/evaluation.md; default: the bag's "
+                             "recorded source dataset's, else ope)")
     parser.add_argument("--name", default=None, help="sequence name in the outputs (default: the bag's name)")
     parser.add_argument("--live", action="store_true", help="play into the running tracking node instead")
     parser.add_argument("--rate", type=float, default=1.0, help="live: playback rate (1.0 = real time)")
@@ -148,29 +176,32 @@ def build_parser():
 
 
 def main(argv=None) -> int:
+    return command_main(build_parser(), run, argv)
+
+
+def run(args) -> int:
     import sys
 
-    from .bags import BagError
+    if args.live:
+        from .live_replay import run_live
 
-    args = build_parser().parse_args(argv)
-    try:
-        if args.live:
-            from .live_replay import run_live
-
+        if args.protocol is None:  # the scoring rules of the bag's recorded dataset, as offline
+            args.protocol = bag_defaults(read_sequence_bag(args.bag, args.image_topic, args.gt_topic,
+                                                           decode_images=False))[1]
+        try:
             result = run_live(args)
-        else:
-            if args.checkpoint is None:
-                raise ValueError("offline replay needs --checkpoint")
-            params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
-            spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-                               preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
-                               threads=args.threads)
-            result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
-                                          gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
-                                          protocol=args.protocol)
-    except (BagError, ValueError, RuntimeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        except RuntimeError as error:  # the node could not be reached or did not answer: the message says which
+            raise MixFormerV2Error(str(error)) from error
+    else:
+        if args.checkpoint is None:
+            raise InputError("offline replay needs --checkpoint")
+        params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
+        spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
+                           preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
+                           threads=args.threads)
+        result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
+                                      gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
+                                      protocol=args.protocol)
     if not result.complete:
         print(f"WARNING: partial evaluation, {result.frames_evaluated} frames of "
               f"{result.frames_in_bag or 'an unknown number of'} readable: {result.error}", file=sys.stderr)

@@ -7,6 +7,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from mixformerv2_core.config import training_crop_defaults
+
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
 WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
@@ -18,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "model": {},  # student: ModelConfig fields or {"variant": "B"|"S", ...overrides}
     "teacher_model": {},  # stage "teacher": TeacherConfig fields
     "teacher": {"checkpoint": None},  # frozen teacher of the distillation stages (MixViT or MixFormerV2)
-    "init": {"checkpoint": None, "strict": True},  # initial weights (previous stage, or MAE for teacher/stage 1)
+    "init": {"checkpoint": None},  # initial weights (previous stage, or MAE for teacher/stage 1)
     "data": {
         "datasets": [{"type": "synthetic", "ratio": 1}],
         "samples_per_epoch": 60000,
@@ -26,8 +28,8 @@ DEFAULTS: dict[str, Any] = {
         "num_workers": 8,
         "max_gap": 200,
         "sampler_mode": "causal",
-        "template_factor": 2.0,
-        "search_factor": 5.0,
+        "template_factor": None,  # None: the factors of the variant whose crop sizes the model has (see
+        "search_factor": None,  # mixformerv2_core.config.VARIANT_TRACKING: B 2.0/5.0, S 2.0/4.5)
         "search_scale_jitter": 0.5,
         "search_center_jitter": 4.5,
         "grayscale_prob": 0.05,
@@ -55,9 +57,16 @@ DEFAULTS: dict[str, Any] = {
         "checkpoint_every": 1,
         "keep_checkpoints": 3,
         "max_steps": None,  # stop after this many optimizer steps (smoke runs, tests)
-        "tracker_search_factor": None,  # stored with the exported student (defaults to data.search_factor)
+        "tracker_search_factor": None,  # stored with the exported student (None: see export.tracker_defaults_for)
     },
 }
+
+
+def training_crop_factors(data: Mapping[str, Any], patch_size: int, template_size: int,
+                          search_size: int) -> dict[str, float]:
+    """The crop factors a run samples with: the config's where set, else the variant table's for these sizes."""
+    defaults = training_crop_defaults(patch_size, template_size, search_size)
+    return {key: float(data.get(key) if data.get(key) is not None else defaults[key]) for key in defaults}
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import torch
 
 from mixformerv2_core import MixFormerV2
 
@@ -80,9 +79,3 @@ def slice_mlps(model: MixFormerV2, mlp_ratio: float) -> MixFormerV2:
     sliced.load_state_dict(state, strict=True)
     return sliced
 
-
-@torch.no_grad()
-def copy_student(model: MixFormerV2) -> MixFormerV2:
-    clone = MixFormerV2(model.config)
-    clone.load_state_dict(model.state_dict())
-    return clone

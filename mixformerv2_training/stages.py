@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mixformerv2_core import MixFormerV2, ModelConfig, build_model, load_model, save_checkpoint
+from mixformerv2_core import MixFormerV2, ModelConfig, build_model, load_model
 from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
 from . import losses
 from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
-from .reduction import block_gammas, check_layers, pruning_gamma, remove_blocks, slice_mlps
+from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
 
 def student_config(spec: Mapping[str, Any]) -> ModelConfig:
@@ -32,7 +32,7 @@ def student_config(spec: Mapping[str, Any]) -> ModelConfig:
     return dataclasses.replace(base, **values) if values else base
 
 
-def _load_init_weights(model: nn.Module, path: str, strict: bool) -> None:
+def _load_init_weights(model: nn.Module, path: str) -> None:
     """MAE-style initialisation: tensors whose names and shapes match are copied (positions excluded)."""
     payload = _torch_load(Path(path))
     state = payload.get("model") or payload.get("net") or payload.get("state_dict") or payload
@@ -89,7 +89,7 @@ class TeacherStage(Stage):
         super().__init__(config)
         self.model = build_teacher(TeacherConfig.from_dict(config["teacher_model"]))
         if config["init"]["checkpoint"]:
-            _load_init_weights(self.model, config["init"]["checkpoint"], strict=False)
+            _load_init_weights(self.model, config["init"]["checkpoint"])
         c = self.model.config
         self.template_size, self.search_size, self.patch_size = c.template_size, c.search_size, c.patch_size
 
@@ -121,7 +121,7 @@ class StudentStage(Stage):
             previous = load_model(init)
         except CheckpointError:  # not a MixFormerV2 checkpoint: MAE / ViT weights for the backbone
             model = build_model(config)
-            _load_init_weights(model, init, strict=False)
+            _load_init_weights(model, init)
             return model
         return self._adapt_previous(previous, config, init)
 
@@ -138,9 +138,9 @@ class StudentStage(Stage):
         return self._box_terms(self._student_forward(model, batch)["pred_boxes"], batch)
 
     def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
-        factor = self.train_cfg["tracker_search_factor"] or self.config["data"]["search_factor"]
-        save_checkpoint(self.model, path, tracker_defaults={"search_factor": float(factor)}, meta=meta)
-        return path
+        from .export import export_student  # the one route from a run to a tracking checkpoint
+
+        return export_student(self.config, self.model, self.epoch).save(path, meta)
 
 
 def _teacher_kl_targets(out: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -222,18 +222,6 @@ class DeepToShallowStage(StudentStage):
             terms["feat"] = losses.feature_mimic(out["distill_feat_list"], teacher_out["distill_feat_list"], self.pairs)
             terms["total"] = terms["total"] + self.weights["feat"] * terms["feat"]
         return terms
-
-    def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
-        final = self.model
-        if self.remove_layers:
-            if any(g != 1.0 and g != 0.0 for g in self.gammas()):
-                raise RuntimeError("pruned blocks are not yet at gamma = 0; train at least pruning_epochs - 1 epochs")
-            final = remove_blocks(self.model, self.remove_layers)
-        factor = self.train_cfg["tracker_search_factor"] or self.config["data"]["search_factor"]
-        save_checkpoint(final, path, tracker_defaults={"search_factor": float(factor)},
-                        meta={**meta, "removed_layers": self.remove_layers})
-        return path
-
 
 class ScoreStage(StudentStage):
     """Stage 3: the score head alone learns whether the search crop holds the target."""

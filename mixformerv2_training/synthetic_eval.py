@@ -56,7 +56,8 @@ class TeacherBackend:
         return InferenceOutput(pred_boxes=boxes, score_logits=np.full(len(keys), np.inf, dtype=np.float32))
 
 
-def teacher_tracker(teacher: Union[str, MixViT], search_factor: float, device: str = "cpu", **params) -> MixFormerV2Tracker:
+def teacher_tracker(teacher: Union[str, MixViT], search_factor: Optional[float] = None, device: str = "cpu",
+                    **params) -> MixFormerV2Tracker:
     model = load_teacher(teacher) if isinstance(teacher, str) else teacher
     backend = TeacherBackend(model, device)
     return MixFormerV2Tracker(backend, resolve_params(backend.config, search_factor=search_factor, **params))
@@ -66,7 +67,7 @@ def main(argv: Optional[Iterable[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", required=True, help="a student checkpoint (or a teacher with --teacher)")
     parser.add_argument("--teacher", action="store_true", help="the weights are a MixViT teacher")
-    parser.add_argument("--search-factor", type=float, default=None, help="default: the checkpoint's (teacher: 4.0)")
+    parser.add_argument("--search-factor", type=float, default=None, help="default: the checkpoint's, else the variant table's for the crop sizes")
     parser.add_argument("--sequences", type=int, default=20)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
@@ -76,7 +77,7 @@ def main(argv: Optional[Iterable[str]] = None) -> None:
     torch.set_num_threads(1)
     if args.teacher:
         teacher = load_teacher(args.weights)
-        make = lambda: teacher_tracker(teacher, args.search_factor or 4.0)  # noqa: E731
+        make = lambda: teacher_tracker(teacher, args.search_factor)  # noqa: E731
     else:
         make = lambda: load_tracker(args.weights, search_factor=args.search_factor)  # noqa: E731
     options = {"num_distractors": 0, "occlusion": False} if args.easy else None

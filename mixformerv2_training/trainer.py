@@ -24,8 +24,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from mixformerv2_core.checkpoint import atomic_torch_save
+from mixformerv2_core.checkpoint import atomic_torch_save, read_training_state
 
+from .config import training_crop_factors
 from .data import build_loader, build_sampler
 from .stages import Stage, build_stage
 
@@ -63,7 +64,10 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every generator's state as tensors and plain Python values, so a resume loads it as data only."""
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    numpy_state = (kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached))
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -71,7 +75,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -132,7 +137,8 @@ class Trainer:
         self.amp_dtype = getattr(torch, self.train_cfg["amp_dtype"])
         self.use_amp = bool(self.train_cfg["amp"]) and self.ctx.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
-        data = config["data"]
+        data = {**config["data"], **training_crop_factors(config["data"], self.stage.patch_size,
+                                                          self.stage.template_size, self.stage.search_size)}
         per_rank_batch = int(data["batch_size"])
         self.dataset = build_sampler(data, self.stage.template_size, self.stage.search_size, self.stage.patch_size,
                                      seed=int(config["seed"]), score_labels=self.stage.score_labels)
@@ -178,7 +184,7 @@ class Trainer:
     def _load(self, path: Path) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {path}")
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = read_training_state(path)
         if state.get("stage") != self.config["stage"]:
             raise ValueError(f"{path} is a {state.get('stage')!r} run, not {self.config['stage']!r}")
         self.model.load_state_dict(state["model"])

@@ -11,26 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint, save_official_format
-from ..export.onnx_export import FP32_TOLERANCE, MIN_OPSET, ExportReport, export_bundle
+from ..checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint, save_official_format
+from ..export.bundles import write_onnx_bundles
+from .runner import command_main, writable_dir, writable_file
+from ..export.onnx_export import MIN_OPSET
 
 FORMATS = ("onnx", "checkpoint", "official")
-
-
-def export_onnx(weights: Path, output: Path, variant: Optional[str] = None, int8: bool = False,
-                opset: int = MIN_OPSET, check: bool = True) -> list[ExportReport]:
-    """fp32 bundle in ``output/fp32`` (and INT8 in ``output/int8``); fp32 must agree with PyTorch to 1e-4."""
-    checkpoint = read_checkpoint(weights, variant)
-    model = model_from_checkpoint(checkpoint)
-    meta = {"weights": str(weights), "source": checkpoint.source}
-    batches = (1, 3) if check else ()
-    reports = [export_bundle(model, output / "fp32", opset=opset, check_batches=batches,
-                             tolerance=FP32_TOLERANCE if check else None, meta=meta)]
-    if int8:
-        from ..export.quantize import export_int8_bundle
-
-        reports.append(export_int8_bundle(model, output / "fp32", output / "int8", check_batches=batches))
-    return reports
 
 
 def export_checkpoint(weights: Path, output: Path, variant: Optional[str] = None, fmt: str = "checkpoint",
@@ -62,21 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.format == "onnx":
-            reports = export_onnx(args.weights, args.output, args.variant, args.int8, args.opset, not args.no_check)
-            for report in reports:
-                print(report.summary())
-        else:
-            defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval}
-            path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
-            print(f"wrote {args.format} weights to {path}")
-    except (CheckpointError, ValueError, RuntimeError) as error:
-        print(f"mixformerv2-export: error: {error}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    if args.format == "onnx":
+        writable_dir(args.output)
+        for report in write_onnx_bundles(args.weights, args.output, args.variant, args.int8, args.opset,
+                                         not args.no_check):
+            print(report.summary())
+        return 0
+    writable_file(args.output)
+    defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval}
+    path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
+    print(f"wrote {args.format} weights to {path}")
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

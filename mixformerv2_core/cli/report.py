@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..evaluation import report
-from ..evaluation.datasets import LOADERS, DatasetLayoutError, load_dataset
+from ..evaluation.datasets import LOADERS, load_dataset
+from .runner import command_main
 
 
 def parse_result_set(text: str) -> tuple[str, Path]:
@@ -41,23 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sequences", nargs="*", default=None, help="only these sequences")
     parser.add_argument("--out", required=True, type=Path, help="report directory")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--official-rounding", action="store_true",
+                        help="score with pytracking's unclipped IoU (a perfect float box can pass threshold 1.0)")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     sequences = load_dataset(args.dataset, args.root, args.sequences)
-    scores = [report.score_results(sequences, directory, name) for name, directory in args.results]
+    scores = [report.score_results(sequences, directory, name, args.official_rounding)
+              for name, directory in args.results]
     publish(sequences, scores, args.out, args.title or args.dataset)
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (DatasetLayoutError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,14 @@ _MISS = np.inf  # an error value that counts as a miss at every threshold
 class OPEProtocol:
     """How one benchmark scores frames whose ground truth is absent or invalid.
 
-    ``invalid_center_error`` / ``invalid_norm_error`` are what such frames get: ``-1`` makes them a hit at
-    every threshold, ``inf`` a miss. IoU of an invalid frame is always ``-1`` (a miss at every threshold,
-    including 0, because success is ``IoU > threshold``). ``strict_length`` makes a too-short prediction an
-    error instead of padding it with zero boxes.
+    A frame is valid when all four ground-truth values are positive (pytracking's rule; NaN rows and
+    ``0,0,0,0`` boxes are invalid) and, with ``uses_visibility``, the target is flagged visible.
+    ``invalid_center_error`` / ``invalid_norm_error`` are what invalid frames get: ``-1`` makes them a hit at
+    every threshold, ``inf`` a miss. ``invisible_is_miss`` then makes frames flagged invisible a miss for both
+    precision measures (LaSOT; a visible frame with a ``0,0,0,0`` box keeps the invalid-frame values). IoU of
+    an invalid frame is always ``-1`` (a miss at every threshold, including 0, because success is
+    ``IoU > threshold``). ``strict_length`` makes a too-short prediction an error instead of padding it with
+    zero boxes.
     """
 
     name: str
@@ -50,18 +54,24 @@ class OPEProtocol:
     invalid_norm_error: float
     strict_length: bool = False
     uses_visibility: bool = False
+    invisible_is_miss: bool = False
 
 
 PROTOCOLS: dict[str, OPEProtocol] = {
-    # Default OPE (OTB, TNL2K, NfS, TrackingNet-style, LaSOT-ext without flags): missing GT is a miss for
-    # IoU and precision but a hit for normalized precision.
+    # Default OPE (OTB, TNL2K, NfS, TrackingNet-style): missing GT is a miss for IoU and precision but a hit
+    # for normalized precision.
     "ope": OPEProtocol("ope", invalid_center_error=_MISS, invalid_norm_error=_HIT),
     # UAV123: NaN rows are hits for both precision measures.
     "uav": OPEProtocol("uav", invalid_center_error=_HIT, invalid_norm_error=_HIT),
-    # LaSOT / LaSOT-ext: frames flagged fully occluded or out of view are misses for everything.
+    # LaSOT test: frames flagged fully occluded or out of view are misses for everything; a short result is
+    # an error.
     "lasot": OPEProtocol(
-        "lasot", invalid_center_error=_MISS, invalid_norm_error=_MISS, strict_length=True, uses_visibility=True
+        "lasot", invalid_center_error=_MISS, invalid_norm_error=_HIT, strict_length=True, uses_visibility=True,
+        invisible_is_miss=True,
     ),
+    # LaSOT extension (pytracking / OSTrack ``lasot_extension_subset``): flagged frames are invalid, hence
+    # hits for normalized precision, and short results are padded with zero boxes.
+    "lasot_ext": OPEProtocol("lasot_ext", invalid_center_error=_MISS, invalid_norm_error=_HIT, uses_visibility=True),
 }
 
 
@@ -81,8 +91,11 @@ def _as_boxes(boxes: np.ndarray | Sequence, what: str) -> np.ndarray:
     return arr
 
 
-def iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def iou(pred: np.ndarray, gt: np.ndarray, clip: bool = True) -> np.ndarray:
     """Row-wise IoU of two (N, 4) ``x, y, w, h`` arrays; rows with non-positive union give 0.
+
+    ``clip=False`` keeps pytracking's unclipped ratio, which rounding can push to ``1 + ulp`` on float boxes
+    so that a perfect box passes the strict test at threshold 1.0 (the official numbers include that).
 
     pytracking's inclusive-pixel formula (corners at ``x + w - 1``, sides ``+ 1``) and the got10k toolkit's
     continuous rectangles give the same intersection, so one function serves both protocols; the
@@ -97,14 +110,26 @@ def iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
     union = pred[:, 2] * pred[:, 3] + gt[:, 2] * gt[:, 3] - inter
     positive = union > 0
+    ratio = np.where(positive, inter / np.where(positive, union, 1.0), 0.0)
     # clipped: rounding can push identical boxes to 1 + 2e-16, which would pass the strict test at 1.0
-    return np.clip(np.where(positive, inter / np.where(positive, union, 1.0), 0.0), 0.0, 1.0)
+    return np.clip(ratio, 0.0, 1.0) if clip else ratio
 
 
 def box_centers(boxes: np.ndarray) -> np.ndarray:
     """Centres in the inclusive-pixel convention: ``x + (w - 1) / 2``."""
     boxes = _as_boxes(boxes, "boxes")
     return boxes[:, :2] + 0.5 * (boxes[:, 2:] - 1.0)
+
+
+def check_prediction(pred: np.ndarray) -> np.ndarray:
+    """NaN values or negative sizes in a result are an error in every protocol: they mean a broken result
+    file, not a tracking failure (pytracking refuses them too; the got10k toolkit would report a NaN AO)."""
+    pred = _as_boxes(pred, "prediction")
+    if np.isnan(pred).any():
+        raise ValueError("prediction contains NaN values")
+    if (pred[:, 2:] < 0).any():
+        raise ValueError("prediction contains negative widths or heights")
+    return pred
 
 
 def prepare_prediction(pred: np.ndarray, gt: np.ndarray, protocol: OPEProtocol) -> np.ndarray:
@@ -115,12 +140,8 @@ def prepare_prediction(pred: np.ndarray, gt: np.ndarray, protocol: OPEProtocol) 
     and frame 0 becomes the ground-truth box (it is the initialisation). NaN or negative sizes are an
     error: they mean a broken result file, not a tracking failure.
     """
-    pred = _as_boxes(pred, "prediction").copy()
+    pred = check_prediction(pred).copy()
     gt = _as_boxes(gt, "ground truth")
-    if np.isnan(pred).any():
-        raise ValueError("prediction contains NaN values")
-    if (pred[:, 2:] < 0).any():
-        raise ValueError("prediction contains negative widths or heights")
     n = len(gt)
     for i in range(1, len(pred)):
         if (pred[i, 2:] == 0).any() and (i >= n or not np.isnan(gt[i]).any()):
@@ -154,24 +175,30 @@ def sequence_errors(
     protocol: str | OPEProtocol = "ope",
     visible: np.ndarray | None = None,
     name: str = "",
+    clip_iou: bool = True,
 ) -> SequenceErrors:
-    """Per-frame errors of one sequence with the benchmark's invalid-frame encoding applied."""
+    """Per-frame errors of one sequence with the benchmark's invalid-frame encoding applied
+    (``clip_iou=False``: the official unclipped IoU, see :func:`iou`)."""
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     gt = _as_boxes(gt, "ground truth")
     pred = prepare_prediction(pred, gt, proto)
     with np.errstate(invalid="ignore"):
-        valid = np.isfinite(gt).all(axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0)
+        valid = (gt > 0).all(axis=1)  # NaN compares False: NaN rows are invalid too
+    invisible = np.zeros(len(gt), dtype=bool)
     if proto.uses_visibility and visible is not None:
         visible = np.asarray(visible, dtype=bool)
         if visible.shape != (len(gt),):
             raise ValueError(f"visibility has {visible.shape} entries but the ground truth has {len(gt)} frames")
         valid &= visible
+        invisible = ~visible if proto.invisible_is_miss else invisible
     safe_gt = np.where(valid[:, None], gt, 1.0)
-    ious = np.where(valid, iou(pred, safe_gt), -1.0)
+    ious = np.where(valid, iou(pred, safe_gt, clip_iou), -1.0)
     diff = box_centers(pred) - box_centers(safe_gt)
     center = np.where(valid, np.hypot(diff[:, 0], diff[:, 1]), proto.invalid_center_error)
     ndiff = box_centers(pred) / safe_gt[:, 2:] - box_centers(safe_gt) / safe_gt[:, 2:]
     norm = np.where(valid, np.hypot(ndiff[:, 0], ndiff[:, 1]), proto.invalid_norm_error)
+    center[invisible] = _MISS
+    norm[invisible] = _MISS
     return SequenceErrors(name, ious, center, norm)
 
 
@@ -269,9 +296,10 @@ def got10k_sequence_ious(
 ) -> np.ndarray:
     """IoUs of the frames GOT-10k scores: frame 0 skipped, absent frames (``visible`` False) dropped.
 
-    ``image_size`` is ``(width, height)``; both boxes are clipped to it as the official toolkit does.
+    ``image_size`` is ``(width, height)``; both boxes are clipped to it as the official toolkit does. NaN or
+    negative sizes are an error (:func:`check_prediction`), as in the OPE protocols.
     """
-    pred = _as_boxes(pred, "prediction")
+    pred = check_prediction(pred)
     gt = _as_boxes(gt, "ground truth")
     if len(pred) != len(gt):
         raise ValueError(f"prediction has {len(pred)} frames but the ground truth has {len(gt)}")

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import metrics as M
 from .datasets import Sequence
-from .results import load_result
+from ..results_io import read_boxes
+from .results import find_repetitions
 
 
 @dataclass
@@ -35,8 +36,11 @@ class Scores:
         return out
 
 
-def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray], name: str = "") -> Scores:
-    """Score predictions (``sequence name -> (N, 4) boxes``) with each sequence's own protocol."""
+def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray | list[np.ndarray]], name: str = "",
+                official_rounding: bool = False) -> Scores:
+    """Score predictions (``sequence name -> (N, 4) boxes``, or a list of repetitions) with each sequence's own
+    protocol. GOT-10k pools the frames of all repetitions as its toolkit does; OPE scores the first.
+    ``official_rounding``: OPE IoU unclipped, as pytracking computes it."""
     if not sequences:
         raise ValueError("no sequences to score")
     unscorable = [s.name for s in sequences if not s.fully_annotated]
@@ -52,11 +56,14 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
     per_seq = {}
     for s in sequences:
         try:
+            reps = predictions[s.name] if isinstance(predictions[s.name], list) else [predictions[s.name]]
             if got10k:
-                per_seq[s.name] = M.got10k_sequence_ious(predictions[s.name], s.ground_truth, s.visible, s.image_size)
+                per_seq[s.name] = np.concatenate(
+                    [M.got10k_sequence_ious(r, s.ground_truth, s.visible, s.image_size) for r in reps])
             else:
                 protocol = s.protocol if s.protocol != "got10k" else "ope"
-                per_seq[s.name] = M.sequence_errors(predictions[s.name], s.ground_truth, protocol, s.visible, s.name)
+                per_seq[s.name] = M.sequence_errors(reps[0], s.ground_truth, protocol, s.visible, s.name,
+                                                    clip_iou=not official_rounding)
         except ValueError as exc:
             raise ValueError(f"{name}, sequence {s.name}: {exc}") from None
     if got10k:
@@ -64,16 +71,16 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray],
     return Scores(name, ope=M.ope_result(per_seq.values()), errors=per_seq)
 
 
-def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None) -> Scores:
+def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None,
+                  official_rounding: bool = False) -> Scores:
     """Load a result directory (ours or another tracker's raw results) and score it."""
     result_dir = Path(result_dir)
     preds = {}
     for s in sequences:
-        try:
-            preds[s.name] = load_result(result_dir, s.name)
-        except FileNotFoundError:
-            pass
-    return score_boxes(sequences, preds, name or result_dir.name)
+        files = find_repetitions(result_dir, s.name, s.aliases)
+        if files:
+            preds[s.name] = [read_boxes(f) for f in files]
+    return score_boxes(sequences, preds, name or result_dir.name, official_rounding)
 
 
 def attribute_scores(sequences: Seq[Sequence], scores: Scores) -> dict[str, M.OPEResult]:
@@ -100,25 +107,51 @@ def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Seq[str] | 
     return "\n".join(lines) + "\n"
 
 
-def _plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
-          path: Path, legend_fmt: str) -> Path:
+#: Every figure is written in each of these formats (PNG for report.md, PDF / SVG for papers).
+FIGURE_FORMATS = ("png", "pdf", "svg")
+_LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def line_styles(count: int) -> list[tuple[str, str]]:
+    """``(colour, line style)`` for ``count`` curves: the ten tab10 colours with a solid line, then the same
+    colours dashed, dash-dotted, dotted; pairs repeat only after 40 curves."""
+    colors = [f"C{i}" for i in range(10)]
+    return [(colors[i % 10], _LINE_STYLES[(i // 10) % len(_LINE_STYLES)]) for i in range(count)]
+
+
+def _figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
+            legend_fmt: str):
+    """The plot, best curve first; the legend sits right of the axes so it never covers a curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
-    for name, (x, y, value) in sorted(curves.items(), key=lambda kv: -kv[1][2]):
-        ax.plot(x, 100 * y, linewidth=2, label=legend_fmt.format(name=name, value=value))
+    ranked = sorted(curves.items(), key=lambda kv: -kv[1][2])
+    fig, ax = plt.subplots(figsize=(6 + 1.8 * (1 + len(ranked) // 20), 4.5), dpi=100)
+    for (name, (x, y, value)), (color, style) in zip(ranked, line_styles(len(ranked))):
+        ax.plot(x, 100 * y, color=color, linestyle=style, linewidth=2,
+                label=legend_fmt.format(name=name, value=value))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left" if "Success" in ylabel else "lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8,
+              ncol=1 + len(ranked) // 20)
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
+
+
+def _plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: str, ylabel: str, title: str,
+          path: Path, legend_fmt: str) -> Path:
+    """Write the figure as ``path`` (PNG) and its PDF / SVG siblings; returns the PNG path."""
+    import matplotlib.pyplot as plt
+
+    fig = _figure(curves, xlabel, ylabel, title, legend_fmt)
+    for fmt in FIGURE_FORMATS:
+        fig.savefig(path.with_suffix(f".{fmt}"), bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -16,7 +16,7 @@ from typing import Callable, Sequence as Seq
 import numpy as np
 
 from ..atomic import atomic_path, atomic_write_text
-from ..results_io import read_boxes, write_boxes
+from ..results_io import format_box, read_boxes
 
 
 @dataclass
@@ -32,15 +32,28 @@ class TrackOutput:
         return (len(self.times) - 1) / t if t > 0 else float("nan")
 
 
+#: Box-file formats: two decimals (default: keeps sub-pixel boxes), or integers truncated toward zero as
+#: pytracking writes raw results (``official``: reproduces the official numbers on the same tracker output).
+RESULT_FORMATS = ("decimals2", "official")
+
+
+def format_boxes(boxes: np.ndarray, result_format: str = "decimals2") -> str:
+    if result_format == "official":
+        return "".join(",".join(str(int(v)) for v in box) + "\n" for box in np.asarray(boxes, dtype=np.float64))
+    if result_format != "decimals2":
+        raise ValueError(f"unknown result format {result_format!r}; known: {', '.join(RESULT_FORMATS)}")
+    return "".join(format_box(box, 2) + "\n" for box in boxes)
+
+
 def result_path(out_dir: Path, name: str) -> Path:
     return out_dir / f"{name}.txt"
 
 
-def save_result(out_dir: Path, name: str, output: TrackOutput) -> None:
+def save_result(out_dir: Path, name: str, output: TrackOutput, result_format: str = "decimals2") -> None:
     """Write times, then boxes, each atomically: the box file's presence means 'finished'."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / f"{name}_time.txt", "".join(f"{t:.6f}\n" for t in output.times))
-    write_boxes(result_path(out_dir, name), output.boxes)
+    atomic_write_text(result_path(out_dir, name), format_boxes(output.boxes, result_format))
 
 
 def load_times(out_dir: Path, name: str) -> np.ndarray | None:
@@ -50,16 +63,29 @@ def load_times(out_dir: Path, name: str) -> np.ndarray | None:
     return np.array([float(x) for x in path.read_text().split()], dtype=float)
 
 
-def find_result_file(result_dir: Path, name: str) -> Path | None:
-    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder."""
-    for cand in (result_dir / f"{name}.txt", result_dir / name / f"{name}_001.txt", result_dir / name / f"{name}.txt"):
-        if cand.exists():
-            return cand
+def find_result_file(result_dir: Path, name: str, aliases: Seq[str] = ()) -> Path | None:
+    """A sequence's box file in our/pytracking layout, the got10k layout or a per-sequence folder, under its
+    official name or one of its aliases (older names)."""
+    for n in (name, *aliases):
+        for cand in (result_dir / f"{n}.txt", result_dir / n / f"{n}_001.txt", result_dir / n / f"{n}.txt"):
+            if cand.exists():
+                return cand
     return None
 
 
-def load_result(result_dir: Path, name: str) -> np.ndarray:
-    path = find_result_file(Path(result_dir), name)
+def find_repetitions(result_dir: Path, name: str, aliases: Seq[str] = ()) -> list[Path]:
+    """Every repetition ``<seq>/<seq>_001.txt``, ``_002.txt``, ... of the got10k layout (the toolkit pools them),
+    else the one box file :func:`find_result_file` finds (or none)."""
+    for n in (name, *aliases):
+        reps = sorted(p for p in (result_dir / n).glob(f"{n}_[0-9]*.txt") if p.stem[len(n) + 1:].isdigit())
+        if reps:
+            return reps
+    single = find_result_file(result_dir, name, aliases)
+    return [single] if single else []
+
+
+def load_result(result_dir: Path, name: str, aliases: Seq[str] = ()) -> np.ndarray:
+    path = find_result_file(Path(result_dir), name, aliases)
     if path is None:
         raise FileNotFoundError(f"no result file for sequence {name} in {result_dir}")
     return read_boxes(path)

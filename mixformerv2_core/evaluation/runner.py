@@ -21,6 +21,8 @@ import numpy as np
 from .datasets import Sequence
 from ..atomic import atomic_write_text
 from .results import SUBMISSIONS, TrackOutput, load_times, result_path, save_result
+from .parent_watch import exit_with_parent
+from .run_config import claim, describe
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class TrackerSpec:
     variant: str | None = None
     backend: str = "torch"
     device: str = "cpu"
+    precision: str | None = None  # backend precision (torch dtype name, ONNX fp32/int8); None = its default
     preset: str | None = None  # benchmark preset of the official scripts (see PRESETS)
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
     threads: int | None = None  # torch intra-op threads per worker
@@ -44,7 +47,7 @@ class TrackerSpec:
             torch.set_num_threads(self.threads)
         return MixFormerV2Tracker.from_checkpoint(
             self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
-            **dict(self.params),
+            precision=self.precision, **dict(self.params),
         )
 
 
@@ -87,14 +90,16 @@ def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOut
 _WORKER_TRACKER = None
 
 
-def _init_worker(spec: TrackerSpec) -> None:
+def _init_worker(spec: TrackerSpec, parent_pid: int | None = None) -> None:
     global _WORKER_TRACKER
+    if parent_pid is not None:  # a worker process: it must not outlive the evaluation
+        exit_with_parent(parent_pid)
     _WORKER_TRACKER = spec.build()
 
 
-def _run_one(seq: Sequence, out_dir: Path, color_order: str) -> tuple[str, int, float]:
+def _run_one(seq: Sequence, out_dir: Path, color_order: str, result_format: str) -> tuple[str, int, float]:
     output = track_sequence(_WORKER_TRACKER, seq, color_order)
-    save_result(out_dir, seq.name, output)
+    save_result(out_dir, seq.name, output, result_format)
     return seq.name, len(output.times), float(output.times[1:].sum())
 
 
@@ -105,6 +110,7 @@ class RunSummary:
     failed: dict[str, str] = field(default_factory=dict)
     overall_fps: float = float("nan")
     submission: str | None = None
+    out_dir: str = ""  # where the results went (another folder than asked with new_folder)
 
 
 def pending(sequences: Seq[Sequence], out_dir: Path) -> list[Sequence]:
@@ -118,30 +124,40 @@ def run_sequences(
     workers: int = 1,
     color_order: str = "rgb",
     progress: bool = True,
+    new_folder: bool = False,
+    result_format: str = "decimals2",
+    finish: bool = True,
+    dataset: str | None = None,
 ) -> RunSummary:
     """Track every unfinished sequence (``workers`` processes; 1 = in this process) and write results.
 
     A sequence that raises is reported in ``failed`` and leaves no result file, so a rerun retries it.
+    ``out_dir`` must be new or made with the same configuration (:mod:`.run_config`); ``new_folder`` moves
+    on to the next free ``<out_dir>_<k>`` instead of refusing. ``finish=False`` (one shard of a larger run)
+    leaves ``summary.json`` and the submission to :func:`finish_run` over all sequences; ``dataset`` names
+    the benchmark when ``sequences`` may be empty (a shard with nothing to do).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    dataset = dataset or (sequences[0].dataset if sequences else "")
+    out_dir = claim(out_dir, describe(spec, dataset, result_format), new_folder)
     todo = pending(sequences, out_dir)
     todo_names = {s.name for s in todo}
-    summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names])
-    if todo and workers > 1:
-        from mixformerv2_core import read_checkpoint
-
-        read_checkpoint(spec.checkpoint, spec.variant)  # a bad file fails here, not in every worker
+    summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names], out_dir=str(out_dir))
+    if todo and workers > 1:  # a bad checkpoint has failed in describe() already, not in every worker
         if spec.threads is None:  # N workers x all cores each would oversubscribe the CPU many times over
             spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     lengths = {s.name: len(s) for s in sequences}
     bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
-    for name, result in _execute(spec, todo, out_dir, workers, color_order):
+    for name, result in _execute(spec, todo, out_dir, workers, color_order, result_format):
         if isinstance(result, BaseException):
             summary.failed[name] = f"{type(result).__name__}: {result}"
         bar.update(lengths[name])
         bar.set_postfix_str(name)
     bar.close()
+    return finish_run(summary, sequences, out_dir) if finish else summary
+
+
+def finish_run(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> RunSummary:
+    """FPS of every finished sequence, the submission zip once all are finished, ``summary.json``."""
     _summarise(summary, sequences, out_dir)
     dataset = sequences[0].dataset if sequences else ""
     done = [s.name for s in sequences if result_path(out_dir, s.name).exists()]
@@ -151,21 +167,21 @@ def run_sequences(
     return summary
 
 
-def _execute(spec, todo, out_dir, workers, color_order) -> Iterator[tuple[str, object]]:
+def _execute(spec, todo, out_dir, workers, color_order, result_format) -> Iterator[tuple[str, object]]:
     if not todo:
         return
     if workers <= 1:
         _init_worker(spec)
         for seq in todo:
             try:
-                yield seq.name, _run_one(seq, out_dir, color_order)
+                yield seq.name, _run_one(seq, out_dir, color_order, result_format)
             except Exception as exc:  # one broken sequence must not stop the others
                 yield seq.name, exc
         return
     ctx = get_context("spawn")  # torch and fork do not mix
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(spec,)) as pool:
-        futures = {pool.submit(_run_one, seq, out_dir, color_order): seq.name for seq in todo}
+                             initargs=(spec, os.getpid())) as pool:
+        futures = {pool.submit(_run_one, seq, out_dir, color_order, result_format): seq.name for seq in todo}
         for fut in as_completed(futures):
             exc = fut.exception()
             yield futures[fut], exc if exc is not None else fut.result()

@@ -85,6 +85,8 @@ def test_cut_off_mcap_gives_readable_prefix_and_reason(tmp_path):
     seq = bags.read_sequence_bag(tmp_path / "bag")
     assert not seq.complete and "cut-off" in seq.error
     assert 0 < len(seq.frames) < len(frames)
+    assert seq.expected_frames == 40  # from the intact metadata.yaml
+    assert seq.custom_data == {}  # none written; the metadata's custom_data is read when there is one
     for got, want in zip(seq.frames, frames):
         np.testing.assert_array_equal(got.image, want)
     np.testing.assert_allclose(seq.boxes, boxes[: len(seq.frames)], equal_nan=True)
@@ -136,3 +138,40 @@ def test_bag_frames_decode_like_live_messages():
     bad = Image(header=hdr, height=1, width=1, encoding="32FC1", is_bigendian=0, step=4, data=np.zeros(4, np.uint8))
     with pytest.raises(ValueError, match="unsupported image encoding"):
         bags.decode_image(bad)
+
+
+def test_metadata_names_the_target_distro_and_mcap_channels_carry_the_type_hash(tmp_path):
+    from mcap.reader import make_reader
+
+    frames, boxes = make_sequence(3)
+    bags.write_sequence_bag(tmp_path / "bag", frames, boxes, fps=30, custom_data={"dataset": "lasot"})
+    meta = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert meta["ros_distro"] == bags.TARGET_ROS_DISTRO == "humble"
+    hashes = {t["topic_metadata"]["name"]: t["topic_metadata"]["type_description_hash"]
+              for t in meta["topics_with_message_count"]}
+    (mcap_file,) = (tmp_path / "bag").glob("*.mcap")
+    with open(mcap_file, "rb") as stream:
+        reader = make_reader(stream)
+        summary = reader.get_summary()
+        channels = {c.topic: c.metadata for c in summary.channels.values()}
+        embedded = [m for m in reader.iter_metadata() if m.name == "rosbag2"]
+    for topic, metadata in channels.items():
+        assert metadata["topic_type_hash"] == hashes[topic] and metadata["topic_type_hash"].startswith("RIHS01_")
+        assert "offered_qos_profiles" in metadata
+    assert "ros_distro: humble" in embedded[0].metadata["serialized_metadata"]
+    # rosbags and the reader of this project still read the bag
+    assert len(bags.read_sequence_bag(tmp_path / "bag").frames) == 3
+    bags.write_sequence_bag(tmp_path / "db", frames, boxes, fps=30, storage="sqlite3", ros_distro="jazzy")
+    meta = yaml.safe_load((tmp_path / "db" / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert meta["ros_distro"] == "jazzy" and len(bags.read_sequence_bag(tmp_path / "db").frames) == 3
+
+
+def test_cut_mcap_takes_frame_count_and_custom_data_from_intact_metadata(tmp_path):
+    frames, boxes = make_sequence(n=40, h=120, w=160, seed=2)
+    bags.write_sequence_bag(tmp_path / "bag", frames, boxes, fps=30, custom_data={"dataset": "lasot", "protocol": "lasot"})
+    (mcap_file,) = (tmp_path / "bag").glob("*.mcap")
+    data = mcap_file.read_bytes()
+    mcap_file.write_bytes(data[: int(len(data) * 0.7)])
+    seq = bags.read_sequence_bag(tmp_path / "bag")
+    assert not seq.complete and seq.expected_frames == 40 and 0 < len(seq.frames) < 40
+    assert seq.custom_data["protocol"] == "lasot"

@@ -142,25 +142,75 @@ def test_trackingnet_reader(tmp_path):
 # ---------------------------------------------------------------------------------------------- OTB
 
 
-def test_otb_reader_two_targets_ranges_and_attributes(tmp_path):
-    touch_frames(tmp_path / "Basketball" / "img", 4, "%04d.jpg")
-    write_boxes(tmp_path / "Basketball" / "groundtruth_rect.txt", boxes(4), sep="\t")
-    touch_frames(tmp_path / "Jogging" / "img", 3, "%04d.jpg")
-    write_boxes(tmp_path / "Jogging" / "groundtruth_rect.1.txt", boxes(3))
-    write_boxes(tmp_path / "Jogging" / "groundtruth_rect.2.txt", boxes(3, 5.0))
-    touch_frames(tmp_path / "David" / "img", 8, "%04d.jpg")
-    write_boxes(tmp_path / "David" / "groundtruth_rect.txt", boxes(3), sep=" ")
+def make_otb_quirks(root: Path) -> None:
+    """OTB-100 folders with the distributed quirks: image folders longer than their annotation, numbering that
+    starts late, an empty first-target file, two-target folders, five-digit names, Tiger1's init-omit."""
+    touch_frames(root / "Basketball" / "img", 725, "%04d.jpg")
+    write_boxes(root / "Basketball" / "groundtruth_rect.txt", boxes(725), sep="\t")
+    touch_frames(root / "David" / "img", 770, "%04d.jpg")
+    write_boxes(root / "David" / "groundtruth_rect.txt", boxes(471), sep=" ")
+    touch_frames(root / "Diving" / "img", 231, "%04d.jpg")
+    write_boxes(root / "Diving" / "groundtruth_rect.txt", boxes(215))
+    touch_frames(root / "BlurCar1" / "img", 742, "%04d.jpg", start=247)
+    write_boxes(root / "BlurCar1" / "groundtruth_rect.txt", boxes(742))
+    touch_frames(root / "Board" / "img", 698, "%05d.jpg")
+    write_boxes(root / "Board" / "groundtruth_rect.txt", boxes(698))
+    touch_frames(root / "Tiger1" / "img", 354, "%04d.jpg")
+    write_boxes(root / "Tiger1" / "groundtruth_rect.txt", boxes(354))
+    touch_frames(root / "Human4" / "img", 667, "%04d.jpg")
+    (root / "Human4" / "groundtruth_rect.1.txt").write_text("")
+    write_boxes(root / "Human4" / "groundtruth_rect.2.txt", boxes(667, 3.0))
+    for folder, n in (("Jogging", 307), ("Skating2", 473)):
+        touch_frames(root / folder / "img", n, "%04d.jpg")
+        write_boxes(root / folder / "groundtruth_rect.1.txt", boxes(n))
+        write_boxes(root / folder / "groundtruth_rect.2.txt", boxes(n, 5.0))
+
+
+def test_otb_loads_as_distributed_frame_for_frame(tmp_path):
+    make_otb_quirks(tmp_path)
     (tmp_path / "att").mkdir()
-    (tmp_path / "att" / "Jogging-2.txt").write_text("OCC DEF")
-    with pytest.raises(DatasetLayoutError, match="'David FIRST LAST' to .*frame_ranges.txt"):
-        load_dataset("otb", tmp_path)
-    (tmp_path / "frame_ranges.txt").write_text("David 4 6\n")
+    (tmp_path / "att" / "Jogging-2.txt").write_text("OCC DEF")  # an attribute file under the older name
     seqs = {s.name: s for s in load_dataset("otb", tmp_path)}
-    assert sorted(seqs) == ["Basketball", "David", "Jogging-1", "Jogging-2"]
-    assert [f.name for f in seqs["David"].frames] == ["0004.jpg", "0005.jpg", "0006.jpg"]
-    np.testing.assert_allclose(seqs["Jogging-2"].ground_truth, boxes(3, 5.0))
-    np.testing.assert_allclose(seqs["Basketball"].ground_truth, boxes(4))
-    assert seqs["Jogging-2"].attributes == ("OCC", "DEF") and seqs["Basketball"].attributes == ()
+    assert sorted(seqs) == ["Basketball", "BlurCar1", "Board", "David", "Diving", "Human4_2", "Jogging_1",
+                            "Jogging_2", "Skating2_1", "Skating2_2", "Tiger1"]
+    # (first file, last file, count) of the official definitions
+    expected = {"Basketball": ("0001", "0725", 725), "David": ("0300", "0770", 471), "Diving": ("0001", "0215", 215),
+                "BlurCar1": ("0247", "0988", 742), "Board": ("00001", "00698", 698), "Tiger1": ("0006", "0354", 349),
+                "Human4_2": ("0001", "0667", 667), "Jogging_1": ("0001", "0307", 307),
+                "Skating2_2": ("0001", "0473", 473)}
+    for name, (first, last, count) in expected.items():
+        s = seqs[name]
+        assert (s.frames[0].stem, s.frames[-1].stem, len(s)) == (first, last, count), name
+        assert len(s.ground_truth) == count
+        numbers = [int(f.stem) for f in s.frames]
+        assert numbers == list(range(numbers[0], numbers[0] + count)), name
+    np.testing.assert_allclose(seqs["Tiger1"].ground_truth, boxes(354)[5:])  # init-omit drops 5 rows too
+    np.testing.assert_allclose(seqs["Human4_2"].ground_truth, boxes(667, 3.0))
+    np.testing.assert_allclose(seqs["Jogging_2"].ground_truth, boxes(307, 5.0))
+    assert seqs["Jogging_2"].attributes == ("OCC", "DEF") and seqs["Basketball"].attributes == ()
+    assert seqs["Jogging_2"].aliases == ("Jogging-2",)
+    # both the official and the older names select
+    assert [s.name for s in load_dataset("otb", tmp_path, ["Skating2-1", "Human4_2"])] == ["Skating2_1", "Human4_2"]
+
+
+def test_otb_errors_name_the_official_range_and_unofficial_folders_need_one(tmp_path):
+    make_otb_quirks(tmp_path)
+    (tmp_path / "David" / "img" / "0500.jpg").unlink()
+    with pytest.raises(DatasetLayoutError, match="David: the official definition uses frames 300-770"):
+        load_dataset("otb", tmp_path, ["David"])
+    extra = tmp_path / "MyClip"
+    touch_frames(extra / "img", 8, "%04d.jpg")
+    write_boxes(extra / "groundtruth_rect.txt", boxes(3))
+    (tmp_path / "David" / "img" / "0500.jpg").write_bytes(b"")
+    with pytest.raises(DatasetLayoutError, match="'MyClip FIRST LAST' to .*frame_ranges.txt"):
+        load_dataset("otb", tmp_path)
+    (tmp_path / "frame_ranges.txt").write_text("MyClip 4 6\nJogging-2 1 307 2\n")
+    assert [f.name for f in load_dataset("otb", tmp_path, ["MyClip"])[0].frames] == ["0004.jpg", "0005.jpg", "0006.jpg"]
+    jog = load_dataset("otb", tmp_path, ["Jogging_2"])[0]  # an override under the older name, with init-omit
+    assert (jog.frames[0].stem, len(jog), len(jog.ground_truth)) == ("0003", 305, 305)
+    (tmp_path / "frame_ranges.txt").write_text("MyClip 4\n")
+    with pytest.raises(DatasetLayoutError, match="frame_ranges.txt:1"):
+        load_dataset("otb", tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------- UAV123
@@ -183,9 +233,18 @@ def test_uav123_reader_with_sections_and_nan_rows(tmp_path):
         "'endFrame',8,'nz',6,'ext','jpg','init_rect',[0,0,0,0])};\n"
     )
     seqs = {s.name: s for s in load_dataset("uav123", tmp_path)}
-    assert [f.name for f in seqs["bird1_2"].frames] == ["000006.jpg", "000007.jpg", "000008.jpg"]
-    assert np.isnan(seqs["bike1"].ground_truth[2]).all() and seqs["bike1"].protocol == "uav"
-    assert seqs["bike1"].attributes == ("SV", "SOB")
+    assert sorted(seqs) == ["uav_bike1", "uav_bird1_2"]  # the official toolkit's names
+    assert [f.name for f in seqs["uav_bird1_2"].frames] == ["000006.jpg", "000007.jpg", "000008.jpg"]
+    assert np.isnan(seqs["uav_bike1"].ground_truth[2]).all() and seqs["uav_bike1"].protocol == "uav"
+    assert seqs["uav_bike1"].attributes == ("SV", "SOB")
+    assert [s.name for s in load_dataset("uav123", tmp_path, ["bike1"])] == ["uav_bike1"]  # the old name selects
+    # the configSeqs.m variant that builds the path with fullfile(dataset_path, 'bird1\\')
+    (tmp_path / "configSeqs.m").write_text(
+        "seqs={struct('name','bird1_2','path',fullfile(dataset_path,'bird1\\'),'startFrame',7,\n"
+        "'endFrame',9,'nz',6,'ext','jpg','init_rect',[0,0,0,0])};\n"
+    )
+    bird = load_dataset("uav123", tmp_path, ["uav_bird1_2"])[0]
+    assert [f.name for f in bird.frames] == ["000007.jpg", "000008.jpg", "000009.jpg"]
 
 
 # ---------------------------------------------------------------------------------------------- TNL2K, NfS
@@ -198,6 +257,12 @@ def test_tnl2k_reader(tmp_path):
     (seq / "language.txt").write_text("the arrow on the left\n")
     (s,) = load_dataset("tnl2k", tmp_path)
     assert s.language == "the arrow on the left" and len(s) == 3 and s.protocol == "ope"
+    unpadded = tmp_path / "Zebra_1"
+    touch_frames(unpadded / "imgs", 11, "%d.jpg")
+    write_boxes(unpadded / "groundtruth.txt", boxes(11))
+    z = load_dataset("tnl2k", tmp_path, ["Zebra_1"])[0]
+    # the official loader's lexicographic order
+    assert [f.stem for f in z.frames] == ["1", "10", "11", "2", "3", "4", "5", "6", "7", "8", "9"]
     (seq / "groundtruth.txt").unlink()
     with pytest.raises(DatasetLayoutError, match="groundtruth.txt"):
         load_dataset("tnl2k", tmp_path)
@@ -209,6 +274,7 @@ def test_nfs_reader_subsamples_240fps_annotation(tmp_path):
     rows = [f'1 {10 + i} 20 {40 + i} 60 {i} 0 {int(i == 16)} 0 "person"' for i in range(24)]
     (seq / "Gymnastics.txt").write_text("\n".join(rows) + "\n")
     (s,) = load_dataset("nfs", tmp_path)
+    assert s.name == "nfs_Gymnastics" and s.aliases == ("Gymnastics",)
     np.testing.assert_allclose(s.ground_truth, [[10, 20, 30, 40], [18, 20, 30, 40], [26, 20, 30, 40]])
     assert s.extra["occluded"].tolist() == [False, False, True] and s.fps == 30.0
     (seq / "Gymnastics.txt").unlink()

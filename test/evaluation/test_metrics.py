@@ -172,3 +172,68 @@ def test_identical_boxes_never_pass_the_threshold_one():
                       [62.36629040209709, 84.66528979451513, 40.96308956684888, 10.360157318997686]])
     assert (M.iou(boxes, boxes) <= 1.0).all()
     assert M.success_curve(M.iou(boxes, boxes))[-1] == 0.0
+
+
+def test_lasot_zero_box_on_a_visible_frame_is_a_normalized_hit():
+    """LaSOT: a 0,0,0,0 box that is not flagged invisible is invalid (IoU miss, P miss) but a P_norm hit."""
+    gt = GT.copy()
+    gt[2] = 0
+    pred = GT.copy()
+    pred[2] = [500, 500, 20, 20]  # far off: would be a miss if the frame were scored
+    errs = M.sequence_errors(pred, gt, "lasot", visible=np.ones(4, bool))
+    assert errs.ious[2] == -1 and np.isinf(errs.center_errors[2]) and errs.norm_center_errors[2] == -1
+    res = M.ope_result([errs])
+    assert res.precision == pytest.approx(75.0) and res.norm_precision == pytest.approx(100.0)
+    # flagged invisible as well: a miss for everything, as before
+    flagged = M.sequence_errors(pred, gt, "lasot", visible=np.array([True, True, False, True]))
+    assert M.ope_result([flagged]).norm_precision == pytest.approx(75.0)
+
+
+def test_ground_truth_with_a_zero_coordinate_is_invalid():
+    """pytracking's validity rule: all four values positive (x = 0 makes the frame invalid)."""
+    gt = GT.copy()
+    gt[1, 0] = 0
+    errs = M.sequence_errors(gt.copy(), gt, "ope")
+    assert errs.ious[1] == -1 and np.isinf(errs.center_errors[1]) and errs.norm_center_errors[1] == -1
+
+
+def test_lasot_extension_counts_invisible_frames_as_normalized_hits_and_pads():
+    visible = np.array([True, False, True, True])
+    pred = GT.copy()
+    pred[1] = [300, 300, 20, 20]  # invisible frame, far off
+    ext = M.sequence_errors(pred, GT, "lasot_ext", visible=visible)
+    assert ext.ious[1] == -1 and np.isinf(ext.center_errors[1]) and ext.norm_center_errors[1] == -1
+    lasot = M.sequence_errors(pred, GT, "lasot", visible=visible)
+    r_ext, r_lasot = M.ope_result([ext]), M.ope_result([lasot])
+    assert r_ext.norm_precision == pytest.approx(100.0) and r_lasot.norm_precision == pytest.approx(75.0)
+    assert r_ext.auc == pytest.approx(r_lasot.auc) and r_ext.precision == pytest.approx(r_lasot.precision)
+    # a short result is padded with zero boxes (LaSOT test refuses it)
+    short = M.sequence_errors(GT[:2], GT, "lasot_ext", visible=np.ones(4, bool))
+    assert (short.ious[2:] == 0).all() and np.isfinite(short.center_errors[2:]).all()
+    with pytest.raises(ValueError, match="frames"):
+        M.sequence_errors(GT[:2], GT, "lasot", visible=np.ones(4, bool))
+
+
+def test_lasot_extension_reader_uses_its_own_protocol(tmp_path):
+    root = tmp_path / "LaSOT_ext"
+    seq = root / "atv" / "atv-1"
+    (seq / "img").mkdir(parents=True)
+    for i in range(1, 4):
+        (seq / "img" / f"{i:08d}.jpg").write_bytes(b"")
+    (seq / "groundtruth.txt").write_text("1,2,3,4\n1,2,3,4\n0,0,0,0\n")
+    (seq / "full_occlusion.txt").write_text("0,0,1")
+    (seq / "out_of_view.txt").write_text("0,0,0")
+    from mixformerv2_core.evaluation.datasets import load_dataset
+
+    (s,) = load_dataset("lasot_ext", root)
+    assert s.protocol == "lasot_ext" and s.visible.tolist() == [True, True, False]
+
+
+def test_official_unclipped_iou_lets_a_perfect_float_box_pass_threshold_one():
+    boxes = np.array([[102.36432494005135, 190.09273926518705, 57.60341320220613, 46.274577610748494],
+                      [62.36629040209709, 84.66528979451513, 40.96308956684888, 10.360157318997686]])
+    raw = M.iou(boxes, boxes, clip=False)
+    assert raw.max() > 1.0  # 1 + ulp for at least one of these
+    official = M.sequence_errors(np.vstack([boxes, boxes]), np.vstack([boxes, boxes]), "ope", clip_iou=False)
+    ours = M.sequence_errors(np.vstack([boxes, boxes]), np.vstack([boxes, boxes]), "ope")
+    assert M.success_curve(official.ious)[-1] > 0 and M.success_curve(ours.ious)[-1] == 0

@@ -78,6 +78,8 @@ def test_make_bag_from_dataset_sequence_and_synthetic(tmp_path):
     assert len(got.frames) == 4 and got.custom_data["sequence"] == "cat-3"
     assert abs(int(got.frames[2].image[0, 0, 0]) - 103) <= 2  # JPEG source frames
     assert np.isnan(got.boxes[1]).all() and np.isnan(got.boxes[4 - 1]).all()  # out of view / fully occluded
+    assert got.gt_states == ["visible", "absent", "visible", "absent"]
+    assert got.custom_data["dataset"] == "lasot" and got.custom_data["protocol"] == "lasot"
     np.testing.assert_allclose(got.boxes[2], [12, 22, 30, 40])
     assert np.diff(got.stamps_ns).tolist() == [100_000_000] * 3
     assert make_bag.main(["--synthetic", "1", "--frames", "3", "--out", str(tmp_path / "syn"), "--compressed", "jpeg"]) == 0
@@ -99,3 +101,45 @@ def test_bag_of_a_test_set_sequence_is_tracked_without_metrics(tmp_path, generat
     assert rc == 0 and "without metrics" in capsys.readouterr().out
     saved = json.loads((tmp_path / "o" / "replay.json").read_text())
     assert saved["metrics"] == {} and saved["frames_evaluated"] == 6 and not (tmp_path / "o" / "report").exists()
+    # frames without annotation say so: 'unknown', not 'absent'
+    assert bags.read_sequence_bag(tmp_path / "bag").gt_states == ["visible"] + ["unknown"] * 5
+
+
+def test_replay_of_a_lasot_bag_equals_eval_with_no_extra_flags(tmp_path, eval_checkpoint, capsys):
+    """The bag records its source dataset; replay takes the LaSOT preset and scoring rules from it."""
+    from mixformerv2_core.cli import eval as eval_cli
+
+    seq = generate_sequence(seed=11, num_frames=24, frame_size=(96, 128))
+    d = tmp_path / "lasot" / "bird" / "bird-2"
+    (d / "img").mkdir(parents=True)
+    for i, frame in enumerate(seq.frames, start=1):
+        cv2.imwrite(str(d / "img" / f"{i:08d}.jpg"), frame[..., ::-1])
+    gt = np.round(seq.boxes)
+    gt[15] = 0  # a 0,0,0,0 box on a frame that is not flagged (a P_norm hit under the LaSOT rules)
+    np.savetxt(d / "groundtruth.txt", gt, delimiter=",", fmt="%d")
+    occluded = np.zeros(24, int)
+    occluded[8:11] = 1  # flagged frames: misses for P_norm under the LaSOT rules, hits under 'ope'
+    (d / "full_occlusion.txt").write_text(",".join(map(str, occluded)))
+    (d / "out_of_view.txt").write_text(",".join(["0"] * 24))
+    assert eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "lasot", "--root", str(tmp_path / "lasot"),
+                          "--out", str(tmp_path / "eval"), "--threads", "1", "--no-progress"]) == 0
+    assert make_bag.main(["--dataset", "lasot", "--root", str(tmp_path / "lasot"), "--sequence", "bird-2",
+                          "--out", str(tmp_path / "bag")]) == 0
+    assert replay.main(["--bag", str(tmp_path / "bag"), "--checkpoint", str(eval_checkpoint),
+                        "--out", str(tmp_path / "replay"), "--name", "bird-2", "--threads", "1"]) == 0
+    capsys.readouterr()
+    np.testing.assert_array_equal(read_boxes(tmp_path / "replay" / "bird-2.txt"), read_boxes(tmp_path / "eval" / "bird-2.txt"))
+    ours = json.loads((tmp_path / "replay" / "replay.json").read_text())
+    scored = json.loads((tmp_path / "eval" / "report" / "scores.json").read_text())["eval"]["overall"]
+    assert ours["extra"]["protocol"] == "lasot" and ours["extra"]["preset"] == "lasot"
+    for key in ("AUC", "P", "P_norm"):
+        assert ours["metrics"][key] == pytest.approx(scored[key], abs=1e-9), key
+    # told otherwise, it does otherwise: the flagged frames become P_norm hits under 'ope'
+    assert replay.main(["--bag", str(tmp_path / "bag"), "--checkpoint", str(eval_checkpoint),
+                        "--out", str(tmp_path / "ope"), "--name", "bird-2", "--threads", "1", "--protocol", "ope"]) == 0
+    other = json.loads((tmp_path / "ope" / "replay.json").read_text())
+    assert other["metrics"]["P_norm"] > ours["metrics"]["P_norm"]
+    # the preset follows the recorded dataset as mixformerv2-eval's does (GOT-10k: update interval 10)
+    got = bags.BagSequence([], None, "/image", None, custom_data={"dataset": "got10k_val", "protocol": "got10k"})
+    assert replay.bag_defaults(got) == (runner.PRESETS["got10k_val"], "ope")
+    assert replay.bag_defaults(bags.BagSequence([], None, "/image", None)) == (None, "ope")  # a user's recording

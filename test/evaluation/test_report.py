@@ -9,7 +9,7 @@ from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report, results
 from mixformerv2_core.evaluation.datasets import load_dataset
 
-from .test_datasets import make_got10k, make_lasot
+from .test_datasets import make_got10k, make_lasot, make_otb_quirks
 
 
 def noisy(gt, seed, scale):
@@ -98,3 +98,88 @@ def test_trackingnet_submission_layout(tmp_path):
     with zipfile.ZipFile(results.write_trackingnet_submission(out, ["a_1", "b_2"])) as zf:
         assert sorted(zf.namelist()) == ["a_1.txt", "b_2.txt"]
         assert zf.read("a_1.txt").decode() == "1.00,2.00,3.00,4.50\n"
+
+
+def test_official_raw_results_and_older_names_load(tmp_path):
+    """Another tracker's raw results in the official naming (pytracking: tab-separated integers, ``Jogging_1``)
+    and results written under the project's older names (``Jogging-1``) score the same boxes identically."""
+    make_otb_quirks(tmp_path / "otb")
+    seqs = load_dataset("otb", tmp_path / "otb", ["Jogging_1", "Jogging_2", "Human4_2", "Tiger1"])
+    official, older = tmp_path / "official", tmp_path / "older"
+    official.mkdir()
+    older.mkdir()
+    for k, s in enumerate(seqs):
+        boxes = np.trunc(noisy(s.ground_truth, k, 3.0))
+        np.savetxt(official / f"{s.name}.txt", boxes, delimiter="\t", fmt="%d")
+        np.savetxt(older / f"{(s.aliases or (s.name,))[0]}.txt", boxes, delimiter=",", fmt="%d")
+    assert (older / "Jogging-1.txt").exists() and not (official / "Jogging-1.txt").exists()
+    a, b = report.score_results(seqs, official, "official"), report.score_results(seqs, older, "older")
+    assert a.ope.per_sequence.keys() == {"Jogging_1", "Jogging_2", "Human4_2", "Tiger1"}
+    assert a.summary() == b.summary() and 0 < a.ope.auc < 100
+    from mixformerv2_core.cli import report as report_cli
+
+    assert report_cli.main(["--dataset", "otb", "--root", str(tmp_path / "otb"), "--sequences", "Jogging_1",
+                            "Jogging_2", "Human4_2", "Tiger1", "--out", str(tmp_path / "r"),
+                            "--results", f"official={official}", f"older={older}"]) == 0
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| official |" in table and "| older |" in table
+
+
+def test_got10k_repetitions_are_pooled_like_the_toolkit(tmp_path):
+    experiments = pytest.importorskip("got10k.experiments")
+    names = ("GOT-10k_Val_000001", "GOT-10k_Val_000002")
+    make_got10k(tmp_path / "data", "val", names=names, n=20)
+    seqs = load_dataset("got10k_val", tmp_path / "data")
+    res = tmp_path / "toolkit_results" / "GOT-10k" / "ours"
+    for k, s in enumerate(seqs):
+        (res / s.name).mkdir(parents=True)
+        for rep in (1, 2, 3):  # three runs of differing quality
+            boxes = noisy(s.ground_truth, 10 * k + rep, 4.0 * rep)
+            np.savetxt(res / s.name / f"{s.name}_{rep:03d}.txt", boxes, delimiter=",", fmt="%.4f")
+        np.savetxt(res / s.name / f"{s.name}_time.txt", np.full((20, 3), 0.01), delimiter=",")
+    exp = experiments.ExperimentGOT10k(str(tmp_path / "data"), subset="val",
+                                       result_dir=str(tmp_path / "toolkit_results"),
+                                       report_dir=str(tmp_path / "toolkit_reports"))
+    perf = exp.report(["ours"])["ours"]["overall"]
+    ours = report.score_results(seqs, res, "ours").got10k
+    assert ours.ao == pytest.approx(100 * perf["ao"], abs=1e-6)
+    assert ours.sr50 == pytest.approx(100 * perf["sr"], abs=1e-6)
+    first_only = report.score_boxes(seqs, {s.name: np.loadtxt(res / s.name / f"{s.name}_001.txt", delimiter=",")
+                                           for s in seqs}).got10k
+    assert first_only.ao != pytest.approx(ours.ao)  # the pooled number is not the first run's
+
+
+def test_nan_and_negative_predictions_are_errors_in_every_protocol(tmp_path, lasot):
+    make_got10k(tmp_path / "got", "val", names=("GOT-10k_Val_000001",), n=6)
+    got = load_dataset("got10k_val", tmp_path / "got")
+    for bad, match in ((np.nan, "NaN"), (-3.0, "negative")):
+        for seqs in (got, lasot):
+            s = seqs[0]
+            pred = s.ground_truth.copy()
+            pred[2, 2] = bad
+            with pytest.raises(ValueError, match=f"sequence {s.name}: prediction contains {match}"):
+                report.score_boxes(seqs, {q.name: (pred if q is s else q.ground_truth) for q in seqs}, "x")
+
+
+def test_figures_in_pdf_and_svg_with_distinct_styles_and_a_legend_off_the_curves(tmp_path, lasot):
+    import matplotlib.pyplot as plt
+
+    scores = []
+    for k in range(12):  # more trackers than colours
+        preds = {s.name: noisy(s.ground_truth, 50 + k, 1.0 + 3 * k) for s in lasot}
+        scores.append(report.score_boxes(lasot, preds, f"tracker{k:02d}"))
+    report.write_report(lasot, scores, tmp_path / "r", "LaSOT")
+    for stem in ("success", "precision", "norm_precision"):
+        assert (tmp_path / "r" / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert b"<svg" in (tmp_path / "r" / f"{stem}.svg").read_bytes()[:2000]
+    styles = report.line_styles(12)
+    assert len(set(styles)) == 12 and styles[10] == (styles[0][0], "--")
+    curves = {s.name: (M.IOU_THRESHOLDS, s.ope.success, s.ope.auc) for s in scores}
+    fig = report._figure(curves, "x", "y", "t", "{name}")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    drawn = {(line.get_color(), line.get_linestyle()) for line in ax.get_lines()}
+    assert len(drawn) == 12  # no two curves look alike
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1  # outside the axes: it covers no curve, weak ones included
+    plt.close(fig)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mixformerv2_core.cli import eval as eval_cli
 from mixformerv2_core.evaluation import results, runner
@@ -128,3 +129,157 @@ def test_bad_checkpoint_with_workers_is_one_clear_error(tmp_path, otb_tree, caps
     rc = eval_cli.main(["--checkpoint", str(tmp_path / "broken.pt"), "--dataset", "otb", "--root", str(otb_tree),
                         "--out", str(tmp_path / "o"), "--workers", "2", "--no-progress"])
     assert rc == 2 and "broken.pt" in capsys.readouterr().err
+
+
+def test_resume_with_another_configuration_refuses_or_starts_a_new_folder(tmp_path, eval_checkpoint, capsys):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(20,), num_frames=5)
+    base = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress", "--out", str(tmp_path / "run")]
+    assert eval_cli.main(base) == 0
+    recorded = json.loads((tmp_path / "run" / "run_config.json").read_text())
+    assert len(recorded["checkpoint_sha256"]) == 64 and recorded["tracker_params"]["update_interval"] == 200
+    capsys.readouterr()
+    # another tracker parameter: refused, naming the difference, nothing written
+    assert eval_cli.main(base + ["--update-interval", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mixformerv2-eval: error: ") and "update_interval" in err and "--new-folder" in err
+    # another checkpoint (same weights, different file content): refused too
+    other = tmp_path / "other.pt"
+    other.write_bytes(eval_checkpoint.read_bytes() + b"\0")
+    args = base.copy()
+    args[1] = str(other)
+    assert eval_cli.main(args) == 2 and "checkpoint_sha256" in capsys.readouterr().err
+    # on request the run goes to the next free folder; the first folder is untouched
+    assert eval_cli.main(base + ["--update-interval", "3", "--new-folder"]) == 0
+    assert "this run uses" in capsys.readouterr().out and (tmp_path / "run_2" / "Synth20.txt").exists()
+    assert json.loads((tmp_path / "run" / "run_config.json").read_text()) == recorded
+    # the same configuration again finds its own folder and resumes there
+    assert eval_cli.main(base + ["--update-interval", "3", "--new-folder"]) == 0
+    assert "run_2" in capsys.readouterr().out and not (tmp_path / "run_3").exists()
+    # a folder with results but no record (an older version's) is refused as well
+    (tmp_path / "run" / "run_config.json").unlink()
+    assert eval_cli.main(base) == 2 and "older version" in capsys.readouterr().err
+
+
+def test_official_rounding_truncates_result_files(tmp_path, eval_checkpoint, otb_tree):
+    seqs = load_dataset("otb", otb_tree, ["Synth0"])
+    spec = runner.TrackerSpec(str(eval_checkpoint), threads=1)
+    raw = runner.track_sequence(spec.build(), seqs[0]).boxes
+    runner.run_sequences(spec, seqs, tmp_path / "off", progress=False, result_format="official")
+    off = read_boxes(tmp_path / "off" / "Synth0.txt")
+    np.testing.assert_array_equal(off, np.trunc(raw))  # the same tracker output, truncated toward zero
+    assert "." not in (tmp_path / "off" / "Synth0.txt").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_workers_and_resource_tracker_die_with_a_killed_main_process(tmp_path, eval_checkpoint):
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to find the worker processes")
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(30, 31, 32, 33), num_frames=60, size=(120, 160))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixformerv2_core.cli.eval", "--checkpoint", str(eval_checkpoint), "--dataset", "otb",
+         "--root", str(tmp_path / "data"), "--workers", "2", "--threads", "1", "--no-progress",
+         "--out", str(tmp_path / "out")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    children: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = _children(proc.pid)
+        if len(children) >= 3 and list((tmp_path / "out").glob("Synth*_time.txt")):  # 2 workers + resource tracker
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None and len(children) >= 3, "the workers never started, or the run ended first"
+    proc.send_signal(signal.SIGKILL)  # no cleanup code runs in the main process
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [c for c in children if _alive(c)]
+    for c in survivors:  # leave no stray processes behind even when the test fails
+        os.kill(c, signal.SIGKILL)
+    assert not survivors, f"processes outlived the killed evaluation: {survivors}"
+    assert len(list((tmp_path / "out").glob("Synth??.txt"))) < 4  # it was killed mid-run
+
+
+def test_shards_are_deterministic_balanced_and_cover_everything():
+    from mixformerv2_core.evaluation import sharding
+    from mixformerv2_core.evaluation.datasets import Sequence
+
+    seqs = [Sequence(f"s{i}", [Path(f"{j}.jpg") for j in range(n)], np.zeros((1, 4)), "x", "ope")
+            for i, n in enumerate([50, 10, 40, 30, 20, 5, 5])]
+    shards = [sharding.select_shard(seqs, k, 3) for k in range(3)]
+    assert sorted(s.name for shard in shards for s in shard) == sorted(s.name for s in seqs)
+    assert [[s.name for s in shard] for shard in shards] == [["s0", "s5"], ["s1", "s2", "s6"], ["s3", "s4"]]
+    assert sharding.parse_shard("2/3") == (2, 3)
+    for bad in ("3/3", "1", "a/b", "-1/2", "0/0"):
+        with pytest.raises(ValueError, match="K/N"):
+            sharding.parse_shard(bad)
+
+
+def test_shard_runs_then_a_plain_run_equal_one_run(tmp_path, eval_checkpoint, capsys):
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(40, 41, 42), num_frames=6)
+    base = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress"]
+    assert eval_cli.main(base + ["--out", str(tmp_path / "one")]) == 0
+    for k in (0, 1):
+        assert eval_cli.main(base + ["--out", str(tmp_path / "sharded"), "--shard", f"{k}/2"]) == 0
+    assert not (tmp_path / "sharded" / "report").exists()  # no shard writes the report
+    assert eval_cli.main(base + ["--out", str(tmp_path / "sharded")]) == 0  # finds all finished, reports
+    assert "(3 from an earlier run)" in capsys.readouterr().out
+    for n in ("Synth40", "Synth41", "Synth42"):
+        assert (tmp_path / "one" / f"{n}.txt").read_bytes() == (tmp_path / "sharded" / f"{n}.txt").read_bytes()
+    assert eval_cli.main(base + ["--out", str(tmp_path / "x"), "--shard", "2/2"]) == 2
+    assert "mixformerv2-eval: error: --shard expects K/N" in capsys.readouterr().err
+    # more shards than sequences: an empty shard records the same configuration and does nothing
+    assert eval_cli.main(base + ["--out", str(tmp_path / "sharded"), "--shard", "4/5"]) == 0
+
+
+def test_torchrun_two_ranks_equal_one_process(tmp_path, eval_checkpoint):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed next to this Python")
+    from .conftest import write_otb_tree
+
+    write_otb_tree(tmp_path / "data", seeds=(50, 51, 52), num_frames=8)
+    args = ["--checkpoint", str(eval_checkpoint), "--dataset", "otb", "--root", str(tmp_path / "data"),
+            "--threads", "1", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    single = subprocess.run([sys.executable, "-m", "mixformerv2_core.cli.eval", *args, "--out", str(tmp_path / "one")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr
+    multi = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "mixformerv2_core.cli.eval",
+                            *args, "--out", str(tmp_path / "two")], env=env, capture_output=True, text=True, timeout=300)
+    assert multi.returncode == 0, multi.stderr[-3000:]
+    assert "shard 1/2" in multi.stdout and multi.stdout.count("report:") == 1  # only rank 0 reports
+    for n in ("Synth50", "Synth51", "Synth52"):
+        assert (tmp_path / "one" / f"{n}.txt").read_bytes() == (tmp_path / "two" / f"{n}.txt").read_bytes()
+    one = json.loads((tmp_path / "one" / "report" / "scores.json").read_text())
+    two = json.loads((tmp_path / "two" / "report" / "scores.json").read_text())
+    assert one["one"] == two["two"]  # the same numbers, sequence for sequence
+    assert set(json.loads((tmp_path / "two" / "summary.json").read_text())["sequences"]) == {"Synth50", "Synth51", "Synth52"}

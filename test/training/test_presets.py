@@ -90,3 +90,22 @@ def test_a_preset_names_a_base_and_overrides_only_what_differs(tmp_path):
     loop.write_text(f"base: {loop}\n")
     with pytest.raises(ValueError, match="cycle"):
         load_config(str(loop))
+
+
+def test_s_route_crops_at_the_s_factor_and_stores_no_factor_of_its_own(tmp_path):
+    """The -S route samples training crops at -S's 4.5 and leaves the tracker at -S's 4.4 (variant table)."""
+    from mixformerv2_core import build_model
+    from mixformerv2_core.config import VARIANTS
+    from mixformerv2_training.config import load_config, training_crop_factors
+    from mixformerv2_training.export import export_student
+
+    for name in ("dense_to_sparse_s", "deep_to_shallow_s12to8", "mlp_reduction_s", "score_s"):
+        config = load_config(name)
+        assert training_crop_factors(config["data"], 16, 112, 224) == {"template_factor": 2.0, "search_factor": 4.5}
+        assert config["train"]["tracker_search_factor"] is None
+    config = load_config("dense_to_sparse_b")
+    assert training_crop_factors(config["data"], 16, 128, 288)["search_factor"] == 5.0
+    exported = export_student(load_config("score_s"), build_model(VARIANTS["S"]), epoch=1)
+    assert exported.tracker_defaults == {}
+    tiny = load_config("tiny_dense_to_sparse")
+    assert training_crop_factors(tiny["data"], 8, 32, 64)["search_factor"] == 4.0

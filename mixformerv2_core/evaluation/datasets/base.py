@@ -10,12 +10,13 @@ from typing import Iterable, Sequence as Seq
 
 import numpy as np
 
+from ...errors import InputError
 from ...results_io import read_boxes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-class DatasetLayoutError(FileNotFoundError):
+class DatasetLayoutError(InputError, FileNotFoundError):
     """A dataset directory does not have the layout the benchmark distributes; names the missing file."""
 
 
@@ -42,6 +43,7 @@ class Sequence:
     fps: float = 30.0
     image_size: tuple[int, int] | None = None  # (width, height) where the dataset states it
     extra: dict = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # other names result files may use (the project's older names)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -94,19 +96,26 @@ def read_attributes(path: Path, names: Seq[str]) -> tuple[str, ...]:
     return tuple(t for t in names if t in tokens)
 
 
-def _numeric_key(path: Path) -> tuple:
+def frame_number(path: Path) -> int | None:
+    """The frame number in an image file name (the last run of digits), or None."""
     digits = re.findall(r"\d+", path.stem)
-    return (int(digits[-1]) if digits else math.inf, path.name)
+    return int(digits[-1]) if digits else None
 
 
-def list_images(directory: Path) -> list[Path]:
-    """Image files of a frame directory in numeric order (``2.jpg`` before ``10.jpg``)."""
+def _numeric_key(path: Path) -> tuple:
+    number = frame_number(path)
+    return (math.inf if number is None else number, path.name)
+
+
+def list_images(directory: Path, order: str = "numeric") -> list[Path]:
+    """Image files of a frame directory in numeric order (``2.jpg`` before ``10.jpg``) or, with
+    ``order="lexicographic"``, in plain file-name order (``10.jpg`` before ``2.jpg``)."""
     require(directory, "frame directory")
     with os.scandir(directory) as it:
         files = [Path(e.path) for e in it if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)]
     if not files:
         raise DatasetLayoutError(f"no image files in {directory}")
-    return sorted(files, key=_numeric_key)
+    return sorted(files, key=_numeric_key if order == "numeric" else lambda p: p.name)
 
 
 def check_lengths(name: str, frames: list[Path], gt: np.ndarray, gt_path: Path) -> None:
@@ -122,11 +131,12 @@ def read_name_list(path: Path) -> list[str]:
 
 
 def select(sequences: Iterable[Sequence], names: Seq[str] | None) -> list[Sequence]:
-    """Keep the sequences named in ``names`` (in that order); unknown names are an error."""
+    """Keep the sequences named in ``names`` (official names or aliases, in that order); unknown names are an error."""
     seqs = list(sequences)
     if not names:
         return seqs
-    by_name = {s.name: s for s in seqs}
+    by_name = {alias: s for s in seqs for alias in s.aliases}
+    by_name.update({s.name: s for s in seqs})
     missing = [n for n in names if n not in by_name]
     if missing:
         raise DatasetLayoutError(f"sequences not in the dataset: {', '.join(missing)}")

@@ -1,5 +1,8 @@
 """LaSOT test set (280 sequences, protocol II) and LaSOT extension (150 sequences), as distributed.
 
+The two are scored with different rules (see :data:`..metrics.PROTOCOLS`): ``lasot`` and ``lasot_ext``,
+as pytracking evaluates ``lasot`` and ``lasot_extension_subset``.
+
 Layout: ``<root>/<class>/<class>-<n>/{img/%08d.jpg, groundtruth.txt, full_occlusion.txt, out_of_view.txt,
 nlp.txt}``; the class level may be absent. The test split is taken from ``<root>/testing_set.txt`` when the
 full 1400-sequence dataset is given; a test-only download is used as it is. Optional per-sequence
@@ -47,7 +50,7 @@ def read_sequence(seq_dir: Path, root: Path, dataset: str) -> Sequence:
         frames=frames,
         ground_truth=gt,
         dataset=dataset,
-        protocol="lasot",
+        protocol="lasot" if dataset == "lasot" else "lasot_ext",
         visible=(occluded == 0) & (out_of_view == 0),
         attributes=read_attributes(att, ATTRIBUTES) if att.exists() else (),
         language=nlp.read_text().strip() if nlp.exists() else None,

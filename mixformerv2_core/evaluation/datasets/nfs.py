@@ -1,6 +1,7 @@
 """Need for Speed, 30 fps version, as distributed: ``<root>/<seq>/30/<seq>/*.jpg`` with the annotation
 ``<root>/<seq>/30/<seq>.txt`` (rows ``id xmin ymin xmax ymax frame lost occluded generated "label"``).
 
+Sequences are named ``nfs_<seq>`` as in the official toolkit; ``<seq>`` is an alias.
 Some 30 fps annotation files list every 240 fps frame; then every 8th row is the 30 fps frame. A one-frame
 length difference (present in a few sequences) is resolved by dropping the unmatched tail.
 """
@@ -42,7 +43,7 @@ def load(root: Path, fps: int = 30) -> list[Sequence]:
             raise DatasetLayoutError(f"sequence {name}: {len(frames)} frames but {len(gt)} annotation rows")
         n = min(len(frames), len(gt))
         seqs.append(Sequence(
-            name=name, frames=frames[:n], ground_truth=gt[:n], dataset="nfs", protocol="ope", fps=float(fps),
+            name=f"nfs_{name}", aliases=(name,), frames=frames[:n], ground_truth=gt[:n], dataset="nfs", protocol="ope", fps=float(fps),
             extra={"occluded": occluded[:n]},
         ))
     if not seqs:

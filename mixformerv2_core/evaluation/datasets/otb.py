@@ -1,68 +1,113 @@
-"""OTB-100, as distributed: ``<root>/<Seq>/{img/*.jpg, groundtruth_rect.txt}``.
+"""OTB-100, as distributed: ``<root>/<Seq>/{img/*.jpg, groundtruth_rect.txt}``, read frame for frame as the
+official toolkit defines each sequence (:mod:`.otb_sequences`: frame ranges, init-omit, which targets).
 
-Sequences with two targets have ``groundtruth_rect.1.txt`` / ``.2.txt`` and become ``<Seq>-1`` / ``<Seq>-2``.
-Where a sequence's annotation covers only part of its images, the 1-based frame range must be given in
-``<root>/frame_ranges.txt`` (lines ``name first last``), because the dataset itself does not state it.
-Optional attributes: ``<root>/att/<seq>.txt`` (11 flags in :data:`ATTRIBUTES` order, or names).
+Sequences are named as the official toolkit names them (``Jogging_1``, ``Skating2_2``, ``Human4_2``); the
+older ``Jogging-1`` form is kept as an alias so result files written under it still load. A folder that is
+not one of the 100 official sequences is read whole: every non-empty ``groundtruth_rect[.<n>].txt`` is one
+target over all images. ``<root>/frame_ranges.txt`` (optional, lines ``name first last [init_omit]`` in
+frame numbers) overrides or adds a definition. Optional attributes: ``<root>/att/<seq>.txt`` (11 flags in
+:data:`ATTRIBUTES` order, or names).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, list_images, read_attributes, read_box_file, require
+from .base import DatasetLayoutError, Sequence, frame_number, list_images, read_attributes, read_box_file, require
+from .otb_sequences import OTB100, OTBSequence
 
 ATTRIBUTES = ("IV", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OPR", "OV", "BC", "LR")
 RANGES_FILE = "frame_ranges.txt"
 
 
-def read_frame_ranges(path: Path) -> dict[str, tuple[int, int]]:
+def official_name(folder: str, target: str) -> str:
+    return f"{folder}_{target}" if target else folder
+
+
+def read_frame_ranges(path: Path) -> dict[str, tuple[int, int, int]]:
+    """``name -> (first, last, init_omit)`` from an optional override file; malformed lines are an error."""
     ranges = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                ranges[parts[0]] = (int(parts[1]), int(parts[2]))
+    if not path.exists():
+        return ranges
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        try:
+            if len(parts) not in (3, 4):
+                raise ValueError
+            numbers = [int(v) for v in parts[1:]] + [0] * (4 - len(parts))
+        except ValueError:
+            raise DatasetLayoutError(f"{path}:{line_no}: expected 'name first last [init_omit]', got {line!r}") from None
+        ranges[parts[0]] = tuple(numbers)
     return ranges
 
 
-def select_frames(name: str, images: list[Path], n_gt: int, ranges: dict, ranges_path: Path) -> list[Path]:
-    """Frames an annotation of ``n_gt`` rows refers to: all images, or the declared 1-based range."""
-    if name in ranges:
-        first, last = ranges[name]
-        frames = images[first - 1:last]
+def _definitions(seq_dir: Path, overrides: dict) -> list[OTBSequence]:
+    """The targets of one folder: the official definitions, else every non-empty annotation file."""
+    official = [d for d in OTB100.values() if d.folder == seq_dir.name]
+    if not official:
+        for gt_path in sorted(seq_dir.glob("groundtruth_rect*.txt")):
+            if gt_path.stat().st_size == 0 or not gt_path.read_text().strip():
+                continue  # an empty annotation (Human4's first target) has nothing to track
+            target = gt_path.name[len("groundtruth_rect"):-len(".txt")].strip(".")
+            official.append(OTBSequence(official_name(seq_dir.name, target), seq_dir.name, target, 0, 0, 0))
+        if not official:
+            raise DatasetLayoutError(f"missing ground-truth file: {seq_dir / 'groundtruth_rect.txt'}")
+    out = []
+    for d in official:
+        key = next((k for k in (d.name, f"{d.folder}-{d.target}") if k in overrides), None)
+        if key is not None:  # the official or the older name
+            first, last, omit = overrides[key]
+            d = d._replace(first=first, last=last, init_omit=omit)
+        out.append(d)
+    return out
+
+
+def read_sequence(seq_dir: Path, d: OTBSequence, root: Path) -> Sequence:
+    gt_path = require(seq_dir / d.annotation, "ground-truth file")
+    gt = read_box_file(gt_path)
+    images = list_images(seq_dir / "img")
+    if d.last:  # a stated range: the frames numbered first + init_omit .. last
+        first = d.first + d.init_omit
+        frames = [p for p in images if first <= (frame_number(p) or 0) <= d.last]
+        if len(frames) != d.last - first + 1:
+            raise DatasetLayoutError(
+                f"sequence {d.name}: the official definition uses frames {first}-{d.last} of {seq_dir / 'img'}, "
+                f"but {len(frames)} of them are there"
+            )
+        gt = gt[d.init_omit:]
+        if len(gt) != len(frames):
+            raise DatasetLayoutError(
+                f"sequence {d.name}: frames {first}-{d.last} ({len(frames)}) but {len(gt)} ground-truth rows in "
+                f"{gt_path}" + (f" after dropping the first {d.init_omit}" if d.init_omit else "")
+            )
     else:
         frames = images
-    if len(frames) != n_gt:
-        raise DatasetLayoutError(
-            f"sequence {name}: {len(frames)} frames but {n_gt} ground-truth rows; add its 1-based frame range "
-            f"as a line '{name} FIRST LAST' to {ranges_path}"
-        )
-    return frames
+        if len(frames) != len(gt):
+            raise DatasetLayoutError(
+                f"sequence {d.name}: {len(frames)} frames but {len(gt)} ground-truth rows in {gt_path}; it is not "
+                f"an official OTB-100 sequence, so add its frame numbers as a line '{d.name} FIRST LAST' to "
+                f"{root / RANGES_FILE}"
+            )
+    aliases = (f"{d.folder}-{d.target}",) if d.target else ()
+    att = next((p for p in (root / "att" / f"{n}.txt" for n in (d.name, *aliases)) if p.exists()), None)
+    return Sequence(
+        name=d.name,
+        frames=frames,
+        ground_truth=gt,
+        dataset="otb",
+        protocol="ope",
+        attributes=read_attributes(att, ATTRIBUTES) if att else (),
+        aliases=aliases,
+    )
 
 
 def load(root: Path) -> list[Sequence]:
     root = require(Path(root), "dataset root")
-    ranges_path = root / RANGES_FILE
-    ranges = read_frame_ranges(ranges_path)
+    overrides = read_frame_ranges(root / RANGES_FILE)
     seqs = []
     for seq_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "att"):
-        gt_files = sorted(seq_dir.glob("groundtruth_rect*.txt"))
-        if not gt_files:
-            raise DatasetLayoutError(f"missing ground-truth file: {seq_dir / 'groundtruth_rect.txt'}")
-        images = list_images(seq_dir / "img")
-        for gt_path in gt_files:
-            suffix = gt_path.name[len("groundtruth_rect"):-len(".txt")].strip(".")
-            name = f"{seq_dir.name}-{suffix}" if suffix else seq_dir.name
-            gt = read_box_file(gt_path)
-            att = root / "att" / f"{name}.txt"
-            seqs.append(Sequence(
-                name=name,
-                frames=select_frames(name, images, len(gt), ranges, ranges_path),
-                ground_truth=gt,
-                dataset="otb",
-                protocol="ope",
-                attributes=read_attributes(att, ATTRIBUTES) if att.exists() else (),
-            ))
+        seqs.extend(read_sequence(seq_dir, d, root) for d in _definitions(seq_dir, overrides))
     if not seqs:
         raise DatasetLayoutError(f"no OTB sequence directories under {root}")
     return seqs

@@ -1,6 +1,7 @@
 """UAV123, as distributed: ``<root>/anno/UAV123/<seq>.txt`` (NaN rows where the target is missing),
 ``<root>/anno/UAV123/att/<seq>.txt`` (12 attribute flags) and ``<root>/data_seq/UAV123/<folder>/%06d.jpg``.
 
+Sequences are named ``uav_<name>`` as in the official toolkit (``uav_bike1``); ``bike1`` is an alias.
 Several sequences (``bird1_1``, ``bird1_2``, ...) are sections of one image folder; their frame ranges are
 stated only in the UAV123 toolkit's ``configSeqs.m``, which must then be placed in ``<root>``.
 """
@@ -15,18 +16,27 @@ ATTRIBUTES = ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM
 CONFIG_FILE = "configSeqs.m"
 
 
+_ENTRY = re.compile(
+    r"'name'\s*,\s*'([^']+)'\s*,\s*'path'\s*,\s*(?:'([^']+)'|fullfile\s*\(([^)]*)\))\s*,"
+    r"\s*'startFrame'\s*,\s*(\d+)\s*,\s*'endFrame'\s*,\s*(\d+)"
+)
+
+
 def read_config(path: Path) -> dict[str, tuple[str, int, int]]:
-    """``name -> (folder, first, last)`` from the toolkit's sequence table (1-based, inclusive)."""
+    """``name -> (folder, first, last)`` from the toolkit's sequence table (1-based, inclusive).
+
+    The path is a literal (``'D:\\UAV123\\data_seq\\UAV123\\bird1\\'``) or, in some copies of the toolkit,
+    ``fullfile(dataset_path,'bird1\\')``; the folder is the last path component either way.
+    """
     table = {}
     if not path.exists():
         return table
-    pattern = re.compile(
-        r"'name'\s*,\s*'([^']+)'\s*,\s*'path'\s*,\s*'([^']+)'\s*,\s*'startFrame'\s*,\s*(\d+)\s*,"
-        r"\s*'endFrame'\s*,\s*(\d+)"
-    )
-    for name, folder_path, first, last in pattern.findall(path.read_text()):
-        folder = [p for p in re.split(r"[\\/]", folder_path) if p][-1]
-        table[name] = (folder, int(first), int(last))
+    for name, literal, call, first, last in _ENTRY.findall(path.read_text(errors="replace")):
+        text = literal or " ".join(re.findall(r"'([^']*)'", call))
+        parts = [p for p in re.split(r"[\\/\s]", text) if p]
+        if not parts:
+            raise DatasetLayoutError(f"{path}: sequence {name} has no folder in its path")
+        table[name] = (parts[-1], int(first), int(last))
     return table
 
 
@@ -57,7 +67,8 @@ def load(root: Path, version: str = "UAV123") -> list[Sequence]:
             )
         att = anno_dir / "att" / f"{name}.txt"
         seqs.append(Sequence(
-            name=name,
+            name=f"uav_{name}",  # the official toolkit's name; results named after the file still load
+            aliases=(name,),
             frames=frames,
             ground_truth=gt,
             dataset="uav123",
