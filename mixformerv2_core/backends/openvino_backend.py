@@ -32,17 +32,26 @@ def resolve_openvino_precision(precision: Optional[str]) -> str:
     return OV_PRECISIONS[key]
 
 
-def compile_options(threads: Optional[int]) -> dict[str, Any]:
-    """One stream, latency hint, f32 arithmetic (INT8 layers stay INT8), ``threads`` inference threads."""
+INFERENCE_PRECISIONS = ("f32", "bf16")
+
+
+def compile_options(threads: Optional[int], inference_precision: str = "f32") -> dict[str, Any]:
+    """One stream, latency hint, ``threads`` inference threads, not pinned to cores (on a robot the tracker
+    shares its cores: a pinned thread waits for its busy core instead of moving to a free one); the layers
+    that are not INT8 compute in ``inference_precision`` (f32 by default)."""
+    if inference_precision not in INFERENCE_PRECISIONS:
+        raise ValueError(f"OpenVINO inference precision must be one of {INFERENCE_PRECISIONS}, not {inference_precision!r}")
     return {"INFERENCE_NUM_THREADS": int(threads) if threads else (os.cpu_count() or 1),
-            "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+            "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": inference_precision,
+            "ENABLE_CPU_PINNING": False}
 
 
 class OpenVinoBackend:
     """Keeps each target's template keys/values and runs one batched search step per frame (like
     ``OnnxBackend``); one compiled search step and infer request per batch size."""
 
-    def __init__(self, bundle_dir: Union[str, Path], threads: Optional[int] = None) -> None:
+    def __init__(self, bundle_dir: Union[str, Path], threads: Optional[int] = None,
+                 inference_precision: str = "f32") -> None:
         from ..export.openvino_int8 import require_openvino
 
         ov = require_openvino()
@@ -52,7 +61,7 @@ class OpenVinoBackend:
         self.bundle_dir = bundle_dir
         self.precision = manifest.get("report", {}).get("precision", "fp32")
         self._core = ov.Core()
-        self._options = compile_options(threads)
+        self._options = compile_options(threads, inference_precision)
         self._search_model = self._core.read_model(str(bundle_dir / manifest["search_step"]))
         encoder = self._core.read_model(str(bundle_dir / manifest["encoder"]))
         t = self.config.template_size
@@ -110,14 +119,14 @@ def openvino_bundle(checkpoint: LoadedCheckpoint, precision: str, cache_dir: Opt
 
 def openvino_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: Optional[str] = None,
                      threads: Optional[int] = None, bundle_dir: Optional[str] = None, cache_dir: Optional[str] = None,
-                     **_: Any) -> OpenVinoBackend:
+                     inference_precision: str = "f32", **_: Any) -> OpenVinoBackend:
     """Backend factory for the registry (CPU only; ``use_cache`` has no effect: the graphs are the cached path)."""
     if str(device) != "cpu":
         raise ValueError(f"the OpenVINO backend runs on device 'cpu', not {device!r}")
     precision = resolve_openvino_precision(precision)
     if bundle_dir is None:
         bundle_dir = openvino_bundle(checkpoint, precision, cache_dir)
-    backend = OpenVinoBackend(bundle_dir, threads=threads)
+    backend = OpenVinoBackend(bundle_dir, threads=threads, inference_precision=inference_precision)
     if backend.config != checkpoint.config:
         raise ValueError(f"bundle {bundle_dir} was exported for a different network than the checkpoint")
     if backend.precision != precision:

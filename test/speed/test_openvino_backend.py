@@ -91,6 +91,8 @@ def test_openvino_bad_options_are_refused(tiny_checkpoint, onnx_cache, tmp_path)
         create_backend("openvino", checkpoint, precision="bfloat16", cache_dir=str(onnx_cache))
     with pytest.raises(ValueError, match="cpu"):
         create_backend("openvino", checkpoint, device="cuda", cache_dir=str(onnx_cache))
+    with pytest.raises(ValueError, match="inference precision"):
+        create_backend("openvino", checkpoint, inference_precision="f16", cache_dir=str(onnx_cache))
     with pytest.raises(ValueError, match="not an ONNX bundle"):
         create_backend("openvino", checkpoint, bundle_dir=str(tmp_path))
     with pytest.raises(ValueError, match="int8 only"):
