@@ -6,9 +6,11 @@ those matmuls with VNNI (or AMX) integer instructions. ONNX Runtime's dynamicall
 here: OpenVINO reads them but runs them about 3x slower than its own INT8 (measured on Zen 4).
 
 Calibration inputs are the crops the tracker would see on generated scenes (``calibration_inputs``), with
-the template keys/values of the scene's first frame. Same fp32 policy as the ONNX Runtime recipe: the patch
-embedding and the box and score heads stay fp32; the template encoder stays fp32 as a whole (it runs once
-per template update).
+the template keys/values of the scene's first frame. Unlike the ONNX Runtime recipe, the attention products
+(q@k, attn@v) and the patch embedding run in INT8 too: OpenVINO fuses the attention into one INT8 kernel, and
+the INT8 patch embedding saved about 4% of the search step on Zen 4 while the demo network's AUC stayed within
+0.01 of fp32 (docs/performance.md). The box and score heads stay fp32; the template encoder stays fp32 as a
+whole (it runs once per template update).
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ from ..synthetic import generate_sequence
 from ..tracker import TrackerParams, resolve_params
 from .onnx_export import ENCODER_FILE, SEARCH_FILE, ExportReport, compare_with_torch, read_manifest, write_manifest
 
-OPENVINO_INT8_RECIPE = "nncf-static-ptq"
+OPENVINO_INT8_RECIPE = "nncf-static-ptq-pe8"  # the name changes whenever what it quantizes does
 OPENVINO_SEARCH_FILE = "search_step.xml"
-FP32_PATTERNS = (".*patch_embed.*", ".*box_head.*", ".*score_head.*")
+FP32_PATTERNS = (".*box_head.*", ".*score_head.*")
 CALIBRATION_SEED = 200  # generated scenes from this seed (the accuracy checks use held-out seeds from 100000)
 
 
