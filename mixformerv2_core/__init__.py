@@ -13,6 +13,7 @@ from .models import MixFormerV2, build_model
 from .tracker import (
     MixFormerV2Tracker,
     MultiTargetTracker,
+    TargetState,
     TrackerParams,
     TrackResult,
     DEFAULT_LOST_THRESHOLD,
@@ -24,7 +25,8 @@ from .tracker import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "DEFAULT_LOST_THRESHOLD", "MixFormerV2", "MixFormerV2Tracker", "ModelConfig", "MultiTargetTracker", "TrackResult",
+    "CheckpointError", "DEFAULT_LOST_THRESHOLD", "MixFormerV2", "MixFormerV2Tracker", "ModelConfig", "MultiTargetTracker", "TargetState",
+    "TrackResult",
     "TrackerParams", "VARIANTS", "build_model", "is_lost", "load_model", "load_tracker", "read_checkpoint", "resolve_params",
     "save_checkpoint",
 ]

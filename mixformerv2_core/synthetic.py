@@ -7,7 +7,7 @@ Used by tests, smoke runs, the demo and the training toolkit's synthetic dataset
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -80,6 +80,27 @@ def _trajectory(rng: np.random.Generator, num_frames: int, height: int, width: i
     return centers, sizes
 
 
+ABSENCE_MODES = ("hidden", "exit")
+EXIT_FRAMES = 4  # frames the target takes to slide out of (and back into) the frame around an "exit" absence
+
+
+def _exit_path(centers: np.ndarray, sizes: np.ndarray, start: int, stop: int, width: int, height: int) -> None:
+    """Moves the target out over the nearest border before ``start``, keeps it outside until ``stop`` and brings it
+    back to its own trajectory by ``stop + EXIT_FRAMES`` (in place)."""
+    before, after = centers[start - EXIT_FRAMES].copy(), centers[min(stop + EXIT_FRAMES, len(centers) - 1)].copy()
+    reach = sizes[start:stop].max(axis=0) if stop > start else sizes[start]
+    gaps = [before[0], width - before[0], before[1], height - before[1]]
+    side = int(np.argmin(gaps))
+    outside = before.copy()
+    axis = side // 2
+    outside[axis] = -reach[axis] if side % 2 == 0 else (width, height)[axis] + reach[axis]
+    for step in range(EXIT_FRAMES):
+        t = step / EXIT_FRAMES
+        centers[start - EXIT_FRAMES + step] = (1 - t) * before + t * outside
+        centers[stop + step] = (1 - t) * outside + t * after
+    centers[start:stop] = outside
+
+
 class SyntheticScene:
     """A lazily rendered sequence; ``box(i)`` and ``render(i)`` are deterministic for a seed."""
 
@@ -92,7 +113,19 @@ class SyntheticScene:
         occlusion: bool = True,
         speed: Optional[float] = None,
         object_scale: Optional[float] = None,
+        absences: Sequence[tuple[int, int]] = (),
+        absence_mode: str = "hidden",
     ) -> None:
+        """``absences``: frame ranges ``[start, stop)`` without the target, either not drawn (``"hidden"``, as
+        behind a wall) or moved out of the frame and back (``"exit"``, sliding over ``EXIT_FRAMES`` frames on
+        each side); their ``boxes`` rows are NaN, and a box cut by the border is the visible part."""
+        if absence_mode not in ABSENCE_MODES:
+            raise ValueError(f"absence_mode must be one of {ABSENCE_MODES}, got {absence_mode!r}")
+        margin = EXIT_FRAMES if absence_mode == "exit" else 0
+        for start, stop in absences:
+            if not margin <= start < stop <= num_frames - margin or start < 1:
+                raise ValueError(f"absence {(start, stop)} must lie within frames 1-{num_frames - 1}"
+                                 + (f" with {margin} frames to spare at both ends" if margin else ""))
         rng = np.random.default_rng(seed)
         self.seed, self.num_frames = seed, num_frames
         self.height, self.width = frame_size
@@ -104,6 +137,12 @@ class SyntheticScene:
         base_size = (object_scale or rng.uniform(0.12, 0.25)) * short
         speed = speed if speed is not None else rng.uniform(0.01, 0.025) * short
         centers, sizes = _trajectory(rng, num_frames, self.height, self.width, base_size, speed)
+        self._hidden = np.zeros(num_frames, dtype=bool)
+        self._exits = absence_mode == "exit" and len(absences) > 0
+        for start, stop in absences:
+            self._hidden[start:stop] = True
+            if self._exits:
+                _exit_path(centers, sizes, start, stop, self.width, self.height)
         self._target = _Mover(_object_texture(rng), centers, sizes)
         self._distractors = []
         for _ in range(num_distractors):
@@ -115,17 +154,32 @@ class SyntheticScene:
             s[:, 1] = s[:, 1] * 3  # a tall bar that sweeps across
             self._occluder = _Mover(_object_texture(rng, 32), c, s)
         self.boxes = np.array([self._rect(self._target, i) for i in range(num_frames)], dtype=np.float64)
+        if self._exits:
+            self.boxes = np.array([self._visible_part(self._rect(self._target, i, clamp=False))
+                                   for i in range(num_frames)], dtype=np.float64)
+        self.boxes[self._hidden] = np.nan
 
-    def _rect(self, mover: _Mover, index: int) -> tuple[int, int, int, int]:
+    def _visible_part(self, rect: tuple[int, int, int, int]) -> tuple[float, ...]:
+        x, y, w, h = rect
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, self.width), min(y + h, self.height)
+        return (x0, y0, x1 - x0, y1 - y0) if x0 < x1 and y0 < y1 else (np.nan,) * 4
+
+    def visible(self, index: int) -> bool:
+        """Whether the target is in frame ``index`` (not hidden, not outside the frame)."""
+        return bool(np.isfinite(self.boxes[index]).all())
+
+    def _rect(self, mover: _Mover, index: int, clamp: bool = True) -> tuple[int, int, int, int]:
         w, h = (max(4, int(round(v))) for v in mover.sizes[index])
         x = int(round(mover.centers[index][0] - w / 2))
         y = int(round(mover.centers[index][1] - h / 2))
+        if not clamp:
+            return x, y, w, h
         x = min(max(x, 0), self.width - w)
         y = min(max(y, 0), self.height - h)
         return x, y, w, h
 
-    def _paste(self, frame: np.ndarray, mover: _Mover, index: int) -> None:
-        x, y, w, h = self._rect(mover, index)
+    def _paste(self, frame: np.ndarray, mover: _Mover, index: int, clamp: bool = True) -> None:
+        x, y, w, h = self._rect(mover, index, clamp)
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, self.width), min(y + h, self.height)
         if x0 >= x1 or y0 >= y1:
             return
@@ -135,13 +189,18 @@ class SyntheticScene:
     def box(self, index: int) -> np.ndarray:
         return self.boxes[index]
 
+    def distractor_boxes(self, index: int) -> np.ndarray:
+        """``(num_distractors, 4)`` boxes of the look-alikes in frame ``index`` (to score false detections)."""
+        return np.array([self._rect(mover, index) for mover in self._distractors], dtype=np.float64).reshape(-1, 4)
+
     def render(self, index: int) -> np.ndarray:
         """Frame ``index`` as ``HxWx3 uint8`` RGB."""
         px, py = self._pan[index]
         frame = self._background[py:py + self.height, px:px + self.width].copy()
         for mover in self._distractors:
             self._paste(frame, mover, index)
-        self._paste(frame, self._target, index)
+        if not (self._hidden[index] and not self._exits):
+            self._paste(frame, self._target, index, clamp=not self._exits)
         if self._occluder is not None:
             self._paste(frame, self._occluder, index)
         return frame

@@ -20,6 +20,9 @@ from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import VARIANT_TRACKING, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
+from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, is_near, search_windows, target_patch,
+                        window_anchor)
+from .target_state import DEFAULT_LOST_THRESHOLD, StateRules, TargetState, TargetStateMachine, is_lost
 from .tracker_crops import crops_for
 
 # Every default comes from the variant table (config.VARIANT_TRACKING); a tracker resolves them for its model.
@@ -33,6 +36,15 @@ class TrackerParams:
     above 0.5), filled in when a tracker is built for a model.
 
     Only one online template is supported: the official code's ``online_size > 1`` path crashes (§5.8).
+
+    Target states and re-acquisition (docs/tracker.md, ``target_state``, ``reacquire``): a target is
+    ``uncertain`` after a frame scoring under ``lost_threshold`` and ``lost`` after ``lost_after`` such frames
+    in a row; it is ``reacquired`` after ``found_after`` frames in a row at or above ``reacquire_threshold``.
+    ``reacquire="wide"`` (plain use, the robot's default) searches a lost target with up to
+    ``reacquire_windows`` windows per frame in one batch, keeps its box where it was last seen until found,
+    and takes online templates only from ``tracking`` frames. ``"off"`` is the official tracker (the default
+    of every benchmark preset): the state is reported, and changes nothing. ``None`` in any of these means
+    "not set" too (entry points pass it through); it takes the default written here.
     """
 
     search_factor: Optional[float] = None
@@ -43,8 +55,20 @@ class TrackerParams:
     clip_margin: float = 10.0
     use_cache: bool = True
     color_order: str = "rgb"
+    reacquire: str = "wide"
+    lost_threshold: float = DEFAULT_LOST_THRESHOLD
+    lost_after: int = 3
+    reacquire_threshold: float = 0.5
+    found_after: int = 2
+    reacquire_windows: int = 3
+
+    def state_rules(self) -> StateRules:
+        return StateRules(self.lost_threshold, self.lost_after, self.reacquire_threshold, self.found_after)
 
     def validate(self) -> "TrackerParams":
+        for name in _STATE_SETTINGS:  # None = not set: the documented default (no row of the variant table)
+            if getattr(self, name) is None:
+                setattr(self, name, _FIELD_DEFAULTS[name])
         problems = []
         if self.search_factor is not None and not (self.search_factor > 0 and math.isfinite(self.search_factor)):
             problems.append(f"search_factor must be positive, got {self.search_factor}")
@@ -63,11 +87,28 @@ class TrackerParams:
             self.color_order = check_color_order(self.color_order)
         except ValueError as error:
             problems.append(str(error))
+        if self.reacquire not in REACQUIRE_MODES:
+            problems.append(f"reacquire must be one of {list(REACQUIRE_MODES)}, got {self.reacquire!r}")
+        if not 0.0 <= self.lost_threshold <= 1.0:
+            problems.append(f"lost_threshold must lie in [0, 1], got {self.lost_threshold}")
+        if not (0.0 <= self.reacquire_threshold <= 1.0 and self.reacquire_threshold >= self.lost_threshold):
+            problems.append(f"reacquire_threshold must lie in [lost_threshold, 1], got {self.reacquire_threshold}")
+        for name in ("lost_after", "found_after", "reacquire_windows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
+                problems.append(f"{name} must be a positive integer, got {value!r}")
         if problems:
             raise ValueError("invalid tracker parameters: " + "; ".join(problems))
         if self.update_interval is not None:
             self.update_interval = int(self.update_interval)
+        self.lost_after, self.found_after = int(self.lost_after), int(self.found_after)
+        self.reacquire_windows = int(self.reacquire_windows)
         return self
+
+
+_STATE_SETTINGS = ("reacquire", "lost_threshold", "lost_after", "reacquire_threshold", "found_after",
+                   "reacquire_windows")
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerParams)}
 
 
 def resolve_params(
@@ -106,7 +147,7 @@ def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, A
     presets = tracking_defaults(config).presets
     if preset not in presets:
         raise ValueError(f"unknown tracker preset {preset!r}; available: {sorted(presets)} (or 'default')")
-    return presets[preset]
+    return {"reacquire": "off", **presets[preset]}  # a benchmark preset is the official test script
 
 
 def confidence(score_logits: np.ndarray) -> list[float]:
@@ -119,11 +160,6 @@ def confidence(score_logits: np.ndarray) -> list[float]:
     return torch.sigmoid(logits).tolist()
 
 
-# Below this score a target is reported lost. The official tracker has no such notion (its score only gates
-# online-template updates at 0.5); 0.25 keeps short dips (occlusion, blur) from flapping the state.
-DEFAULT_LOST_THRESHOLD = 0.25
-
-
 @dataclass(frozen=True)
 class TrackResult:
     target_id: Hashable
@@ -131,17 +167,11 @@ class TrackResult:
     score: float  # confidence in [0, 1]
     frame_index: int  # 0 for the initialisation frame
     search_window: Optional[CropWindow] = None
+    state: TargetState = TargetState.TRACKING  # from the target's state machine (target_state)
 
     def is_lost(self, threshold: float = DEFAULT_LOST_THRESHOLD) -> bool:
+        """Whether this frame's score alone is under ``threshold`` (what ``state`` counts, frame by frame)."""
         return is_lost(self.score, threshold)
-
-
-def is_lost(score: float, threshold: float = DEFAULT_LOST_THRESHOLD) -> bool:
-    """The one rule that calls a target lost (node messages, diagnostics, drawing, CLI colours).
-
-    A score that is not a number counts as lost: a NaN must never read as a confident detection.
-    """
-    return not score >= threshold
 
 
 @dataclass
@@ -149,9 +179,15 @@ class _TargetState:
     box: Box
     template: NetworkInput  # a NumPy array, or a tensor on the backend's device with device crops
     online_max_template: NetworkInput
+    states: TargetStateMachine
     max_score: float = -1.0
     frame_index: int = 0
     last: Optional[TrackResult] = field(default=None, repr=False)
+    confident_box: Optional[Box] = None  # the box of the last tracking / reacquired frame
+    sweep: int = 0  # tiles of the wide search visited while lost
+    probe: Optional[Box] = None  # where the best window of the last lost frame pointed
+    pending_tiles: int = 0
+    patch: Optional[np.ndarray] = field(default=None, repr=False)  # the target's first pixels (proposals)
 
 
 class MultiTargetTracker:
@@ -193,6 +229,21 @@ class MultiTargetTracker:
         target = self._targets.get(target_id)
         return target.last if target else None
 
+    def set_state_settings(self, **settings: Any) -> None:
+        """Change the state and re-acquisition settings (``lost_threshold``, ``lost_after``,
+        ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``) while tracking, e.g. from
+        a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
+        keeps its state and counts, and the next frame is judged by the new rules."""
+        unknown = sorted(set(settings) - set(_STATE_SETTINGS))
+        if unknown:
+            raise ValueError(f"not a state setting: {unknown}; known: {list(_STATE_SETTINGS)}")
+        changed = dataclasses.replace(self.params, **settings).validate()
+        for name in settings:
+            setattr(self.params, name, getattr(changed, name))
+        rules = self.params.state_rules()
+        for target in self._targets.values():
+            target.states.rules = rules
+
     def _template(self, source: Any, box: Box) -> NetworkInput:
         return self._crops.template(source, crop_window(box, self.params.template_factor, self.config.template_size))
 
@@ -203,7 +254,9 @@ class MultiTargetTracker:
         template = self._template(self._crops.prepare(frame), box)
         self.backend.set_templates(target_id, template, template)
         result = TrackResult(target_id, box, 1.0, 0)
-        self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template, last=result)
+        self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template,
+                                                states=TargetStateMachine(self.params.state_rules()), last=result,
+                                                confident_box=box, patch=target_patch(frame, box))
         return result
 
     def remove(self, target_id: Hashable) -> bool:
@@ -223,37 +276,73 @@ class MultiTargetTracker:
             raise RuntimeError("track() called before any target was initialised (call add()/initialize() first)")
         frame = check_frame(frame)
         source = self._crops.prepare(frame)
+        frame_size = frame.shape[:2]
         keys = list(self._targets)
-        windows = [crop_window(self._targets[key].box, self.params.search_factor, self.config.search_size)
-                   for key in keys]
-        output = self.backend.infer(keys, self._crops.search_batch(source, windows))
+        plans = [self._search_windows(self._targets[key], frame) for key in keys]
+        # One batch: a lost target's windows repeat its key (the backend reuses its cached templates per row).
+        rows = [key for key, windows in zip(keys, plans) for _ in windows]
+        output = self.backend.infer(rows, self._crops.search_batch(source, [w for ws in plans for w in ws]))
         scores = confidence(output.score_logits)
-        height, width = frame.shape[:2]
-        return {
-            key: self._advance(key, source, (height, width), windows[index], output.pred_boxes[index], scores[index])
-            for index, key in enumerate(keys)
-        }
+        results, start = {}, 0
+        for key, windows in zip(keys, plans):
+            pick = best_window(scores[start:start + len(windows)])
+            results[key] = self._advance(key, source, frame_size, windows[pick], output.pred_boxes[start + pick],
+                                         scores[start + pick], wide_window=pick > 0)
+            start += len(windows)
+        return results
+
+    def _search_windows(self, target: _TargetState, frame: np.ndarray) -> list[CropWindow]:
+        """The window around the box; for a lost target under ``reacquire="wide"`` also the wide search's."""
+        params, size = self.params, self.config.search_size
+        if params.reacquire == "wide" and target.states.state is TargetState.LOST:
+            cap = params.reacquire_windows
+            proposals = [] if target.patch is None or cap < 2 else appearance_proposals(
+                frame, target.patch, target.box[2:], cap - 1)
+            windows, target.pending_tiles = search_windows(target.box, frame.shape[:2], params.search_factor, size,
+                                                           cap, target.sweep, target.probe, proposals)
+            return windows
+        return [crop_window(target.box, params.search_factor, size)]
 
     def _advance(self, key: Hashable, source: Any, frame_size: tuple[int, int], window: CropWindow,
-                 pred: np.ndarray, score: float) -> TrackResult:
+                 pred: np.ndarray, score: float, wide_window: bool = False) -> TrackResult:
         target = self._targets[key]
         params = self.params
         target.frame_index += 1
         height, width = frame_size
-        box = map_box_back(pred, target.box, window.size)
-        if all(math.isfinite(v) for v in box):
-            target.box = clip_box(box, height, width, params.clip_margin)
-        else:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
+        box = map_box_back(pred, window_anchor(window) if wide_window else target.box, window.size)
+        finite = all(math.isfinite(v) for v in box)
+        if not finite:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
             score = 0.0
+        was = target.states.state
+        state = target.states.step(score, relocated=wide_window and not (finite and is_near(box, target.box)))
+        if params.reacquire == "wide" and state is TargetState.LOST:
+            # Lost: the box stays where the target was last seen, unless a window found it above the threshold.
+            target.probe = None
+            if finite and score >= params.reacquire_threshold:
+                target.box = clip_box(box, height, width, params.clip_margin)
+            else:
+                if was is not TargetState.LOST and target.confident_box is not None:
+                    target.box = target.confident_box
+                if finite and score >= params.lost_threshold:
+                    target.probe = box
+            target.sweep += target.pending_tiles
+        else:
+            if finite:
+                target.box = clip_box(box, height, width, params.clip_margin)
+            target.sweep, target.probe = 0, None
+        target.pending_tiles = 0
+        if state.confident:
+            target.confident_box = target.box
         target.max_score *= params.max_score_decay
-        if score > params.update_threshold and score > target.max_score:
+        official = params.reacquire == "off"
+        if (official or state is TargetState.TRACKING) and score > params.update_threshold and score > target.max_score:
             target.online_max_template = self._template(source, target.box)
             target.max_score = score
         if target.frame_index % params.update_interval == 0:
             self.backend.set_templates(key, target.template, target.online_max_template)
             target.max_score = -1.0
             target.online_max_template = target.template
-        target.last = TrackResult(key, target.box, score, target.frame_index, window)
+        target.last = TrackResult(key, target.box, score, target.frame_index, window, state)
         return target.last
 
 

@@ -117,6 +117,15 @@ class GracefulStop:
             signal.signal(signum, handler)
 
 
+def progress_bar(iterable, description: str, total: int, initial: int = 0, enabled: bool = True, stream=None):
+    """tqdm that redraws after every step on a terminal (steps take seconds: tqdm's adaptive skipping would leave
+    it at 0 for most of an epoch) and writes a line every 30 s into log files."""
+    stream = stream if stream is not None else sys.stderr
+    terminal = hasattr(stream, "isatty") and stream.isatty()
+    return tqdm(iterable, desc=description, total=total, initial=initial, disable=not enabled, leave=False,
+                file=stream, miniters=1, mininterval=0.0 if terminal else 30.0, dynamic_ncols=terminal)
+
+
 class Trainer:
     def __init__(self, config: Mapping[str, Any], resume: bool = False) -> None:
         self.config = config
@@ -227,7 +236,7 @@ class Trainer:
         """Train to the end (or until ``max_steps`` or a signal); returns a summary."""
         epochs, max_steps = int(self.train_cfg["epochs"]), self.train_cfg["max_steps"]
         interval = int(self.train_cfg["log_interval"])
-        stopped_by = None
+        stopped_by, last_loss, started = None, None, time.perf_counter()
         with GracefulStop() as stop:
             while self.epoch <= epochs and stopped_by is None:
                 self.stage.set_epoch(self.epoch)
@@ -235,9 +244,8 @@ class Trainer:
                 self.sampler.set_position(self.epoch, self.batch_in_epoch)
                 sums: dict[str, float] = {}
                 count, tick = 0, time.perf_counter()
-                bar = tqdm(self.loader, desc=f"epoch {self.epoch}/{epochs}", disable=not self.ctx.is_main,
-                           initial=self.batch_in_epoch, total=self.sampler.batches, leave=False,
-                           mininterval=0.1 if sys.stderr.isatty() else 30.0)  # quiet in log files
+                bar = progress_bar(self.loader, f"epoch {self.epoch}/{epochs}", self.sampler.batches,
+                                   self.batch_in_epoch, enabled=self.ctx.is_main)
                 for batch in bar:
                     terms = self._step(batch)
                     self.batch_in_epoch += 1
@@ -248,7 +256,8 @@ class Trainer:
                     if self.ctx.is_main and (count == interval or self.batch_in_epoch == self.sampler.batches):
                         rate = count * self.loader.batch_size * self.ctx.world_size / (time.perf_counter() - tick)
                         self._log(sums, count, rate)
-                        bar.set_postfix(loss=f"{sums['total'] / count:.3f}")
+                        bar.set_postfix(loss=f"{sums['total'] / count:.3f}", refresh=False)
+                        last_loss = sums["total"] / count
                         sums, count, tick = {}, 0, time.perf_counter()
                     if stop.signum is not None:
                         stopped_by = f"signal {stop.signum}"
@@ -263,7 +272,9 @@ class Trainer:
                     self.scheduler.step()
                 if stopped_by or (self.epoch - 1) % int(self.train_cfg["checkpoint_every"]) == 0 or self.epoch > epochs:
                     self.save()
-        summary = {"epoch": self.epoch, "global_step": self.global_step, "stopped_by": stopped_by}
+        summary = {"epochs_done": self.epoch - 1, "epochs": epochs, "batches_into_next_epoch": self.batch_in_epoch,
+                   "global_step": self.global_step, "stopped_by": stopped_by, "last_loss": last_loss,
+                   "seconds": time.perf_counter() - started, "run_dir": str(self.run_dir)}
         finished = stopped_by is None or stopped_by == "max_steps"
         if finished and self.ctx.is_main:
             meta = {"stage": self.config["stage"], "seed": self.config["seed"], "steps": self.global_step,

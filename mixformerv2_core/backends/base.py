@@ -33,7 +33,8 @@ class InferenceBackend(Protocol):
 
     def infer(self, keys: Sequence[Hashable], search: NetworkInput) -> InferenceOutput:
         """``search`` is ``Nx3xHsxWs``, one row per key in ``keys``: a float32 array, or with device crops the
-        tensor :meth:`DeviceCropBackend.search_input` returned."""
+        tensor :meth:`DeviceCropBackend.search_input` returned. A key may repeat (a lost target's wide search
+        runs several windows against its one set of templates)."""
 
 
 class DeviceCropBackend(InferenceBackend, Protocol):

@@ -21,6 +21,7 @@ from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
 from ..export.graphs import SearchStepGraph, TemplateEncoderGraph
 from ..models.mixformerv2 import MixFormerV2
 from .base import InferenceOutput, NetworkInput
+from .template_store import slots_of
 from .torch_backend import SearchInputs, as_network_input, resolve_dtype
 
 WARMUP_RUNS = 3  # on a side stream before capture, as CUDA graph capture requires
@@ -71,8 +72,8 @@ class CudaGraphBackend:
         t = as_network_input(template, self.device, self.dtype)[None]
         o = as_network_input(online_template, self.device, self.dtype)[None]
         self._entries[key] = self._encoder(t, o)
-        if self._batch_keys is not None and key in self._batch_keys:
-            self._captured[len(self._batch_keys)].kv[:, :, self._batch_keys.index(key)] = self._entries[key][:, :, 0]
+        for slot in slots_of(self._batch_keys, key):
+            self._captured[len(self._batch_keys)].kv[:, :, slot] = self._entries[key][:, :, 0]
 
     def remove(self, key: Hashable) -> None:
         self._entries.pop(key, None)

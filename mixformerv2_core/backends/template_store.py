@@ -21,8 +21,8 @@ class TemplateStore(Generic[Entry, Batch]):
 
     def set(self, key: Hashable, entry: Entry) -> None:
         self._entries[key] = entry
-        if self._batch_keys is not None and key in self._batch_keys:
-            self._write_slot(self._batch, self._batch_keys.index(key), entry)
+        for slot in slots_of(self._batch_keys, key):
+            self._write_slot(self._batch, slot, entry)
 
     def remove(self, key: Hashable) -> None:
         self._entries.pop(key, None)
@@ -41,6 +41,11 @@ class TemplateStore(Generic[Entry, Batch]):
             self._batch = self._concat([self._entries[key] for key in keys])
             self._batch_keys = keys
         return self._batch
+
+
+def slots_of(batch_keys: Optional[Sequence[Hashable]], key: Hashable) -> list[int]:
+    """Every row of the batch that holds ``key``: a key may fill several rows (a lost target's wide search)."""
+    return [slot for slot, other in enumerate(batch_keys or ()) if other == key]
 
 
 def write_kv_slot(batch, slot: int, kv) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..demo_model import demo_weights_warning
 from ..errors import MixFormerV2Error
 from ..evaluation import report
 from ..evaluation.datasets import LOADERS, load_dataset
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    notice = demo_weights_warning(args.checkpoint)  # benchmarks are real video
+    if notice:
+        print(f"mixformerv2-eval: warning: {notice}", file=sys.stderr)
     names = list(args.sequences or [])
     if args.sequence_list is not None:
         names += [line.strip() for line in args.sequence_list.read_text().splitlines() if line.strip()]

@@ -283,3 +283,15 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path, eval_checkpoint):
     two = json.loads((tmp_path / "two" / "report" / "scores.json").read_text())
     assert one["one"] == two["two"]  # the same numbers, sequence for sequence
     assert set(json.loads((tmp_path / "two" / "summary.json").read_text())["sequences"]) == {"Synth50", "Synth51", "Synth52"}
+
+
+def test_eval_with_the_demo_weights_says_they_will_not_track_real_video(tmp_path, eval_checkpoint, capsys):
+    from mixformerv2_core.demo_model import DEMO_WEIGHTS
+
+    rc = eval_cli.main(["--checkpoint", str(DEMO_WEIGHTS), "--dataset", "got10k_val", "--root", str(tmp_path),
+                        "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "warning: the built-in demo weights were trained on generated scenes only" in err
+    rc = eval_cli.main(["--checkpoint", str(eval_checkpoint), "--dataset", "got10k_val", "--root", str(tmp_path),
+                        "--out", str(tmp_path / "o2")])
+    assert rc == 2 and "warning" not in capsys.readouterr().err
