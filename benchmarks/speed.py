@@ -57,6 +57,7 @@ from mixformerv2_core.tracker import resolve_params  # noqa: E402
 
 OFFICIAL_EQUIVALENT = "official-equivalent (full fwd, torch fp32)"
 OFFICIAL_CODE = "official track()"
+OFFICIAL_REACQUIRE = "off"  # every path does the official tracker's work: no wide search for lost targets
 RECIPE_PATHS = {SAFE_RECIPE: "ORT INT8 w7", VNNI_RECIPE: "ORT INT8 w8"}
 QUICK_PATHS = (OFFICIAL_EQUIVALENT, RECIPE_PATHS[recipe_for_cpu()], "OpenVINO INT8")
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
@@ -226,8 +227,9 @@ def precision_agreement(checkpoint: LoadedCheckpoint, backend: str, options: dic
     same-input: the reduced network gets exactly the fp32 tracker's crops each frame (judges the network);
     closed-loop: an independent tracker with the reduced backend (judges the whole trajectory).
     """
-    fp32 = MultiTargetTracker.from_checkpoint(checkpoint, backend="torch")
-    other = MultiTargetTracker.from_checkpoint(checkpoint, backend=backend, precision=precision, backend_options=options)
+    fp32 = MultiTargetTracker.from_checkpoint(checkpoint, backend="torch", reacquire=OFFICIAL_REACQUIRE)
+    other = MultiTargetTracker.from_checkpoint(checkpoint, backend=backend, precision=precision, backend_options=options,
+                                               reacquire=OFFICIAL_REACQUIRE)
     params, config = fp32.params, fp32.config
     engine = create_backend(backend, checkpoint, precision=precision, **options)
     template, _ = crop_and_normalize(frames[0], init_box, params.template_factor, config.template_size, params.color_order)
@@ -275,7 +277,7 @@ def run_variant(variant: str, args: argparse.Namespace, workdir: Path, official_
         checkpoint = read_checkpoint(save_checkpoint(build_model(variant), workdir / f"random_{variant}.pt"))
     sequence = generate_sequence(seed=args.seed, num_frames=args.frames, frame_size=(480, 640))
     frames = sequence.frames
-    params = resolve_params(checkpoint.config)
+    params = resolve_params(checkpoint.config, reacquire=OFFICIAL_REACQUIRE)
     ort_options = {"threads": args.threads, "cache_dir": str(args.cache_dir or workdir / "onnx")}
     start = time.perf_counter()
 

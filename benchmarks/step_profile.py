@@ -124,7 +124,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     options["cache_dir"] = cache
                 else:
                     torch.set_num_threads(threads)
-                tracker = MultiTargetTracker.from_checkpoint(checkpoint, backend=name, backend_options=options)
+                tracker = MultiTargetTracker.from_checkpoint(checkpoint, backend=name, backend_options=options,
+                                                             reacquire="off")  # the official tracker's work
                 r = profile(tracker, sequence.frames, boxes, args.steps)
                 cells = []
                 for kind in ("cpu", "wall"):

@@ -3,7 +3,9 @@
 ``fp32`` reads the fp32 ONNX bundle as it is (inference precision pinned to f32: on CPUs with native bf16
 OpenVINO would otherwise silently compute in bf16); ``int8`` runs the search step quantized by NNCF
 (``export.openvino_int8``), cached next to the ONNX bundles. The search step is compiled once per batch size
-with static shapes (about 10% faster than dynamic shapes on the S step). OpenVINO is imported only when a
+with static shapes (about 10% faster than dynamic shapes on the S step), which costs a compilation (about
+0.5-1 s for S) the first time a batch size occurs, e.g. when a lost target's wide search first adds windows;
+``static_shapes=False`` compiles one dynamic-batch model up front instead. OpenVINO is imported only when a
 backend is created (``requirements/openvino.txt``).
 """
 from __future__ import annotations
@@ -51,7 +53,7 @@ class OpenVinoBackend:
     ``OnnxBackend``); one compiled search step and infer request per batch size."""
 
     def __init__(self, bundle_dir: Union[str, Path], threads: Optional[int] = None,
-                 inference_precision: str = "f32") -> None:
+                 inference_precision: str = "f32", static_shapes: bool = True) -> None:
         from ..export.openvino_int8 import require_openvino
 
         ov = require_openvino()
@@ -66,19 +68,24 @@ class OpenVinoBackend:
         encoder = self._core.read_model(str(bundle_dir / manifest["encoder"]))
         t = self.config.template_size
         encoder.reshape({"template": [1, 3, t, t], "online_template": [1, 3, t, t]})
-        self._encoder = self._core.compile_model(encoder, "CPU", self._options).create_infer_request()
+        self._encoder = self._compile(encoder)
         self._requests: dict[int, Any] = {}
+        self._any_batch = None if static_shapes else self._compile(self._search_model)
         self._templates: TemplateStore[np.ndarray, np.ndarray] = TemplateStore(
             lambda entries: np.ascontiguousarray(np.concatenate(entries, axis=2)), write_kv_slot)
 
+    def _compile(self, model: Any) -> Any:
+        return self._core.compile_model(model, "CPU", self._options).create_infer_request()
+
     def _request(self, batch: int, kv_shape: tuple) -> Any:
+        if self._any_batch is not None:
+            return self._any_batch
         request = self._requests.get(batch)
         if request is None:
             s = self.config.search_size
             model = self._search_model.clone()
             model.reshape({"search": [batch, 3, s, s], "template_kv": list(kv_shape)})
-            request = self._core.compile_model(model, "CPU", self._options).create_infer_request()
-            self._requests[batch] = request
+            request = self._requests[batch] = self._compile(model)
         return request
 
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
@@ -119,14 +126,15 @@ def openvino_bundle(checkpoint: LoadedCheckpoint, precision: str, cache_dir: Opt
 
 def openvino_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: Optional[str] = None,
                      threads: Optional[int] = None, bundle_dir: Optional[str] = None, cache_dir: Optional[str] = None,
-                     inference_precision: str = "f32", **_: Any) -> OpenVinoBackend:
+                     inference_precision: str = "f32", static_shapes: bool = True, **_: Any) -> OpenVinoBackend:
     """Backend factory for the registry (CPU only; ``use_cache`` has no effect: the graphs are the cached path)."""
     if str(device) != "cpu":
         raise ValueError(f"the OpenVINO backend runs on device 'cpu', not {device!r}")
     precision = resolve_openvino_precision(precision)
     if bundle_dir is None:
         bundle_dir = openvino_bundle(checkpoint, precision, cache_dir)
-    backend = OpenVinoBackend(bundle_dir, threads=threads, inference_precision=inference_precision)
+    backend = OpenVinoBackend(bundle_dir, threads=threads, inference_precision=inference_precision,
+                              static_shapes=static_shapes)
     if backend.config != checkpoint.config:
         raise ValueError(f"bundle {bundle_dir} was exported for a different network than the checkpoint")
     if backend.precision != precision:

@@ -85,6 +85,26 @@ def test_openvino_tracker_matches_torch_tracker(tiny_checkpoint, onnx_cache):
     np.testing.assert_allclose(boxes["openvino"], boxes["torch"], atol=1e-2)
 
 
+def test_dynamic_and_static_shapes_agree_with_repeated_keys(tiny_checkpoint, onnx_cache):
+    """A lost target's wide search repeats its key; batch sizes change. Both compilation modes give the same."""
+    checkpoint = read_checkpoint(tiny_checkpoint)
+    config = checkpoint.config
+    rng = np.random.default_rng(2)
+    template = rng.standard_normal((3, config.template_size, config.template_size)).astype(np.float32)
+    batches = [["a"], ["a", "a", "b"], ["b"]]
+    searches = [rng.standard_normal((len(keys), 3, config.search_size, config.search_size)).astype(np.float32)
+                for keys in batches]
+    outputs = {}
+    for static in (True, False):
+        backend = create_backend("openvino", checkpoint, cache_dir=str(onnx_cache), threads=1, static_shapes=static)
+        backend.set_templates("a", template, template)
+        backend.set_templates("b", np.ascontiguousarray(template[:, ::-1]), template)
+        outputs[static] = [backend.infer(keys, search).pred_boxes for keys, search in zip(batches, searches)]
+    for static_out, dynamic_out, keys in zip(outputs[True], outputs[False], batches):
+        assert static_out.shape == dynamic_out.shape == (len(keys), 4)
+        np.testing.assert_allclose(static_out, dynamic_out, atol=1e-4)
+
+
 def test_openvino_bad_options_are_refused(tiny_checkpoint, onnx_cache, tmp_path):
     checkpoint = read_checkpoint(tiny_checkpoint)
     with pytest.raises(ValueError, match="precision"):
