@@ -4,7 +4,10 @@ Paths (each a whole tracker step on a 640x480 frame: crops, network, box mapping
   official-equivalent  reference crop (geometry.sample_target) + full forward every frame, PyTorch fp32
   official track()     the official repository's tracker, only with --official-repo PATH (one per target)
   cached torch fp32    fused crop + template keys/values cached, PyTorch
-  ORT fp32 / ORT INT8  fused crop + ONNX Runtime graphs (INT8: dynamic, per-channel weights)
+  ORT fp32             fused crop + ONNX Runtime graphs
+  ORT INT8 w7 / w8     the same, INT8 (dynamic, per-channel weights in 7 or 8 bits: both recipes side by side;
+                       the one this CPU's kind gets by default is marked)
+  OpenVINO fp32 / INT8 the same exported graphs run by OpenVINO (INT8: NNCF static quantization)
   cached torch bf16    fused crop + cached path in bfloat16 (emulated unless the CPU has native bf16)
 
 Timing is interleaved (one step of every path per round) so that load from other processes spreads over all
@@ -14,6 +17,7 @@ Random weights unless --weights-S / --weights-B are given. Targets live here, no
 
     python benchmarks/speed.py                       # S and B, batch 1 and 4
     python benchmarks/speed.py --variants S --batches 1 --steps 10 --official-repo ~/MixFormerV2
+    python benchmarks/speed.py --quick               # under a minute: S, 1 target, ratio to official and FPS
 """
 from __future__ import annotations
 
@@ -42,6 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mixformerv2_core import MultiTargetTracker, build_model, read_checkpoint, save_checkpoint  # noqa: E402
 from mixformerv2_core.backends import create_backend  # noqa: E402
+from mixformerv2_core.backends.bundle_cache import default_cache_root  # noqa: E402
+from mixformerv2_core.cpu_features import detect_cpu  # noqa: E402
+from mixformerv2_core.export.quantize import SAFE_RECIPE, VNNI_RECIPE, recipe_for_cpu  # noqa: E402
 from mixformerv2_core.checkpoint import LoadedCheckpoint, save_official_format  # noqa: E402
 from mixformerv2_core.geometry import box_iou, clip_box, crop_window, map_box_back, sample_target  # noqa: E402
 from mixformerv2_core.preprocessing import crop_and_normalize, normalize_crop  # noqa: E402
@@ -50,6 +57,9 @@ from mixformerv2_core.tracker import resolve_params  # noqa: E402
 
 OFFICIAL_EQUIVALENT = "official-equivalent (full fwd, torch fp32)"
 OFFICIAL_CODE = "official track()"
+OFFICIAL_REACQUIRE = "off"  # every path does the official tracker's work: no wide search for lost targets
+RECIPE_PATHS = {SAFE_RECIPE: "ORT INT8 w7", VNNI_RECIPE: "ORT INT8 w8"}
+QUICK_PATHS = (OFFICIAL_EQUIVALENT, RECIPE_PATHS[recipe_for_cpu()], "OpenVINO INT8")
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
@@ -77,6 +87,14 @@ def machine_description() -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         info["cpu_model"] = platform.processor()
     info["native_bf16"] = bool(info.get("cpu_flags", {}).get("avx512_bf16") or info.get("cpu_flags", {}).get("amx_bf16"))
+    info["cpu_kind"] = detect_cpu().describe()
+    info["int8_recipe"] = recipe_for_cpu()
+    try:
+        import openvino
+
+        info["openvino"] = openvino.__version__
+    except ImportError:
+        info["openvino"] = None
     info["load_average"] = os.getloadavg()
     return info
 
@@ -209,8 +227,9 @@ def precision_agreement(checkpoint: LoadedCheckpoint, backend: str, options: dic
     same-input: the reduced network gets exactly the fp32 tracker's crops each frame (judges the network);
     closed-loop: an independent tracker with the reduced backend (judges the whole trajectory).
     """
-    fp32 = MultiTargetTracker.from_checkpoint(checkpoint, backend="torch")
-    other = MultiTargetTracker.from_checkpoint(checkpoint, backend=backend, precision=precision, backend_options=options)
+    fp32 = MultiTargetTracker.from_checkpoint(checkpoint, backend="torch", reacquire=OFFICIAL_REACQUIRE)
+    other = MultiTargetTracker.from_checkpoint(checkpoint, backend=backend, precision=precision, backend_options=options,
+                                               reacquire=OFFICIAL_REACQUIRE)
     params, config = fp32.params, fp32.config
     engine = create_backend(backend, checkpoint, precision=precision, **options)
     template, _ = crop_and_normalize(frames[0], init_box, params.template_factor, config.template_size, params.color_order)
@@ -258,16 +277,26 @@ def run_variant(variant: str, args: argparse.Namespace, workdir: Path, official_
         checkpoint = read_checkpoint(save_checkpoint(build_model(variant), workdir / f"random_{variant}.pt"))
     sequence = generate_sequence(seed=args.seed, num_frames=args.frames, frame_size=(480, 640))
     frames = sequence.frames
-    params = resolve_params(checkpoint.config)
+    params = resolve_params(checkpoint.config, reacquire=OFFICIAL_REACQUIRE)
     ort_options = {"threads": args.threads, "cache_dir": str(args.cache_dir or workdir / "onnx")}
     start = time.perf_counter()
+
+    def exported(backend: str, **extra: Any) -> Callable[[], Any]:
+        return lambda: MultiTargetTracker(create_backend(backend, checkpoint, **ort_options, **extra), params)
+
     makers: dict[str, Callable[[], Any]] = {
         OFFICIAL_EQUIVALENT: lambda: ReferenceCropTracker(create_backend("torch", checkpoint, use_cache=False), params),
         "cached torch fp32": lambda: MultiTargetTracker(create_backend("torch", checkpoint), params),
-        "ORT fp32": lambda: MultiTargetTracker(create_backend("onnx", checkpoint, **ort_options), params),
-        "ORT INT8": lambda: MultiTargetTracker(create_backend("onnx-int8", checkpoint, **ort_options), params),
+        "ORT fp32": exported("onnx"),
+        **{name: exported("onnx-int8", int8_recipe=recipe) for recipe, name in RECIPE_PATHS.items()},
+        "OpenVINO fp32": exported("openvino"),
+        "OpenVINO INT8": exported("openvino-int8"),
         "cached torch bf16": lambda: MultiTargetTracker(create_backend("torch", checkpoint, precision="bfloat16"), params),
     }
+    if args.quick:
+        makers = {name: make for name, make in makers.items() if name in QUICK_PATHS}
+    if args.paths:
+        makers = {name: make for name, make in makers.items() if name == OFFICIAL_EQUIVALENT or name in args.paths}
     makers = {name: make for name, make in makers.items() if not args.skip or not any(s in name for s in args.skip)}
     if official_class is not None:
         official_weights = save_official_format(create_backend("torch", checkpoint).model, workdir / f"official_{variant}.pth.tar")
@@ -300,11 +329,14 @@ def run_variant(variant: str, args: argparse.Namespace, workdir: Path, official_
     print(f"search crop ({variant}), median ms: {json.dumps(result['preprocessing_ms'])}")
     if args.accuracy_frames:
         acc_frames = frames[: args.accuracy_frames + 1]
-        result["accuracy"] = {
-            "ORT INT8": precision_agreement(checkpoint, "onnx-int8", ort_options, acc_frames, sequence.boxes[0]),
-            "cached torch bf16": precision_agreement(checkpoint, "torch", {}, acc_frames[: args.bf16_accuracy_frames + 1],
-                                                     sequence.boxes[0], precision="bfloat16"),
-        }
+        reduced = {name: ("onnx-int8", dict(ort_options, int8_recipe=recipe)) for recipe, name in RECIPE_PATHS.items()}
+        reduced["OpenVINO INT8"] = ("openvino-int8", ort_options)
+        result["accuracy"] = {name: precision_agreement(checkpoint, backend, options, acc_frames, sequence.boxes[0])
+                              for name, (backend, options) in reduced.items() if name in trackers}
+        if "cached torch bf16" in trackers:
+            result["accuracy"]["cached torch bf16"] = precision_agreement(
+                checkpoint, "torch", {}, acc_frames[: args.bf16_accuracy_frames + 1], sequence.boxes[0],
+                precision="bfloat16")
         print(f"accuracy against fp32 ({variant}): {json.dumps(result['accuracy'], indent=1)}")
     return result
 
@@ -313,7 +345,8 @@ def print_table(variant: str, batch: int, rows: dict[str, dict[str, float]]) -> 
     """Markdown table; speed-ups are given by wall time and by CPU time (the latter resists outside load)."""
     reference = OFFICIAL_CODE if OFFICIAL_CODE in rows else OFFICIAL_EQUIVALENT
     base = rows.get(reference)
-    print(f"\nMixFormerV2-{variant}, {batch} target(s) per frame, whole tracker step on 640x480; ratios to {reference}")
+    print(f"\nMixFormerV2-{variant}, {batch} target(s) per frame, whole tracker step on 640x480; ratios to {reference}"
+          f"; this CPU's INT8 recipe: {RECIPE_PATHS[recipe_for_cpu()]}")
     print("| path | median ms | p90 ms | CPU ms | steps/s | targets/s | x wall | x CPU |")
     print("|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
@@ -322,6 +355,14 @@ def print_table(variant: str, batch: int, rows: dict[str, dict[str, float]]) -> 
         print(f"| {name} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['cpu_ms']:.1f} | {row['steps_per_s']:.1f} "
               f"| {row['targets_per_s']:.1f} | {wall_ratio} | {cpu_ratio} |")
     sys.stdout.flush()
+
+
+def print_quick_summary(rows: dict[str, dict[str, float]]) -> None:
+    reference = OFFICIAL_CODE if OFFICIAL_CODE in rows else OFFICIAL_EQUIVALENT
+    best = min((name for name in rows if name != reference), key=lambda name: rows[name]["median_ms"])
+    ratio = rows[reference]["median_ms"] / rows[best]["median_ms"]
+    print(f"\nS, 1 target, whole step: {best} {rows[best]['steps_per_s']:.1f} FPS ({rows[best]['median_ms']:.1f} ms), "
+          f"{reference} {rows[reference]['steps_per_s']:.1f} FPS: {ratio:.2f}x")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -341,18 +382,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--official-repo", type=Path, default=None, help="a checkout of MCG-NJU/MixFormerV2 to time too")
     parser.add_argument("--cache-dir", type=Path, default=None, help="reuse ONNX bundles across runs")
     parser.add_argument("--skip", nargs="*", default=[], help="skip paths whose name contains one of these")
+    parser.add_argument("--paths", nargs="*", default=[], help="time only these paths (and the reference)")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
+    parser.add_argument("--quick", action="store_true",
+                        help="S, 1 target, few steps, the official reference and this CPU's fastest paths, no accuracy "
+                             "check; bundles cached in the user's cache so that later runs start at once")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.variants, args.batches, args.accuracy_frames = ["S"], [1], 0
+        args.steps, args.passes, args.frames = min(args.steps, 12), 2, min(args.frames, 30)
+        args.cache_dir = args.cache_dir or default_cache_root()
     torch.set_num_threads(args.threads)
     machine = machine_description()
     args.native_bf16 = machine["native_bf16"]
-    print(json.dumps(machine, indent=1))
+    if args.quick:
+        print(f"{machine.get('cpu_model')} ({machine['cpu_kind']}), {args.threads} threads, load average "
+              f"{tuple(round(v, 1) for v in machine['load_average'])}")
+    else:
+        print(json.dumps(machine, indent=1))
     official_class = import_official(args.official_repo) if args.official_repo else None
+    if official_class is None:
+        print(f"\nNo --official-repo given: ratios are to '{OFFICIAL_EQUIVALENT}', our network's full forward "
+              "with the reference crop (within 1-5% of the official track() in CPU time, docs/performance.md).")
     results = {"machine": machine, "threads": args.threads, "variants": []}
     with tempfile.TemporaryDirectory(prefix="mixformerv2_speed_") as tmp:
         for variant in args.variants:
             results["variants"].append(run_variant(variant, args, Path(tmp), official_class))
     results["load_average_end"] = os.getloadavg()
+    if args.quick:
+        print_quick_summary(results["variants"][0]["batches"][1])
     print(f"\nload average at start {machine['load_average']}, at end {results['load_average_end']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
@@ -23,17 +22,13 @@ import torch  # noqa: E402
 
 from mixformerv2_core import MixFormerV2Tracker, build_model, resolve_params  # noqa: E402
 from mixformerv2_core.backends import TorchBackend  # noqa: E402
+from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu  # noqa: E402
 from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
 
 
 def machine_description(device: str) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    text = (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    text = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     if device.startswith("cuda"):
         text += f", GPU {torch.cuda.get_device_name(torch.device(device))}"

@@ -9,6 +9,7 @@ from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
 from .base import DeviceCropBackend, InferenceBackend, InferenceOutput, crop_device
 from .cuda_graph_backend import cuda_graph_factory
 from .onnx_backend import onnx_factory, onnx_int8_factory
+from .openvino_backend import openvino_factory, openvino_int8_factory
 from .torch_backend import TorchBackend
 
 BackendFactory = Callable[..., InferenceBackend]
@@ -45,7 +46,9 @@ def _torch_factory(checkpoint: LoadedCheckpoint, device: Union[str, torch.device
 
 register_backend("torch", _torch_factory, box_tolerance=1e-5)
 register_backend("onnx", onnx_factory, box_tolerance=1e-4)  # onnxruntime is imported only when created
-register_backend("onnx-int8", onnx_int8_factory, box_tolerance=0.05)  # 7-bit weights, dynamic activations
+register_backend("onnx-int8", onnx_int8_factory, box_tolerance=0.05)  # recipe per CPU, dynamic activations
+register_backend("openvino", openvino_factory, box_tolerance=1e-4)  # openvino is imported only when created
+register_backend("openvino-int8", openvino_int8_factory, box_tolerance=0.05)  # NNCF static INT8 (calibrated)
 register_backend("torch-cudagraph", cuda_graph_factory, box_tolerance=1e-3)  # GPU only; not yet run on a GPU
 
 

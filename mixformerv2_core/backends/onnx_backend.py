@@ -7,25 +7,20 @@ installed onnxruntime offers them.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Hashable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
+from ..checkpoint import LoadedCheckpoint
 from ..config import ModelConfig
 from ..export.onnx_export import read_manifest
 from ..export.runtime import make_session
 from .base import InferenceOutput
+from .bundle_cache import CACHE_ENV, FP32_BUNDLE, cached_bundle, default_cache_root, weights_digest
 from .template_store import TemplateStore, write_kv_slot
 
 PRECISIONS = {None: "fp32", "fp32": "fp32", "float32": "fp32", "int8": "int8"}
-CACHE_ENV = "MIXFORMERV2_CACHE"
 
 
 def resolve_onnx_precision(precision: Optional[str]) -> str:
@@ -51,6 +46,9 @@ class OnnxBackend:
                  providers: Optional[Sequence] = None, spinning: bool = False) -> None:
         bundle_dir = Path(bundle_dir)
         manifest = read_manifest(bundle_dir)
+        runtime = manifest.get("meta", {}).get("runtime", "onnxruntime")
+        if runtime != "onnxruntime":
+            raise ValueError(f"bundle {bundle_dir} was made for {runtime}, not ONNX Runtime (use backend {runtime!r})")
         self.config = ModelConfig.from_dict(manifest["config"])
         self.bundle_dir = bundle_dir
         self.precision = manifest.get("report", {}).get("precision", "fp32")
@@ -80,70 +78,44 @@ class OnnxBackend:
 # ------------------------------------------------------------------------------------------ bundle cache
 
 
-def weights_digest(checkpoint: LoadedCheckpoint) -> str:
-    """Identifies the weights and architecture (so a cached export is reused only for the same network)."""
-    digest = hashlib.blake2b(digest_size=12)
-    digest.update(json.dumps(checkpoint.config.to_dict(), sort_keys=True).encode())
-    for name in sorted(checkpoint.state_dict):
-        tensor = checkpoint.state_dict[name].detach().cpu().contiguous().float()
-        digest.update(name.encode())
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()
-
-
-def default_cache_root() -> Path:
-    root = os.environ.get(CACHE_ENV)
-    return Path(root) if root else Path.home() / ".cache" / "mixformerv2_ros" / "onnx"
-
-
-def cache_name(precision: str) -> str:
-    """Cache sub-directory of one precision. INT8 names its quantization recipe, so that bundles quantized
-    another way (e.g. the earlier full-range weights, which overflow on CPUs without VNNI) are not reused.
+def cache_name(precision: str, recipe: Optional[str] = None) -> str:
+    """Cache sub-directory of one precision. INT8 names its quantization recipe (default: this CPU's), so that
+    bundles quantized another way (e.g. full-range weights, which overflow on CPUs without VNNI) are not
+    reused; the recipe is what the CPU kind changes in the files.
     """
-    from ..export.quantize import INT8_RECIPE
+    from ..export.quantize import resolve_recipe
 
-    return f"int8-{INT8_RECIPE}" if precision == "int8" else precision
+    return f"int8-{resolve_recipe(recipe)}" if precision == "int8" else precision
 
 
 def ensure_bundle(checkpoint: LoadedCheckpoint, precision: str = "fp32",
-                  cache_root: Optional[Union[str, Path]] = None) -> Path:
-    """The cached bundle for these weights and precision, exporting (and checking) it on first use."""
+                  cache_root: Optional[Union[str, Path]] = None, recipe: Optional[str] = None) -> Path:
+    """The cached bundle for these weights and precision (INT8: ``recipe``, default this CPU's), exporting
+    (and checking) it on first use.
+    """
     from ..export.onnx_export import export_bundle
-    from ..export.quantize import export_int8_bundle
+    from ..export.quantize import export_int8_bundle, resolve_recipe
 
-    root = Path(cache_root) if cache_root else default_cache_root()
-    base = root / weights_digest(checkpoint)
-    target = base / cache_name(precision)
-    if (target / "manifest.json").is_file():
-        return target
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{precision}.", dir=base))
-    try:
-        model = model_from_checkpoint(checkpoint)
-        fp32_dir = base / "fp32"
-        if precision == "fp32":
-            export_bundle(model, staging)
-        else:
-            if not (fp32_dir / "manifest.json").is_file():
-                ensure_bundle(checkpoint, "fp32", root)
-            export_int8_bundle(model, fp32_dir, staging)
-        if not target.exists():
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    if precision == "fp32":
+        return cached_bundle(checkpoint, FP32_BUNDLE, lambda model, _, staging: export_bundle(model, staging),
+                             cache_root)
+    recipe = resolve_recipe(recipe)
+    return cached_bundle(checkpoint, cache_name(precision, recipe),
+                         lambda model, fp32_dir, staging: export_int8_bundle(model, fp32_dir, staging, recipe=recipe),
+                         cache_root)
 
 
 def onnx_factory(checkpoint: LoadedCheckpoint, device: str = "cpu", precision: Optional[str] = None,
                  use_cache: bool = True, threads: Optional[int] = None, bundle_dir: Optional[str] = None,
                  cache_dir: Optional[str] = None, providers: Optional[Sequence] = None, spinning: bool = False,
-                 **_: Any) -> OnnxBackend:
+                 int8_recipe: Optional[str] = None, **_: Any) -> OnnxBackend:
     """Backend factory for the registry. The ONNX graphs always run the cached path (equal to the full
-    forward), so ``use_cache`` has no effect here.
+    forward), so ``use_cache`` has no effect here. ``int8_recipe``: see ``export.quantize`` (default: the
+    one this CPU wants).
     """
     precision = resolve_onnx_precision(precision)
     if bundle_dir is None:
-        bundle_dir = ensure_bundle(checkpoint, precision, cache_dir)
+        bundle_dir = ensure_bundle(checkpoint, precision, cache_dir, int8_recipe)
     backend = OnnxBackend(bundle_dir, device=str(device), threads=threads, providers=providers, spinning=spinning)
     if backend.config != checkpoint.config:
         raise ValueError(f"ONNX bundle {bundle_dir} was exported for a different network than the checkpoint")
@@ -158,5 +130,5 @@ def onnx_int8_factory(checkpoint: LoadedCheckpoint, precision: Optional[str] = N
     return onnx_factory(checkpoint, precision="int8", **options)
 
 
-__all__ = ["OnnxBackend", "cache_name", "ensure_bundle", "onnx_factory", "onnx_int8_factory", "resolve_onnx_precision",
-           "weights_digest"]
+__all__ = ["CACHE_ENV", "OnnxBackend", "cache_name", "default_cache_root", "ensure_bundle", "onnx_factory",
+           "onnx_int8_factory", "resolve_onnx_precision", "weights_digest"]

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint, save_official_format
+from ..cpu_features import detect_cpu
 from ..export.bundles import write_onnx_bundles
+from ..export.quantize import INT8_RECIPES, recipe_for_cpu
 from .runner import command_main, writable_dir, writable_file
 from ..export.onnx_export import MIN_OPSET
 
@@ -40,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, required=True,
                         help="onnx: a directory (bundles go to OUTPUT/fp32 and OUTPUT/int8); otherwise a file")
     parser.add_argument("--variant", choices=["S", "B"], default=None, help="expected variant (checked)")
-    parser.add_argument("--int8", action="store_true", help="onnx: also write the INT8 bundle")
+    parser.add_argument("--int8", action="store_true",
+                        help="onnx: also write the INT8 bundle, with the recipe this CPU wants (see --int8-recipe)")
+    parser.add_argument("--int8-recipe", choices=("auto", *INT8_RECIPES), default=None,
+                        help="onnx: INT8 recipe (implies --int8); auto: full 8-bit weights on CPUs with VNNI, "
+                             "7-bit weights without (they would overflow there)")
     parser.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
     parser.add_argument("--no-check", action="store_true", help="onnx: skip the comparison with PyTorch")
     parser.add_argument("--search-factor", type=float, default=None, help="checkpoint: tracker default to embed")
@@ -51,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.format == "onnx":
         writable_dir(args.output)
-        for report in write_onnx_bundles(args.weights, args.output, args.variant, args.int8, args.opset,
-                                         not args.no_check):
+        int8 = args.int8 or args.int8_recipe is not None
+        if int8 and args.int8_recipe in (None, "auto"):
+            print(f"INT8 recipe for this CPU ({detect_cpu().describe()}): {recipe_for_cpu()}")
+        for report in write_onnx_bundles(args.weights, args.output, args.variant, int8, args.opset,
+                                         not args.no_check, int8_recipe=args.int8_recipe):
             print(report.summary())
         return 0
     writable_file(args.output)

@@ -85,22 +85,20 @@ def export_bundle(model: MixFormerV2, directory: Union[str, Path], opset: int = 
 
 
 def compare_with_torch(model: MixFormerV2, directory: Union[str, Path], batches: Sequence[int] = (1, 3),
-                       encoder_file: str = ENCODER_FILE, search_file: str = SEARCH_FILE) -> dict[str, float]:
-    """Max abs difference of every graph output between ONNX Runtime (CPU) and PyTorch over ``batches``."""
-    from .runtime import cpu_session
-
+                       encoder_file: str = ENCODER_FILE, search_file: str = SEARCH_FILE,
+                       runtime: str = "onnxruntime") -> dict[str, float]:
+    """Max abs difference of every graph output between the runtime (CPU; ``onnxruntime`` or ``openvino``,
+    the latter computing in f32) and PyTorch over ``batches``.
+    """
     directory = Path(directory)
-    encoder = cpu_session(directory / encoder_file)
-    search = cpu_session(directory / search_file)
+    run_encoder, run_search = _graph_runners(directory / encoder_file, directory / search_file, runtime)
     worst: dict[str, float] = {}
     for batch in batches:
         sample = example_inputs(model, batch=batch, seed=batch)
         expected = dict(zip(SEARCH_OUTPUTS, reference_search_outputs(model, sample["search"], sample["template_kv"])))
         expected["template_kv"] = sample["template_kv"]
-        got_kv = encoder.run(None, {name: sample[name].numpy() for name in ENCODER_INPUTS})[0]
-        got = dict(zip(SEARCH_OUTPUTS, search.run(None, {"search": sample["search"].numpy(),
-                                                          "template_kv": sample["template_kv"].numpy()})))
-        got["template_kv"] = got_kv
+        got = dict(zip(SEARCH_OUTPUTS, run_search({name: sample[name].numpy() for name in SEARCH_INPUTS})))
+        got["template_kv"] = run_encoder({name: sample[name].numpy() for name in ENCODER_INPUTS})[0]
         for name, value in got.items():
             reference = expected[name].numpy()
             finite = np.isfinite(reference)
@@ -112,12 +110,31 @@ def compare_with_torch(model: MixFormerV2, directory: Union[str, Path], batches:
     return worst
 
 
-def write_manifest(directory: Path, config: ModelConfig, report: ExportReport, meta: Optional[dict] = None) -> None:
+def _graph_runners(encoder_path: Path, search_path: Path, runtime: str) -> tuple:
+    """``feed dict -> list of outputs`` for both graphs on the CPU of ``runtime``."""
+    if runtime == "onnxruntime":
+        from .runtime import cpu_session
+
+        sessions = [cpu_session(encoder_path), cpu_session(search_path)]
+        return tuple(lambda feed, session=session: session.run(None, feed) for session in sessions)
+    if runtime == "openvino":
+        from .openvino_int8 import require_openvino
+
+        core = require_openvino().Core()
+        compiled = [core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+                    for path in (encoder_path, search_path)]
+        return tuple(lambda feed, graph=graph: [graph(feed)[index] for index in range(len(graph.outputs))]
+                     for graph in compiled)
+    raise ValueError(f"unknown runtime {runtime!r}; use onnxruntime or openvino")
+
+
+def write_manifest(directory: Path, config: ModelConfig, report: ExportReport, meta: Optional[dict] = None,
+                   search_file: str = SEARCH_FILE) -> None:
     manifest = {
         "format": "mixformerv2_ros.onnx_bundle",
         "config": config.to_dict(),
         "encoder": ENCODER_FILE,
-        "search_step": SEARCH_FILE,
+        "search_step": search_file,
         "report": asdict(report),
         "meta": dict(meta or {}),
     }

@@ -11,12 +11,16 @@ from mixformerv2_core.backends import available_backends, box_tolerance, create_
 from mixformerv2_core.synthetic import generate_sequence
 
 CUDA_ONLY = "needs a CUDA device"
+EXPORTED = ("onnx", "openvino")  # backends that export bundles: into the test session's cache, one thread
+
+
+def _options(name, onnx_cache):
+    return {"cache_dir": str(onnx_cache), "threads": 1} if name.startswith(EXPORTED) else {}
 
 
 def _backend(name, checkpoint, onnx_cache):
-    options = {"cache_dir": str(onnx_cache), "threads": 1} if name.startswith("onnx") else {}
     try:
-        return create_backend(name, read_checkpoint(checkpoint), **options)
+        return create_backend(name, read_checkpoint(checkpoint), **_options(name, onnx_cache))
     except RuntimeError as error:
         if CUDA_ONLY in str(error):
             pytest.skip(f"{name}: {error} (checked on a GPU machine only)")
@@ -24,9 +28,8 @@ def _backend(name, checkpoint, onnx_cache):
 
 
 def _tracker(name, checkpoint, onnx_cache):
-    options = {"cache_dir": str(onnx_cache), "threads": 1} if name.startswith("onnx") else None
     try:
-        return MultiTargetTracker.from_checkpoint(str(checkpoint), backend=name, backend_options=options,
+        return MultiTargetTracker.from_checkpoint(str(checkpoint), backend=name, backend_options=_options(name, onnx_cache),
                                                   search_factor=4.0)
     except RuntimeError as error:
         if CUDA_ONLY in str(error):

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mixformerv2_core import read_checkpoint
 from mixformerv2_core.backends import create_backend
 from mixformerv2_core.cli.export import main
+from mixformerv2_core.cpu_features import FLAGS_ENV
+from mixformerv2_core.export.quantize import SAFE_RECIPE, VNNI_RECIPE
 
 
 def test_onnx_bundles_with_int8(tiny_checkpoint, tmp_path, capsys):
@@ -18,6 +22,25 @@ def test_onnx_bundles_with_int8(tiny_checkpoint, tmp_path, capsys):
         backend = create_backend("onnx", read_checkpoint(tiny_checkpoint), precision=precision,
                                  bundle_dir=str(tmp_path / precision))
         assert backend.config == read_checkpoint(tiny_checkpoint).config
+
+
+def test_int8_recipe_follows_the_cpu_or_the_request(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    def recipe(directory):
+        return json.loads((directory / "int8" / "manifest.json").read_text())["meta"]["int8_recipe"]
+
+    monkeypatch.setenv(FLAGS_ENV, "avx2 fma")  # an AVX2-only CPU (Zen 3 kind)
+    assert main(["--weights", str(tiny_checkpoint), "--output", str(tmp_path / "a"), "--int8", "--no-check"]) == 0
+    assert recipe(tmp_path / "a") == SAFE_RECIPE and f"for this CPU (avx2 (avx2 fma)): {SAFE_RECIPE}" in capsys.readouterr().out
+    monkeypatch.setenv(FLAGS_ENV, "avx2 fma avx512f avx512_vnni")
+    assert main(["--weights", str(tiny_checkpoint), "--output", str(tmp_path / "b"), "--int8", "--no-check"]) == 0
+    assert recipe(tmp_path / "b") == VNNI_RECIPE
+    # asked for: written whatever the CPU (and --int8-recipe implies --int8)
+    assert main(["--weights", str(tiny_checkpoint), "--output", str(tmp_path / "c"), "--no-check",
+                 "--int8-recipe", SAFE_RECIPE]) == 0
+    assert recipe(tmp_path / "c") == SAFE_RECIPE
+    with pytest.raises(SystemExit) as refused:
+        main(["--weights", str(tiny_checkpoint), "--output", str(tmp_path / "d"), "--int8-recipe", "w4"])
+    assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 def test_checkpoint_formats(tiny_checkpoint, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from mixformerv2_core import MultiTargetTracker, read_checkpoint
 from mixformerv2_core.backends import available_backends, create_backend
 from mixformerv2_core.export import read_manifest
-from mixformerv2_core.export.quantize import INT8_RECIPE
+from mixformerv2_core.export.quantize import recipe_for_cpu
 from mixformerv2_core.geometry import box_iou
 from mixformerv2_core.synthetic import generate_sequence
 
@@ -48,7 +48,7 @@ def _tracker(checkpoint, backend, onnx_cache, **options):
 
 
 def test_backends_are_registered():
-    assert {"torch", "onnx", "onnx-int8"} <= set(available_backends())
+    assert {"torch", "onnx", "onnx-int8", "openvino", "openvino-int8"} <= set(available_backends())
 
 
 def test_onnx_tracker_reproduces_torch_tracker(tiny_checkpoint, onnx_cache, sequence):
@@ -77,7 +77,7 @@ def test_cached_int8_bundle_of_another_recipe_is_not_reused(tiny_checkpoint, onn
     shutil.copytree(fp32.bundle_dir, stale, dirs_exist_ok=True)  # a loadable bundle where old caches kept int8
     int8 = create_backend("onnx-int8", checkpoint, cache_dir=str(onnx_cache))
     assert int8.bundle_dir != stale and int8.precision == "int8"
-    assert read_manifest(int8.bundle_dir)["meta"]["int8_recipe"] == INT8_RECIPE
+    assert read_manifest(int8.bundle_dir)["meta"]["int8_recipe"] == recipe_for_cpu()
 
 
 def _same_input_ious(checkpoint, backend, onnx_cache, sequence, num_frames: int = 24, **options) -> float:

@@ -12,7 +12,7 @@ from mixformerv2_core import ModelConfig, build_model, read_checkpoint, resolve_
 from mixformerv2_core.checkpoint import model_from_checkpoint
 from mixformerv2_core.cli.track import DEMO_WEIGHTS
 from mixformerv2_core.export import ENCODER_FILE, FP32_TOLERANCE, MIN_OPSET, SEARCH_FILE, export_bundle, read_manifest
-from mixformerv2_core.export.quantize import INT8_RECIPE, export_int8_bundle, int8_candidates
+from mixformerv2_core.export.quantize import export_int8_bundle, int8_candidates, recipe_for_cpu
 from mixformerv2_core.export.runtime import cpu_session
 from mixformerv2_core.preprocessing import crop_and_normalize
 from mixformerv2_core.synthetic import generate_sequence
@@ -51,16 +51,6 @@ def test_model_without_score_head_exports_infinite_logits(tmp_path):
 def test_export_refuses_old_opsets(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="opset"):
         export_bundle(tiny_model, tmp_path, opset=16)
-
-
-@pytest.fixture(scope="module")
-def small_bundles(tmp_path_factory):
-    torch.manual_seed(0)
-    model = build_model("S").eval()
-    root = tmp_path_factory.mktemp("S")
-    fp32 = _export_and_check(model, root / "fp32")
-    int8 = export_int8_bundle(model, root / "fp32", root / "int8", check_batches=(1, 3))
-    return model, root, fp32, int8
 
 
 def test_small_graphs_match_pytorch(small_bundles):
@@ -120,7 +110,7 @@ def test_trained_int8_stays_within_bound_on_scene_crops(tmp_path):
     model = model_from_checkpoint(checkpoint)
     export_bundle(model, tmp_path / "fp32", check_batches=())
     export_int8_bundle(model, tmp_path / "fp32", tmp_path / "int8", check_batches=())
-    assert read_manifest(tmp_path / "int8")["meta"]["int8_recipe"] == INT8_RECIPE
+    assert read_manifest(tmp_path / "int8")["meta"]["int8_recipe"] == recipe_for_cpu()
     feed = _scene_inputs(checkpoint, cpu_session(tmp_path / "fp32" / ENCODER_FILE))
     fp32 = cpu_session(tmp_path / "fp32" / SEARCH_FILE).run(None, feed)
     int8 = cpu_session(tmp_path / "int8" / SEARCH_FILE).run(None, feed)
