@@ -89,7 +89,8 @@ def _node_name(name: str) -> str:
 
 
 def send_init(node, topic: str, detection, timeout: float) -> None:
-    """Publishes ``detection`` once the node's subscription matched; waits for its acknowledgement."""
+    """Publishes ``detection`` once the node's subscription matched; waits for its acknowledgement (each wait
+    has ``timeout``: on a busy machine discovery alone can take most of it)."""
     from rclpy.duration import Duration
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from vision_msgs.msg import Detection2D
@@ -102,7 +103,7 @@ def send_init(node, topic: str, detection, timeout: float) -> None:
                                 "running and active, and is --node/--topic its name?")
         time.sleep(0.02)
     publisher.publish(detection)
-    if not publisher.wait_for_all_acked(Duration(seconds=max(deadline - time.monotonic(), 0.5))):
+    if not publisher.wait_for_all_acked(Duration(seconds=timeout)):
         raise InitToolError(f"the subscriber of {topic} did not acknowledge the message within {timeout:g} s")
 
 
