@@ -46,7 +46,11 @@ for distro in $DISTROS; do
   if [ "$distro" = kilted ]; then
     section "tests: whole suite on ROS 2 Kilted"
     # shellcheck disable=SC1091
-    (source .ros_env/setup.sh && run_pytest .venv/bin/python test "$@") || failed+=(kilted)
+    # Training in its own process: its long CPU runs need none of the native libraries (DDS, ONNX Runtime,
+    # OpenVINO thread pools) that the other tests leave loaded, and one crash cannot hide the other half.
+    (source .ros_env/setup.sh && run_pytest .venv/bin/python test --ignore test/training "$@") || failed+=(kilted)
+    section "tests: training on ROS 2 Kilted's environment"
+    (source .ros_env/setup.sh && run_pytest .venv/bin/python test/training "$@") || failed+=(kilted-training)
   else
     section "tests: ROS and system tests on ROS 2 Jazzy"
     # shellcheck disable=SC1091

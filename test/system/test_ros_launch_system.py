@@ -215,7 +215,11 @@ def test_namespaced_launch_applies_the_parameter_file_and_follows_lifecycle(
 
     # Parameters of the file apply under a namespace; launch arguments override their keys.
     file_values = _file_parameters()
-    assert ros.ros2("param", "get", node, "variant").strip() == f"String value is: {file_values['variant']}"
+    # A node in `ros2 node list` may not answer parameter requests yet (discovery of its services lags on a
+    # busy machine): wait until it does, then compare.
+    variant = ros.wait_until(lambda: ros.ros2("param", "get", node, "variant", check=False).strip(),
+                             "the node's parameter service", timeout=60)
+    assert variant == f"String value is: {file_values['variant']}"
     dumped = yaml.safe_load(ros.ros2("param", "dump", node))
     assert list(dumped) == [node]
     node_values = dumped[node]["ros__parameters"]
