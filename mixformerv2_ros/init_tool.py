@@ -90,7 +90,8 @@ def _node_name(name: str) -> str:
 
 def send_init(node, topic: str, detection, timeout: float) -> None:
     """Publishes ``detection`` once the node's subscription matched; waits for its acknowledgement (each wait
-    has ``timeout``: on a busy machine discovery alone can take most of it)."""
+    has ``timeout``: on a busy machine discovery alone can take most of it).
+    """
     from rclpy.duration import Duration
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from vision_msgs.msg import Detection2D
