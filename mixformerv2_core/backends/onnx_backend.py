@@ -18,7 +18,7 @@ from ..export.onnx_export import read_manifest
 from ..export.runtime import make_session
 from .base import InferenceOutput
 from .bundle_cache import CACHE_ENV, FP32_BUNDLE, cached_bundle, default_cache_root, weights_digest
-from .template_store import TemplateStore, write_kv_slot
+from .template_store import KeepsTemplates, TemplateStore, encoder_feed, write_kv_slot
 
 PRECISIONS = {None: "fp32", "fp32": "fp32", "float32": "fp32", "int8": "int8"}
 
@@ -36,7 +36,7 @@ def _concat_kv(entries: list) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(entries, axis=2))
 
 
-class OnnxBackend:
+class OnnxBackend(KeepsTemplates):
     """Keeps each target's template keys/values (``(depth, 2, 1, heads, Nt, head_dim)`` float32) and runs
     one batched search step per frame; the batch of cached keys/values is rebuilt only when the set of
     targets changes.
@@ -58,15 +58,8 @@ class OnnxBackend:
         self._templates: TemplateStore[np.ndarray, np.ndarray] = TemplateStore(_concat_kv, write_kv_slot)
 
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
-        feed = {"template": np.ascontiguousarray(template, dtype=np.float32)[None],
-                "online_template": np.ascontiguousarray(online_template, dtype=np.float32)[None]}
+        feed = encoder_feed(template, online_template)
         self._templates.set(key, self._encoder.run(None, feed)[0])
-
-    def remove(self, key: Hashable) -> None:
-        self._templates.remove(key)
-
-    def clear(self) -> None:
-        self._templates.clear()
 
     def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
         kv = self._templates.batched(keys)

@@ -22,7 +22,7 @@ from ..export.onnx_export import read_manifest
 from .base import InferenceOutput
 from .bundle_cache import cached_bundle
 from .onnx_backend import ensure_bundle
-from .template_store import TemplateStore, write_kv_slot
+from .template_store import KeepsTemplates, TemplateStore, encoder_feed, write_kv_slot
 
 OV_PRECISIONS = {None: "fp32", "fp32": "fp32", "float32": "fp32", "int8": "int8"}
 
@@ -49,7 +49,7 @@ def compile_options(threads: Optional[int], inference_precision: str = "f32") ->
             "ENABLE_CPU_PINNING": False}
 
 
-class OpenVinoBackend:
+class OpenVinoBackend(KeepsTemplates):
     """Keeps each target's template keys/values and runs one batched search step per frame (like
     ``OnnxBackend``); one compiled search step and infer request per batch size.
     """
@@ -91,16 +91,9 @@ class OpenVinoBackend:
         return request
 
     def set_templates(self, key: Hashable, template: np.ndarray, online_template: np.ndarray) -> None:
-        feed = {"template": np.ascontiguousarray(template, dtype=np.float32)[None],
-                "online_template": np.ascontiguousarray(online_template, dtype=np.float32)[None]}
+        feed = encoder_feed(template, online_template)
         self._encoder.infer(feed)
         self._templates.set(key, self._encoder.get_output_tensor(0).data.copy())
-
-    def remove(self, key: Hashable) -> None:
-        self._templates.remove(key)
-
-    def clear(self) -> None:
-        self._templates.clear()
 
     def infer(self, keys: Sequence[Hashable], search: np.ndarray) -> InferenceOutput:
         kv = self._templates.batched(keys)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Hashable, Optional, Sequence, TypeVar
 
+import numpy as np
+
 Entry = TypeVar("Entry")
 Batch = TypeVar("Batch")
 
@@ -51,3 +53,21 @@ def slots_of(batch_keys: Optional[Sequence[Hashable]], key: Hashable) -> list[in
 def write_kv_slot(batch, slot: int, kv) -> None:
     """Slot writer for per-layer keys/values ``(depth, 2, B, ...)`` (NumPy arrays or tensors alike)."""
     batch[:, :, slot] = kv[:, :, 0]
+
+
+def encoder_feed(template: np.ndarray, online_template: np.ndarray) -> dict[str, np.ndarray]:
+    """The inputs of an exported template encoder: one target's templates as a batch of one, float32."""
+    return {"template": np.ascontiguousarray(template, dtype=np.float32)[None],
+            "online_template": np.ascontiguousarray(online_template, dtype=np.float32)[None]}
+
+
+class KeepsTemplates:
+    """``remove``/``clear`` of a backend whose per-target templates live in ``self._templates``."""
+
+    _templates: TemplateStore
+
+    def remove(self, key: Hashable) -> None:
+        self._templates.remove(key)
+
+    def clear(self) -> None:
+        self._templates.clear()
