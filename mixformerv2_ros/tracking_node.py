@@ -289,10 +289,7 @@ class TrackingNode(LifecycleNode):
     # topics
     def _image_topic(self) -> str:
         """The fully resolved (remapped) name of ``image``; the compressed and mouse topics derive from it."""
-        if hasattr(self, "resolve_topic_name"):  # applies remappings
-            return self.resolve_topic_name("image")
-        from rclpy.expand_topic_name import expand_topic_name  # very old rclpy: expansion without remapping
-        return expand_topic_name("image", self.get_name(), self.get_namespace())
+        return self.resolve_topic_name("image")  # applies remappings (rclpy has it since Humble)
 
     def _image_qos(self) -> QoSProfile:
         reliability = (ReliabilityPolicy.RELIABLE if self._param("qos_reliability") == "reliable"

@@ -67,8 +67,10 @@ def sequence_is_usable(info: SequenceInfo, is_video: bool) -> bool:
     return len(info.visible) >= MIN_FRAMES and int(info.visible.sum()) > MIN_VISIBLE
 
 
-class TrackingSampler(Dataset):
-    """``samples_per_epoch`` samples drawn with dataset ``ratios``; call :meth:`set_epoch` each epoch."""
+class TrainingPairDataset(Dataset):
+    """The training set: template/search pairs sampled from tracking datasets (a ``Dataset``, not a torch
+    ``Sampler``). ``samples_per_epoch`` samples drawn with dataset ``ratios``; call :meth:`set_epoch` each epoch.
+    """
 
     def __init__(
         self,
