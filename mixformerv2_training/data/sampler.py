@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .processing import InvalidSample, TrackingProcessing
+from .readers import DatasetError
 from .sequences import SequenceInfo, TrackingDataset
 
 MODES = ("causal", "trident_pro")
@@ -113,7 +114,7 @@ class TrainingPairDataset(Dataset):
             info = dataset.sequence_info(index)
             if sequence_is_usable(info, dataset.is_video):
                 return dataset, index, info
-        raise RuntimeError("no usable sequence found (videos need >= 20 frames and > 6 visible frames)")
+        raise DatasetError("no usable sequence found (videos need >= 20 frames and > 6 visible frames)")
 
     def sample_frames(self, info: SequenceInfo, is_video: bool, rng: np.random.Generator) -> Optional[tuple[list[int], int]]:
         if not is_video:
@@ -157,4 +158,5 @@ class TrainingPairDataset(Dataset):
             sample = {key: torch.from_numpy(value) for key, value in out.items()}
             sample["label"] = torch.tensor(label, dtype=torch.float32)
             return sample
-        raise RuntimeError(f"could not build a valid sample after {self.max_attempts} attempts (index {index})")
+        raise DatasetError(f"could not build a valid sample after {self.max_attempts} attempts (index {index}): "
+                           "boxes too small or crops all padding?")
