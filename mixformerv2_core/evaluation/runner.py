@@ -38,6 +38,19 @@ class TrackerSpec:
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
     threads: int | None = None  # torch intra-op threads per worker
 
+    def resolved_params(self):
+        """The ``TrackerParams`` that :meth:`build` gives (reads the checkpoint, builds no network)."""
+        from mixformerv2_core.checkpoint import read_checkpoint
+        from mixformerv2_core.tracker import resolve_params
+
+        checkpoint = read_checkpoint(self.checkpoint, self.variant)
+        return resolve_params(checkpoint.config, self.preset, checkpoint.tracker_defaults, **self._overrides())
+
+    def _overrides(self) -> dict:
+        # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
+        # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
+        return {"reacquire": "off", **dict(self.params)}
+
     def build(self):
         from mixformerv2_core import MixFormerV2Tracker
 
@@ -45,12 +58,9 @@ class TrackerSpec:
             import torch
 
             torch.set_num_threads(self.threads)
-        # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
-        # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
-        params = {"reacquire": "off", **dict(self.params)}
         return MixFormerV2Tracker.from_checkpoint(
             self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
-            precision=self.precision, **params,
+            precision=self.precision, **self._overrides(),
         )
 
 
