@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Iterable, Optional, Union
+import sys
+from typing import Optional, Sequence, Union
 
 import torch
 
 from mixformerv2_core import MixFormerV2Tracker, load_tracker, resolve_params
 from mixformerv2_core.backends import TorchBackend
+from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.cli.tracker_options import add_tracker_options, settings_line, tracker_overrides
 from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, SyntheticScore, evaluate_synthetic
 
 from .models.teacher import MixViT, load_teacher
@@ -26,33 +29,44 @@ def teacher_backend(model: MixViT, device: Union[str, torch.device] = "cpu") -> 
 
 
 def teacher_tracker(teacher: Union[str, MixViT], search_factor: Optional[float] = None, device: str = "cpu",
-                    **params) -> MixFormerV2Tracker:
+                    preset: Optional[str] = None, **params) -> MixFormerV2Tracker:
     model = load_teacher(teacher) if isinstance(teacher, str) else teacher
     backend = teacher_backend(model, device)
-    return MixFormerV2Tracker(backend, resolve_params(backend.crop_spec, search_factor=search_factor, **params))
+    return MixFormerV2Tracker(backend, resolve_params(backend.crop_spec, preset, search_factor=search_factor, **params))
 
 
-def main(argv: Optional[Iterable[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mixformerv2_training.synthetic_eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", required=True, help="a student checkpoint (or a teacher with --teacher)")
     parser.add_argument("--teacher", action="store_true", help="the weights are a MixViT teacher")
-    parser.add_argument("--search-factor", type=float, default=None, help="default: the checkpoint's, else the variant table's for the crop sizes")
     parser.add_argument("--sequences", type=int, default=20)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
     parser.add_argument("--first-seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--easy", action="store_true", help="scenes without distractors and occlusion")
-    args = parser.parse_args(argv)
+    add_tracker_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
+    settings = tracker_overrides(args)
     if args.teacher:
         teacher = load_teacher(args.weights)
-        make = lambda: teacher_tracker(teacher, args.search_factor)  # noqa: E731
+        make = lambda: teacher_tracker(teacher, preset=args.preset, **settings)  # noqa: E731
     else:
-        make = lambda: load_tracker(args.weights, search_factor=args.search_factor)  # noqa: E731
+        make = lambda: load_tracker(args.weights, preset=args.preset, **settings)  # noqa: E731
+    print(settings_line(make().params))
     options = {"num_distractors": 0, "occlusion": False} if args.easy else None
     score = evaluate_synthetic(make, args.sequences, args.frames, tuple(args.frame_size), args.first_seed, options)
     print(json.dumps(score.as_dict(), indent=2))
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

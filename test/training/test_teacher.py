@@ -110,3 +110,14 @@ def test_the_core_tracker_runs_a_teacher_on_the_shared_full_forward():
     sequence = generate_sequence(seed=1, num_frames=3, frame_size=(96, 128))
     tracker.initialize(sequence.frames[0], tuple(sequence.boxes[0]))
     assert all(np.isfinite(tracker.track(frame).box).all() for frame in sequence.frames[1:])
+
+
+def test_synthetic_eval_command_fails_as_every_command(capsys, tmp_path):
+    from mixformerv2_training import synthetic_eval
+
+    assert synthetic_eval.main(["--weights", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("python -m mixformerv2_training.synthetic_eval: error: ")
+    bad = tmp_path / "teacher.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert synthetic_eval.main(["--weights", str(bad), "--teacher", "--sequences", "1"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
