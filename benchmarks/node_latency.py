@@ -74,7 +74,7 @@ def run_camera(args: argparse.Namespace) -> None:
     topic = CAMERA_TOPIC + ("/compressed" if args.transport == "compressed" else "")
     publisher = node.create_publisher(kind, topic, QoSProfile(depth=5, reliability=reliability))
     deadline = time.monotonic() + args.wait
-    while publisher.get_subscription_count() < 2 and time.monotonic() < deadline:  # node and recorder
+    while publisher.get_subscription_count() < 1 and time.monotonic() < deadline:  # the node
         time.sleep(0.05)
     time.sleep(2.0)  # the recorder sees the node's first output and starts the target on it
     sent = []
@@ -131,6 +131,8 @@ def run_recorder(args: argparse.Namespace) -> None:
     end = time.monotonic() + args.seconds
     while time.monotonic() < end and not Path(args.out + ".stop").exists():
         rclpy.spin_once(node, timeout_sec=0.05)
+        if node.count_publishers(f"{NODE}/detections") and not Path(args.out + ".ready").exists():
+            Path(args.out + ".ready").touch()  # the camera may start: the node's answers will reach us
     Path(args.out).write_text(json.dumps({"received_ns": received, "counters": counters,
                                                 "first_counters": first_counters}), encoding="utf-8")
     node.destroy_node()
@@ -143,8 +145,8 @@ def child_environment(with_profile: bool) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     for name in PROFILE_VARIABLES:
         env.pop(name, None)
-    if with_profile:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
+    if with_profile:  # as the launch files: Fast DDS 3 (Kilted) reads the first name, 2.x (Humble, Jazzy) the second
+        env.update(dict.fromkeys(PROFILE_VARIABLES, str(PROFILE)))
     return env
 
 
@@ -153,7 +155,8 @@ def start_node(args, weights: str, transport: str, with_profile: bool) -> subpro
     return subprocess.Popen(
         [sys.executable, "-m", "mixformerv2_ros.tracking_node", "--ros-args", "-r", f"__ns:={NAMESPACE}",
          "-r", f"image:={CAMERA_TOPIC}", "-p", f"weights:={weights}", "-p", f"device:={args.device}",
-         "-p", f"image_transport:={transport}", "-p", "diagnostics_period:=0.5"],
+         "-p", f"image_transport:={transport}", "-p", "diagnostics_period:=0.5"]
+        + (["-p", f"qos_depth:={args.qos_depth}"] if args.qos_depth else []),
         env=child_environment(with_profile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -162,11 +165,15 @@ def one_combination(args, size: str, transport: str, reliability: str, with_prof
     me = [sys.executable, os.path.abspath(__file__)]
     default_env = child_environment(False)
     camera_out, recorder_out = work / "camera.json", work / "recorder.json"
-    for stale in (camera_out, recorder_out, Path(str(recorder_out) + ".stop")):
+    ready = Path(str(recorder_out) + ".ready")
+    for stale in (camera_out, recorder_out, ready, Path(str(recorder_out) + ".stop")):
         stale.unlink(missing_ok=True)
     recorder = subprocess.Popen(me + ["--role", "recorder", "--out", str(recorder_out),
                                       "--seconds", str(args.wait + args.frames / args.rate + 30)], env=default_env)
     try:
+        deadline = time.monotonic() + args.wait
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         subprocess.run(me + ["--role", "camera", "--out", str(camera_out), "--size", size, "--transport", transport,
                              "--reliability", reliability, "--frames", str(args.frames), "--rate", str(args.rate),
                              "--wait", str(args.wait)], env=default_env, check=True,
@@ -273,6 +280,7 @@ def main() -> None:
     parser.add_argument("--weights", help="a real checkpoint instead of random weights")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES))
+    parser.add_argument("--qos-depth", type=int, default=None, help="the node's qos_depth (default: its own)")
     parser.add_argument("--transports", nargs="+", default=["raw", "compressed"], choices=("raw", "compressed"))
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()

@@ -267,6 +267,23 @@ class MultiTargetTracker:
                                                 confident_box=box, patch=target_patch(frame, box))
         return result
 
+    def warm_up(self, frame_size: tuple[int, int] = (480, 640), steps: int = 3) -> None:
+        """Runs ``steps`` tracking steps for a throw-away target on a blank frame, so that one-time costs
+        (allocations, kernel selection of the backend) are paid before a live stream's first target and
+        not by its first frames. Only while no target is tracked: targets and their templates stay untouched.
+        """
+        if self._targets:
+            raise RuntimeError("warm_up() needs a tracker without targets")
+        height, width = frame_size
+        frame = np.zeros((height, width, 3), dtype=np.uint8)
+        key = object()  # an id no caller can hold
+        try:
+            self.add(key, frame, (width * 0.4, height * 0.4, width * 0.2, height * 0.2))
+            for _ in range(steps):
+                self.track(frame)
+        finally:
+            self.remove(key)
+
     def remove(self, target_id: Hashable) -> bool:
         """Stop tracking ``target_id``; returns whether it was tracked."""
         if self._targets.pop(target_id, None) is None:

@@ -190,6 +190,7 @@ class TrackingNode(LifecycleNode):
                     color_order=self._param("color_order"),
                     **tracker_overrides(self._param),  # None for every unset one: the core resolves it
                 )
+                self._tracker.warm_up()  # the first frames after an init then run at full rate
             except Exception as error:  # noqa: BLE001 - any load failure must fail the transition, not the process
                 problem = f"cannot load the tracker from '{weights}': {error}"
         if problem is not None:

@@ -112,6 +112,19 @@ def test_targets_can_be_added_and_removed_at_any_time(tiny_checkpoint, sequence)
         multi.track(sequence.frames[4])
 
 
+def test_warm_up_leaves_no_target_and_changes_no_result(tiny_checkpoint, sequence):
+    cold = MultiTargetTracker.from_checkpoint(str(tiny_checkpoint), update_interval=4)
+    warm = MultiTargetTracker.from_checkpoint(str(tiny_checkpoint), update_interval=4)
+    warm.warm_up(frame_size=(120, 160))
+    assert len(warm) == 0 and warm.target_ids == []
+    for tracker in (cold, warm):
+        tracker.add("a", sequence.frames[0], sequence.boxes[0])
+    for frame in sequence.frames[1:8]:
+        np.testing.assert_array_equal(warm.track(frame)["a"].box, cold.track(frame)["a"].box)
+    with pytest.raises(RuntimeError, match="without targets"):
+        warm.warm_up()
+
+
 @pytest.mark.parametrize("device_crops", [False, True], ids=["host_crops", "device_crops"])
 def test_bad_input_is_refused_with_a_reason(tiny_checkpoint, device_crops):
     tracker = load_tracker(str(tiny_checkpoint), backend_options={"device_crops": device_crops})

@@ -2,9 +2,12 @@
 
 The system tests start it as a third process beside the node and the camera, so the node's output is seen
 as any consumer on the robot sees it (across DDS, reliable, deep queue so that nothing is dropped here).
-It prints ``recording`` once a publisher is matched and runs until SIGINT/SIGTERM.
+It prints ``recording`` once a publisher is matched and runs until SIGINT/SIGTERM. With ``--diagnostics`` it
+also keeps the frame counters of the node's latest /diagnostics status (what reached the node, what it dropped
+as busy) in a JSON file, so a test can tell transport losses from frames the node skipped.
 
-    python test/system/recorder.py --topic /ns/mixformerv2_tracker/detections --out detections.jsonl
+    python test/system/recorder.py --topic /ns/mixformerv2_tracker/detections --out detections.jsonl \
+        [--diagnostics counters.json]
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
+from diagnostic_msgs.msg import DiagnosticArray
 from vision_msgs.msg import Detection2DArray
 
 
@@ -44,7 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topic", required=True, help="vision_msgs/Detection2DArray topic")
     parser.add_argument("--out", required=True, help="JSON lines file to write")
+    parser.add_argument("--diagnostics", help="JSON file for the node's latest frames_* diagnostics counters")
     args = parser.parse_args()
+    node_name = args.topic.rsplit("/", 1)[0]  # the node publishes its status with its full name as hardware_id
 
     stopping = []
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -59,6 +65,16 @@ def main() -> None:
 
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         node.create_subscription(Detection2DArray, args.topic, on_array, qos)
+
+        def on_diagnostics(msg: DiagnosticArray) -> None:
+            for status in msg.status:
+                if status.hardware_id == node_name:
+                    counters = {kv.key: kv.value for kv in status.values if kv.key.startswith("frames_")}
+                    with open(args.diagnostics, "w", encoding="utf-8") as handle:
+                        json.dump(counters, handle)
+
+        if args.diagnostics:
+            node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 100)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
         announced = False
