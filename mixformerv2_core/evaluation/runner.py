@@ -27,7 +27,10 @@ from .run_config import claim, describe
 
 @dataclass(frozen=True)
 class TrackerSpec:
-    """Everything a worker process needs to build the same tracker (picklable)."""
+    """Everything a worker process needs to build the same tracker (picklable); the commands build theirs from it.
+
+    Made with a combination that cannot run (see ``backends.selection``), it refuses at once (``InputError``).
+    """
 
     checkpoint: str
     variant: str | None = None
@@ -36,7 +39,16 @@ class TrackerSpec:
     precision: str | None = None  # backend precision (torch dtype name, ONNX fp32/int8); None = its default
     preset: str | None = None  # benchmark preset of the official scripts (see PRESETS)
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
-    threads: int | None = None  # torch intra-op threads per worker
+    threads: int | None = None  # intra-op threads per worker (torch, and the ONNX / OpenVINO session)
+    use_cache: bool = True  # False: the official full forward every frame (torch backend only)
+    bundle: str | None = None  # mixformerv2-export bundle folder (onnx, onnx-int8, openvino); None: cached export
+    benchmark: bool = True  # the official tracker (no re-acquisition) unless params ask; False: plain defaults
+
+    def __post_init__(self) -> None:
+        from mixformerv2_core.backends.selection import check_backend_choice
+
+        bundle = check_backend_choice(self.backend, self.precision, self.use_cache, self.bundle, self.threads)
+        object.__setattr__(self, "bundle", bundle)
 
     def resolved_params(self):
         """The ``TrackerParams`` that :meth:`build` gives (reads the checkpoint, builds no network)."""
@@ -49,7 +61,16 @@ class TrackerSpec:
     def _overrides(self) -> dict:
         # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
         # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
-        return {"reacquire": "off", **dict(self.params)}
+        official = {"reacquire": "off"} if self.benchmark else {}
+        full_forward = {} if self.use_cache else {"use_cache": False}
+        return {**official, **full_forward, **dict(self.params)}
+
+    def backend_options(self) -> dict:
+        """What the backend factory gets besides device and precision."""
+        options: dict = {"threads": self.threads} if self.threads else {}
+        if self.bundle is not None:
+            options["bundle_dir"] = self.bundle
+        return options
 
     def build(self):
         from mixformerv2_core import MixFormerV2Tracker
@@ -57,10 +78,10 @@ class TrackerSpec:
         if self.threads:
             import torch
 
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(self.threads)  # process-wide, whichever backend runs the network
         return MixFormerV2Tracker.from_checkpoint(
             self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
-            precision=self.precision, **self._overrides(),
+            precision=self.precision, backend_options=self.backend_options(), **self._overrides(),
         )
 
 
