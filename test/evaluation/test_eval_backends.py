@@ -11,6 +11,7 @@ import json
 import math
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 
@@ -203,3 +204,27 @@ def test_the_spec_travels_to_worker_processes_whole(eval_checkpoint, bundles):
     tracker = again.build()
     tracker.initialize(sequence.frames[0], tuple(sequence.boxes[0]))
     assert tracker.params.reacquire == "off" and np.all(np.isfinite(tracker.track(sequence.frames[1]).box))
+
+
+def test_track_and_offline_replay_build_the_same_tracker_from_the_same_flags(eval_checkpoint, bundles, tmp_path):
+    """Same backend flags, same boxes. Three frames: a target is lost only after three poor frames, and only then
+    do track's re-acquisition and the benchmark's official tracker differ.
+    """
+    from mixformerv2_ros import bags
+
+    sequence = generate_sequence(seed=6, num_frames=3, frame_size=(96, 128))
+    flags = ["--backend", "onnx-int8", "--onnx-bundle", str(bundles), "--threads", "1", "--preset", "default"]
+    bags.write_sequence_bag(tmp_path / "bag", sequence.frames, sequence.boxes, fps=30)
+    assert replay.main(["--bag", str(tmp_path / "bag"), "--checkpoint", str(eval_checkpoint),
+                        "--out", str(tmp_path / "replay"), "--name", "seq", *flags]) == 0
+    replayed = read_boxes(tmp_path / "replay" / "seq.txt")
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(sequence.frames):
+        cv2.imwrite(str(folder / f"{index}.png"), frame[..., ::-1])
+    x, y, w, h = sequence.boxes[0]
+    assert track_cli.main(["--weights", str(eval_checkpoint), "--input", str(folder), "--init", f"{x},{y},{w},{h}",
+                           "--results", str(tmp_path / "track.txt"), "--no-progress", *flags]) == 0
+    tracked = read_boxes(tmp_path / "track.txt")
+    assert replayed.shape == tracked.shape == (3, 4)
+    np.testing.assert_allclose(tracked, replayed, atol=0.011)  # both written with 2 decimals
