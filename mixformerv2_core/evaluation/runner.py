@@ -124,11 +124,11 @@ def track_sequence(tracker, seq: BenchmarkSequence, color_order: str = "rgb") ->
 _WORKER_TRACKER = None
 
 
-def _init_worker(spec: TrackerSpec, parent_pid: int | None = None) -> None:
+def _init_worker(spec: TrackerSpec, parent_pid: int | None = None, tracker=None) -> None:
     global _WORKER_TRACKER
     if parent_pid is not None:  # a worker process: it must not outlive the evaluation
         exit_with_parent(parent_pid)
-    _WORKER_TRACKER = spec.build()
+    _WORKER_TRACKER = tracker if tracker is not None else spec.build()
 
 
 def _run_one(seq: BenchmarkSequence, out_dir: Path, color_order: str, result_format: str) -> tuple[str, int, float]:
@@ -172,16 +172,21 @@ def run_sequences(
     the benchmark when ``sequences`` may be empty (a shard with nothing to do).
     """
     dataset = dataset or (sequences[0].dataset if sequences else "")
+    # Built before the folder is claimed: a configuration that cannot run (a precision its backend lacks, a
+    # missing CUDA device) fails here once, not in every worker, and leaves no record that would refuse the
+    # corrected command; an exported backend fills its bundle cache here once, not in every worker at once.
+    tracker = spec.build() if sequences else None
     out_dir = claim(out_dir, describe(spec, dataset, result_format), new_folder)
     todo = pending(sequences, out_dir)
     todo_names = {s.name for s in todo}
     summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names], out_dir=str(out_dir))
-    if todo and workers > 1:  # a bad checkpoint has failed in describe() already, not in every worker
+    if todo and workers > 1:
+        tracker = None  # each worker builds its own
         if spec.threads is None:  # N workers x all cores each would oversubscribe the CPU many times over
             spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     lengths = {s.name: len(s) for s in sequences}
     bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
-    for name, result in _execute(spec, todo, out_dir, workers, color_order, result_format):
+    for name, result in _execute(spec, todo, out_dir, workers, color_order, result_format, tracker):
         if isinstance(result, BaseException):
             summary.failed[name] = f"{type(result).__name__}: {result}"
         bar.update(lengths[name])
@@ -201,11 +206,11 @@ def finish_run(summary: RunSummary, sequences: Sequence[BenchmarkSequence], out_
     return summary
 
 
-def _execute(spec, todo, out_dir, workers, color_order, result_format) -> Iterator[tuple[str, object]]:
+def _execute(spec, todo, out_dir, workers, color_order, result_format, tracker=None) -> Iterator[tuple[str, object]]:
     if not todo:
         return
     if workers <= 1:
-        _init_worker(spec)
+        _init_worker(spec, tracker=tracker)
         for seq in todo:
             try:
                 yield seq.name, _run_one(seq, out_dir, color_order, result_format)

@@ -228,3 +228,15 @@ def test_track_and_offline_replay_build_the_same_tracker_from_the_same_flags(eva
     tracked = read_boxes(tmp_path / "track.txt")
     assert replayed.shape == tracked.shape == (3, 4)
     np.testing.assert_allclose(tracked, replayed, atol=0.011)  # both written with 2 decimals
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_precision_the_backend_lacks_fails_before_the_folder_is_claimed(workers, eval_checkpoint, two_frame_otb,
+                                                                           tmp_path, capsys):
+    root, _ = two_frame_otb
+    out = tmp_path / "run"
+    code, _, err = _eval(capsys, eval_checkpoint, root, out, "--precision", "float64", "--workers", workers)
+    assert code == 2 and err.startswith("mixformerv2-eval: error:") and "float64" in err, err
+    assert "Traceback" not in err and not (out / "run_config.json").exists()
+    code, _, err = _eval(capsys, eval_checkpoint, root, out, "--precision", "bfloat16")  # the corrected command
+    assert code == 0, err
