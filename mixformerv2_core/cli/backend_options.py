@@ -48,7 +48,8 @@ def add_backend_options(group: _Container) -> _Container:
                             "frame instead of the cached template path")
     group.add_argument("--device", default=None, help=f"cpu, cuda or cuda:N (default {_DEFAULTS['device']})")
     group.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                       help="intra-op threads of the network (per worker); default: the runtime's choice")
+                       help="intra-op threads of the network (per worker); default: the runtime's choice, "
+                            "with mixformerv2-eval --workers N the CPU count / N")
     return group
 
 
