@@ -240,3 +240,10 @@ def test_a_precision_the_backend_lacks_fails_before_the_folder_is_claimed(worker
     assert "Traceback" not in err and not (out / "run_config.json").exists()
     code, _, err = _eval(capsys, eval_checkpoint, root, out, "--precision", "bfloat16")  # the corrected command
     assert code == 0, err
+
+
+@pytest.mark.parametrize("flags", [["--backend", "onnx"], ["--full-forward"], ["--threads", "2"]])
+def test_live_replay_refuses_backend_flags(flags, tmp_path, capsys):
+    code = replay.main(["--live", "--bag", str(tmp_path / "bag"), "--out", str(tmp_path / "out"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("mixformerv2-replay: error: live replay tracks with the node's settings"), err
