@@ -18,4 +18,8 @@ class MissingDependencyError(MixFormerV2Error, ImportError):
     """An optional package the requested feature needs is not installed (the message names it)."""
 
 
-__all__ = ["InputError", "MissingDependencyError", "MixFormerV2Error"]
+class DeviceUnavailableError(MixFormerV2Error, RuntimeError):
+    """The requested device (e.g. CUDA for a GPU-only backend) is not present on this machine."""
+
+
+__all__ = ["DeviceUnavailableError", "InputError", "MissingDependencyError", "MixFormerV2Error"]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mixformerv2_core.cli.backend_options import add_backend_options, backend_settings, check_weights
 from mixformerv2_core.cli.runner import command_main
 from mixformerv2_core.cli.tracker_options import add_tracker_options, settings_line, tracker_overrides, tracker_settings
 from mixformerv2_core.errors import InputError, MixFormerV2Error
@@ -150,11 +151,6 @@ def build_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bag", type=Path, required=True, help="rosbag2 directory (or a .mcap / .db3 file)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--checkpoint", type=Path, help="weights for offline replay")
-    parser.add_argument("--variant", choices=["S", "B"], default=None)
-    parser.add_argument("--backend", default="torch")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--image-topic", default=None, help="image topic in the bag (default: the only one)")
     parser.add_argument("--gt-topic", default=None, help="Detection2D ground-truth topic (default: the only one)")
     parser.add_argument("--gt-file", type=Path, default=None, help="ground truth as a file instead of a topic")
@@ -169,6 +165,9 @@ def build_parser():
     parser.add_argument("--init-topic", default=None, help="live: the node's init topic")
     parser.add_argument("--output-topic", default=None, help="live: the node's Detection2DArray output topic")
     parser.add_argument("--timeout", type=float, default=10.0, help="live: seconds to wait for the node")
+    model = parser.add_argument_group("model and backend", "offline replay only (live: the node's parameters)")
+    model.add_argument("--checkpoint", type=Path, help="weights for offline replay")
+    add_backend_options(model)
     add_tracker_options(parser, preset_default="offline: the one of the bag's recorded source dataset, else none")
     return parser
 
@@ -183,9 +182,9 @@ def run(args) -> int:
     if args.live:
         from .live_replay import run_live
 
-        if tracker_overrides(args) or args.preset is not None:
-            raise InputError("live replay tracks with the node's settings: set preset and tracker settings as the "
-                             "node's parameters, not here")
+        if tracker_overrides(args) or args.preset is not None or backend_settings(args) or args.checkpoint:
+            raise InputError("live replay tracks with the node's settings: set weights, backend, preset and tracker "
+                             "settings as the node's parameters, not here")
 
         if args.protocol is None:  # the scoring rules of the bag's recorded dataset, as offline
             args.protocol = bag_defaults(read_sequence_bag(args.bag, args.image_topic, args.gt_topic,
@@ -197,8 +196,9 @@ def run(args) -> int:
     else:
         if args.checkpoint is None:
             raise InputError("offline replay needs --checkpoint")
-        spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-                           preset=args.preset, params=tuple(tracker_overrides(args).items()), threads=args.threads)
+        check_weights(args.checkpoint, "--checkpoint")
+        spec = TrackerSpec(str(args.checkpoint), preset=args.preset, params=tuple(tracker_overrides(args).items()),
+                           **backend_settings(args))
         result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
                                       gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
                                       protocol=args.protocol)

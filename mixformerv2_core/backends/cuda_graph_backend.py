@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..checkpoint import LoadedCheckpoint, model_from_checkpoint
+from ..errors import DeviceUnavailableError
 from ..export.graphs import SearchStepGraph, TemplateEncoderGraph
 from ..models.mixformerv2 import MixFormerV2
 from .base import InferenceOutput, NetworkInput
@@ -75,7 +76,7 @@ class CudaGraphBackend(KeepsTemplates):
                  capture: bool = True) -> None:
         device = torch.device(device)
         if capture and (device.type != "cuda" or not torch.cuda.is_available()):
-            raise RuntimeError("the torch-cudagraph backend needs a CUDA device and a CUDA build of PyTorch")
+            raise DeviceUnavailableError("the torch-cudagraph backend needs a CUDA device and a CUDA build of PyTorch")
         self.device, self.dtype = device, resolve_dtype(dtype, device)
         self.config = model.config
         self.crop_spec = model.config.crop_spec

@@ -17,6 +17,7 @@ from ..evaluation import report
 from ..evaluation.datasets import LOADERS, load_dataset
 from ..evaluation.runner import PRESETS, RunSummary, TrackerSpec, finish_run, run_sequences
 from ..evaluation.sharding import Ranks, parse_shard, select_shard, torchrun_ranks
+from .backend_options import add_backend_options, backend_settings, check_weights
 from .report import publish
 from .runner import EXPECTED_FAILURES, command_main
 from .tracker_options import add_tracker_options, settings_line, tracker_overrides
@@ -25,11 +26,9 @@ from .tracker_options import add_tracker_options, settings_line, tracker_overrid
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixformerv2-eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, type=Path, help="official .pth.tar or our checkpoint")
-    parser.add_argument("--variant", choices=["S", "B"], default=None)
-    parser.add_argument("--backend", default="torch")
-    parser.add_argument("--precision", default=None, help="backend precision (e.g. float16, int8); default: its own")
-    parser.add_argument("--device", default="cpu")
+    model = parser.add_argument_group("model and backend")
+    model.add_argument("--checkpoint", required=True, type=Path, help="official .pth.tar or our checkpoint")
+    add_backend_options(model)
     parser.add_argument("--dataset", required=True, choices=sorted(LOADERS))
     parser.add_argument("--root", required=True, type=Path, help="dataset root as distributed")
     parser.add_argument("--sequences", nargs="*", default=None, help="only these sequences (names)")
@@ -44,7 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
                              "pytracking does (reproduces official numbers; default: 2 decimals, IoU clipped to 1)")
     parser.add_argument("--name", default=None, help="name of this result set in tables (default: --out's name)")
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (1 = this process)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--shard", default=None, metavar="K/N",
                         help="run only shard K of N (0 <= K < N; e.g. a cluster array job) into the shared --out; "
@@ -61,12 +59,10 @@ def run(args: argparse.Namespace) -> int:
     names = list(args.sequences or [])
     if args.sequence_list is not None:
         names += [line.strip() for line in args.sequence_list.read_text().splitlines() if line.strip()]
+    check_weights(args.checkpoint, "--checkpoint")
+    spec = TrackerSpec(str(args.checkpoint), preset=args.preset or PRESETS.get(args.dataset),
+                       params=tuple(tracker_overrides(args).items()), **backend_settings(args))
     sequences = load_dataset(args.dataset, args.root, names or None)
-    spec = TrackerSpec(
-        checkpoint=str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-        precision=args.precision, preset=args.preset or PRESETS.get(args.dataset),
-        params=tuple(tracker_overrides(args).items()), threads=args.threads,
-    )
     print(settings_line(spec.resolved_params()))
     ranks = torchrun_ranks()
     try:

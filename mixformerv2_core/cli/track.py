@@ -6,19 +6,20 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from ..backends import available_backends
 from ..demo_model import DEMO_WEIGHTS, demo_weights_warning
 from ..frame_sources import open_source
 from ..geometry import box_iou
 from ..results_io import format_box
 from ..errors import InputError
-from ..tracker import MixFormerV2Tracker
+from ..evaluation.runner import TrackerSpec
+from .backend_options import add_backend_options, backend_settings, check_weights
 from .runner import command_main, writable_file
 from .tracker_options import add_tracker_options, settings_line, tracker_overrides
 
@@ -52,16 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--weights", type=Path, default=None, metavar="FILE",
                        help="official mixformerv2_*.pth.tar or a checkpoint of ours (default: the built-in demo "
                             "model, generated scenes only)")
-    model.add_argument("--variant", choices=["S", "B"], default=None, help="expected variant, checked against the weights")
-    model.add_argument("--backend", default="torch", help=f"inference backend: {', '.join(available_backends())} "
-                                                          "(default torch)")
-    model.add_argument("--onnx-bundle", type=Path, default=None, metavar="DIR",
-                       help="onnx backends: a bundle written by mixformerv2-export (its --output folder or the "
-                            "fp32/int8 folder inside); default: export into the cache on first use")
-    model.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    model.add_argument("--precision", default=None, help="float32 (default), float16 or bfloat16")
-    model.add_argument("--full-forward", action="store_true",
-                       help="run the official full forward every frame instead of the cached template path")
+    add_backend_options(model)
     tracking = parser.add_argument_group("tracking")
     tracking.add_argument("--input", default="synthetic", metavar="SOURCE",
                           help="video file, image folder (natural order: 2.jpg before 10.jpg), camera index, or "
@@ -98,32 +90,6 @@ def join_negative_values(argv: Sequence[str], options: Sequence[str] = ("--init"
     return joined
 
 
-def check_weights(path: Path) -> None:
-    """Clear messages for the usual wrong files, before torch tries to unpickle them."""
-    if path.is_dir():
-        hint = (": it looks like an ONNX bundle, give it as --onnx-bundle with --backend onnx or onnx-int8"
-                if any((path / sub / "manifest.json").is_file() for sub in ("", "fp32", "int8")) else "")
-        raise InputError(f"--weights {path} is a directory, not a weights file{hint}")
-    if not path.exists():
-        raise InputError(f"weights file not found: {path}")
-    if path.suffix.lower() == ".onnx":
-        raise InputError(f"--weights {path}: this is an ONNX graph, not weights; use the weights it was exported "
-                         f"from with --backend onnx (or onnx-int8) --onnx-bundle DIR, DIR being the folder "
-                         f"mixformerv2-export wrote")
-
-
-def resolve_bundle(bundle: Path, backend: str) -> Path:
-    """The bundle folder itself, or the fp32/int8 folder that mixformerv2-export wrote inside it."""
-    if not bundle.is_dir():
-        raise InputError(f"--onnx-bundle {bundle} not found (give the folder mixformerv2-export wrote)")
-    if (bundle / "manifest.json").is_file():
-        return bundle
-    inner = bundle / ("int8" if backend == "onnx-int8" else "fp32")
-    if (inner / "manifest.json").is_file():
-        return inner
-    raise InputError(f"--onnx-bundle {bundle} holds no ONNX bundle (manifest.json) for backend {backend}")
-
-
 def check_output(path: Path, option: str) -> Path:
     """Checked before tracking, so an unwritable path fails at once, not after the last frame."""
     try:
@@ -134,15 +100,12 @@ def check_output(path: Path, option: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     if args.weights is not None:
-        check_weights(args.weights)
+        check_weights(args.weights, "--weights")
     elif not DEMO_WEIGHTS.is_file():
         raise InputError("no --weights given and the built-in demo model is not installed")
     weights = args.weights or DEMO_WEIGHTS
-    options = {}
-    if args.onnx_bundle is not None:
-        if not args.backend.startswith("onnx"):
-            raise InputError(f"--onnx-bundle needs --backend onnx or onnx-int8, not {args.backend}")
-        options["bundle_dir"] = str(resolve_bundle(args.onnx_bundle, args.backend))
+    spec = TrackerSpec(str(weights), preset=args.preset, params=tuple(tracker_overrides(args).items()),
+                       benchmark=False, **backend_settings(args))
     source = open_source(args.input)
     init = args.init
     if init is None:
@@ -155,11 +118,7 @@ def run(args: argparse.Namespace) -> int:
     notice = demo_weights_warning(weights, generated_input=source.ground_truth is not None)
     if notice:
         print(f"{PROG}: warning: {notice}", file=sys.stderr)
-    tracker = MixFormerV2Tracker.from_checkpoint(
-        str(weights), variant=args.variant, device=args.device, backend=args.backend, preset=args.preset,
-        precision=args.precision, use_cache=not args.full_forward, color_order=source.color_order,
-        backend_options=options, **tracker_overrides(args),
-    )
+    tracker = replace(spec, params=(*spec.params, ("color_order", source.color_order))).build()
     print(settings_line(tracker.params))
     try:
         return _track(args, source, tracker, init, results_file)

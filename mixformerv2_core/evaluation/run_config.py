@@ -1,9 +1,10 @@
 """The configuration a result folder was made with, so that resuming never mixes two configurations.
 
 ``<out>/run_config.json`` records what decides the boxes: the checkpoint's SHA-256, backend, precision,
-device, the resolved tracker parameters (after preset and overrides), the dataset and the result-file
-format. A run into a folder made with another configuration is refused (or, on request, goes to the next
-free ``<out>_2``, ``<out>_3``, ... folder), as is a folder holding results without a record.
+device, the SHA-256 of an ONNX bundle given by folder, the resolved tracker parameters (after preset and
+overrides; ``use_cache`` says full forward or cached path), the dataset and the result-file format. A run
+into a folder made with another configuration is refused (or, on request, goes to the next free ``<out>_2``,
+``<out>_3``, ... folder), as is a folder holding results without a record.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..errors import InputError
 
 CONFIG_FILE = "run_config.json"
 #: Recorded for the reader, not compared (the same file may be moved or renamed).
-_INFORMATIONAL = ("checkpoint_file",)
+_INFORMATIONAL = ("checkpoint_file", "onnx_bundle")
 
 
 class RunConfigMismatch(InputError):
@@ -30,6 +31,15 @@ def file_digest(path: str | Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_digest(path: str | Path) -> str:
+    """SHA-256 over every file's relative name and content (a bundle's graphs and manifest)."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(item.relative_to(root).as_posix().encode() + b"\0" + file_digest(item).encode())
     return digest.hexdigest()
 
 
@@ -47,6 +57,8 @@ def describe(spec: Any, dataset: str, result_format: str) -> dict:
         "backend": spec.backend,
         "precision": spec.precision,
         "device": spec.device,
+        "onnx_bundle": spec.bundle,
+        "onnx_bundle_sha256": folder_digest(spec.bundle) if spec.bundle else None,
         "preset": spec.preset,
         "tracker_params": dataclasses.asdict(params),
         "dataset": dataset,

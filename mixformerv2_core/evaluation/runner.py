@@ -27,7 +27,10 @@ from .run_config import claim, describe
 
 @dataclass(frozen=True)
 class TrackerSpec:
-    """Everything a worker process needs to build the same tracker (picklable)."""
+    """Everything a worker process needs to build the same tracker (picklable); the commands build theirs from it.
+
+    Made with a combination that cannot run (see ``backends.selection``), it refuses at once (``InputError``).
+    """
 
     checkpoint: str
     variant: str | None = None
@@ -36,7 +39,16 @@ class TrackerSpec:
     precision: str | None = None  # backend precision (torch dtype name, ONNX fp32/int8); None = its default
     preset: str | None = None  # benchmark preset of the official scripts (see PRESETS)
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
-    threads: int | None = None  # torch intra-op threads per worker
+    threads: int | None = None  # intra-op threads per worker (torch, and the ONNX / OpenVINO session)
+    use_cache: bool = True  # False: the official full forward every frame (torch backend only)
+    bundle: str | None = None  # mixformerv2-export bundle folder (onnx, onnx-int8, openvino); None: cached export
+    benchmark: bool = True  # the official tracker (no re-acquisition) unless params ask; False: plain defaults
+
+    def __post_init__(self) -> None:
+        from mixformerv2_core.backends.selection import check_backend_choice
+
+        bundle = check_backend_choice(self.backend, self.precision, self.use_cache, self.bundle, self.threads)
+        object.__setattr__(self, "bundle", bundle)
 
     def resolved_params(self):
         """The ``TrackerParams`` that :meth:`build` gives (reads the checkpoint, builds no network)."""
@@ -49,7 +61,16 @@ class TrackerSpec:
     def _overrides(self) -> dict:
         # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
         # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
-        return {"reacquire": "off", **dict(self.params)}
+        official = {"reacquire": "off"} if self.benchmark else {}
+        full_forward = {} if self.use_cache else {"use_cache": False}
+        return {**official, **full_forward, **dict(self.params)}
+
+    def backend_options(self) -> dict:
+        """What the backend factory gets besides device and precision."""
+        options: dict = {"threads": self.threads} if self.threads else {}
+        if self.bundle is not None:
+            options["bundle_dir"] = self.bundle
+        return options
 
     def build(self):
         from mixformerv2_core import MixFormerV2Tracker
@@ -57,10 +78,10 @@ class TrackerSpec:
         if self.threads:
             import torch
 
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(self.threads)  # process-wide, whichever backend runs the network
         return MixFormerV2Tracker.from_checkpoint(
             self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
-            precision=self.precision, **self._overrides(),
+            precision=self.precision, backend_options=self.backend_options(), **self._overrides(),
         )
 
 
@@ -103,11 +124,11 @@ def track_sequence(tracker, seq: BenchmarkSequence, color_order: str = "rgb") ->
 _WORKER_TRACKER = None
 
 
-def _init_worker(spec: TrackerSpec, parent_pid: int | None = None) -> None:
+def _init_worker(spec: TrackerSpec, parent_pid: int | None = None, tracker=None) -> None:
     global _WORKER_TRACKER
     if parent_pid is not None:  # a worker process: it must not outlive the evaluation
         exit_with_parent(parent_pid)
-    _WORKER_TRACKER = spec.build()
+    _WORKER_TRACKER = tracker if tracker is not None else spec.build()
 
 
 def _run_one(seq: BenchmarkSequence, out_dir: Path, color_order: str, result_format: str) -> tuple[str, int, float]:
@@ -151,16 +172,21 @@ def run_sequences(
     the benchmark when ``sequences`` may be empty (a shard with nothing to do).
     """
     dataset = dataset or (sequences[0].dataset if sequences else "")
+    # Built before the folder is claimed: a configuration that cannot run (a precision its backend lacks, a
+    # missing CUDA device) fails here once, not in every worker, and leaves no record that would refuse the
+    # corrected command; an exported backend fills its bundle cache here once, not in every worker at once.
+    tracker = spec.build() if sequences else None
     out_dir = claim(out_dir, describe(spec, dataset, result_format), new_folder)
     todo = pending(sequences, out_dir)
     todo_names = {s.name for s in todo}
     summary = RunSummary(skipped=[s.name for s in sequences if s.name not in todo_names], out_dir=str(out_dir))
-    if todo and workers > 1:  # a bad checkpoint has failed in describe() already, not in every worker
+    if todo and workers > 1:
+        tracker = None  # each worker builds its own
         if spec.threads is None:  # N workers x all cores each would oversubscribe the CPU many times over
             spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     lengths = {s.name: len(s) for s in sequences}
     bar = _progress_bar(sum(lengths.values()), sum(lengths[n] for n in summary.skipped), progress)
-    for name, result in _execute(spec, todo, out_dir, workers, color_order, result_format):
+    for name, result in _execute(spec, todo, out_dir, workers, color_order, result_format, tracker):
         if isinstance(result, BaseException):
             summary.failed[name] = f"{type(result).__name__}: {result}"
         bar.update(lengths[name])
@@ -180,11 +206,11 @@ def finish_run(summary: RunSummary, sequences: Sequence[BenchmarkSequence], out_
     return summary
 
 
-def _execute(spec, todo, out_dir, workers, color_order, result_format) -> Iterator[tuple[str, object]]:
+def _execute(spec, todo, out_dir, workers, color_order, result_format, tracker=None) -> Iterator[tuple[str, object]]:
     if not todo:
         return
     if workers <= 1:
-        _init_worker(spec)
+        _init_worker(spec, tracker=tracker)
         for seq in todo:
             try:
                 yield seq.name, _run_one(seq, out_dir, color_order, result_format)

@@ -153,4 +153,4 @@ def test_onnx_bundle_is_used_as_given(tmp_path, tiny_checkpoint, capsys, monkeyp
         assert code == 0, err
     assert not cache.exists() or not any(cache.iterdir())  # nothing was exported again
     code, _, err = _run(capsys, "--weights", str(tiny_checkpoint), "--onnx-bundle", str(tmp_path / "bundles"))
-    assert code == 2 and "--onnx-bundle needs --backend onnx" in err
+    assert code == 2 and "--onnx-bundle) is read by backend onnx, onnx-int8, openvino, not torch" in err
