@@ -1,0 +1,178 @@
+"""Trackers on the labelled real clips (data/real_clips/, docs/demo_model.md): OPE success AUC (21 IoU
+thresholds, frame 0 excluded), precision at 20 px, mean IoU and speed per tracker, median and p90 over clips.
+
+Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
+any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
+opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
+this script loads it from --opencv-contrib before anything imports cv2.
+
+    scripts/fetch_training_data.sh --clips-only          # the clips' package (opencv-doc)
+    .venv/bin/pip install --no-deps --target data/registry/opencv-contrib -r requirements/benchmark-only/opencv-contrib.txt
+    .venv/bin/python benchmarks/real_video.py [--trackers demo,demo-int8,csrt,kcf,static] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRIB_DEFAULT = REPO / "data" / "registry" / "opencv-contrib"
+TRACKERS = ("demo", "demo-int8", "csrt", "kcf", "static")
+
+
+def _parse(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trackers", default=",".join(TRACKERS),
+                        help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
+    parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                        help="also run these weights on the torch backend (repeatable)")
+    parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
+    parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
+    parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads (default 2)")
+    parser.add_argument("--opencv-contrib", type=Path, default=CONTRIB_DEFAULT,
+                        help="folder holding opencv-contrib-python-headless (pip install --target)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = _parse(argv)
+    wanted = [name for name in args.trackers.split(",") if name]
+    unknown = sorted(set(wanted) - set(TRACKERS))
+    if unknown:
+        sys.exit(f"real_video.py: error: unknown trackers {unknown}; choose from {', '.join(TRACKERS)}")
+    if {"csrt", "kcf"} & set(wanted):
+        if not (args.opencv_contrib / "cv2").is_dir():
+            sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
+                     "run the pip command in this script's docstring, or leave csrt,kcf out of --trackers")
+        sys.path.insert(0, str(args.opencv_contrib))  # before the project imports cv2
+    run(args, wanted)
+
+
+class _OpenCVTracker:
+    """CSRT or KCF behind the project's initialize/track interface (RGB frames in, x, y, w, h out)."""
+
+    def __init__(self, kind: str) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        self._tracker = cv2.TrackerCSRT_create() if kind == "csrt" else cv2.TrackerKCF_create()
+        self._box = (0.0, 0.0, 0.0, 0.0)
+
+    def initialize(self, frame, box) -> None:
+        self._box = tuple(float(v) for v in box)
+        bgr = self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2BGR)
+        self._tracker.init(bgr, tuple(int(round(v)) for v in box))
+
+    def track(self, frame):
+        from types import SimpleNamespace
+
+        ok, box = self._tracker.update(self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2BGR))
+        if ok:  # a failed update keeps the last box, as the node's "lost" state does
+            self._box = tuple(float(v) for v in box)
+        return SimpleNamespace(box=self._box, score=1.0 if ok else 0.0)
+
+
+class _StaticBox:
+    """The box that stays where it started: what any tracker must beat."""
+
+    def initialize(self, frame, box) -> None:
+        self._box = tuple(float(v) for v in box)
+
+    def track(self, frame):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(box=self._box, score=1.0)
+
+
+def _factories(args, wanted: list[str]) -> dict:
+    from mixformerv2_core import load_tracker
+    from mixformerv2_core.demo_model import DEMO_WEIGHTS
+
+    makers = {
+        "demo": lambda: load_tracker(str(DEMO_WEIGHTS)),
+        "demo-int8": lambda: load_tracker(str(DEMO_WEIGHTS), backend="onnx-int8"),
+        "csrt": lambda: _OpenCVTracker("csrt"),
+        "kcf": lambda: _OpenCVTracker("kcf"),
+        "static": _StaticBox,
+    }
+    chosen = {name: makers[name] for name in wanted}
+    for item in args.weights:
+        name, sep, path = item.partition("=")
+        if not sep:
+            sys.exit(f"real_video.py: error: --weights takes NAME=PATH, got {item!r}")
+        chosen[name] = lambda path=path: load_tracker(path)
+    return chosen
+
+
+def _percentile(values, q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def run(args, wanted: list[str]) -> None:
+    import json
+    import os
+
+    import cv2
+    import numpy as np
+    import torch
+
+    from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu
+    from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve
+    from mixformerv2_core.evaluation.runner import track_frames
+    from mixformerv2_training.data.real_clips import labelled_clips
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    clips = labelled_clips()
+    if args.clips:
+        names = set(args.clips.split(","))
+        clips = [clip for clip in clips if clip.name in names]
+        if not clips:
+            sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
+    frames = {clip.name: list(clip.frames(args.max_frames)) for clip in clips}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, make in _factories(args, wanted).items():
+        results[name] = {}
+        for clip in clips:
+            gt = clip.boxes[:len(frames[clip.name])]
+            out = track_frames(make(), frames[clip.name], gt[0])
+            errors = sequence_errors(out.boxes, gt, name=clip.name)
+            step_ms = np.asarray(out.times[1:]) * 1000.0
+            results[name][clip.name] = {
+                "auc": float(success_curve(errors.ious[1:]).mean()),
+                "precision20": float((errors.center_errors[1:] <= 20).mean()),
+                "mean_iou": float(errors.ious[1:].mean()),
+                "median_ms": _percentile(step_ms, 50), "p90_ms": _percentile(step_ms, 90),
+                "fps": 1000.0 / _percentile(step_ms, 50), "frames": len(gt),
+            }
+            print(f"  {name:>10s} {clip.name:<14s} AUC {results[name][clip.name]['auc']:.3f}", flush=True)
+    machine = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
+               f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
+               f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"\nlabelled real clips: {', '.join(f'{c.name} ({len(frames[c.name])} frames)' for c in clips)}")
+    print(f"machine: {machine}")
+    header = f"{'tracker':>12s} | " + " | ".join(f"{c.name:>14s}" for c in clips) + \
+        " | AUC median  p90 | P@20 median | mIoU median | step ms median  p90 | FPS median"
+    print(header)
+    print("-" * len(header))
+    for name, per_clip in results.items():
+        rows = list(per_clip.values())
+        auc = [r["auc"] for r in rows]
+        steps = [r["median_ms"] for r in rows]
+        print(f"{name:>12s} | " + " | ".join(f"{r['auc']:14.3f}" for r in rows)
+              + f" | {_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
+              + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
+              + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
+              + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
+                 f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
+                 f" | {1000.0 / _percentile(steps, 50):10.0f}"))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
