@@ -6,7 +6,7 @@ any --weights given, OpenCV's CSRT and KCF, and a box that stays where it starte
 opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
 this script loads it from --opencv-contrib before anything imports cv2.
 
-    scripts/fetch_training_data.sh --clips-only          # the clips' package (opencv-doc)
+    scripts/fetch_training_data.sh --opencv-doc-only          # the clips' package (opencv-doc)
     .venv/bin/pip install --no-deps --target data/registry/opencv-contrib -r requirements/benchmark-only/opencv-contrib.txt
     .venv/bin/python benchmarks/real_video.py [--trackers demo,demo-int8,csrt,kcf,static] [--json out.json]
 """

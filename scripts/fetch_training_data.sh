@@ -5,15 +5,15 @@
 # Nothing here is committed and nothing downloads at run time: this is a set-up step, like setup_env.sh.
 # Idempotent: a source whose stamp file exists is not fetched again (delete DEST/<source> to refetch).
 #
-# Usage: scripts/fetch_training_data.sh [--clips-only] [DEST]      (DEST default: data/registry)
-#   --clips-only   only the real videos of the labelled validation set (opencv-doc, ~96 MB download), as CI
-#                  needs for test/training/test_real_clips.py
+# Usage: scripts/fetch_training_data.sh [--opencv-doc-only] [DEST]      (DEST default: data/registry)
+#   --opencv-doc-only   only Debian's opencv-doc (~96 MB download, 28 MB unpacked): the labelled clips' videos
+#                       and its sample photos, what the tests need (scripts/test.sh runs this)
 # Environment: PYTHON (default .venv/bin/python, else python3) runs `pip download` for scikit-image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLIPS_ONLY=0
-if [ "${1:-}" = "--clips-only" ]; then CLIPS_ONLY=1; shift; fi
+OPENCV_DOC_ONLY=0
+if [ "${1:-}" = "--opencv-doc-only" ]; then OPENCV_DOC_ONLY=1; shift; fi
 DEST="${1:-data/registry}"
 PYTHON_BIN="${PYTHON:-}"
 if [ -z "$PYTHON_BIN" ]; then
@@ -43,34 +43,32 @@ deb_fetch() {
   printf '%s\n' "$deb"
 }
 
-# deb_unpack PACKAGE STAMP MEMBER...: extract only the named members (tar patterns) into DEST/PACKAGE and
-# write the package version to DEST/PACKAGE/STAMP. Skipped when that stamp, or the full set's ".stamp", exists.
+# deb_unpack PACKAGE MEMBER...: extract only the named members (tar patterns) into DEST/PACKAGE; the package
+# version goes to DEST/PACKAGE/.stamp, whose presence skips the package next time.
 deb_unpack() {
-  local package="$1" stamp="$2" deb target
-  shift 2
+  local package="$1" deb target
+  shift
   target="$DEST/$package"
-  if [ -f "$target/$stamp" ] || [ -f "$target/.stamp" ]; then step "$package: already in $target"; return; fi
+  if [ -f "$target/.stamp" ]; then step "$package: already in $target"; return; fi
   deb="$(deb_fetch "$package")"
   rm -rf "$target" && mkdir -p "$target"
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$target" --wildcards "$@"
-  dpkg-deb -f "$deb" Version > "$target/$stamp"
-  step "$package $(cat "$target/$stamp"): unpacked into $target"
+  dpkg-deb -f "$deb" Version > "$target/.stamp"
+  step "$package $(cat "$target/.stamp"): unpacked into $target"
 }
 
 OPENCV_DOC=./usr/share/doc/opencv-doc
-OPENCV_CLIPS=("$OPENCV_DOC/copyright" "$OPENCV_DOC/opencv4/html/box.mp4.gz" "$OPENCV_DOC/opencv4/html/cup.mp4.gz")
-if [ "$CLIPS_ONLY" = 1 ]; then
-  deb_unpack opencv-doc .stamp-clips "${OPENCV_CLIPS[@]}" "$OPENCV_DOC/examples/data/vtest.avi"
-else
-  deb_unpack opencv-doc .stamp "${OPENCV_CLIPS[@]}" "$OPENCV_DOC/examples/data/*"
-  deb_unpack mate-backgrounds .stamp ./usr/share/doc/mate-backgrounds/copyright "./usr/share/backgrounds/mate/nature/*"
+deb_unpack opencv-doc "$OPENCV_DOC/copyright" "$OPENCV_DOC/examples/data/*" \
+  "$OPENCV_DOC/opencv4/html/box.mp4.gz" "$OPENCV_DOC/opencv4/html/cup.mp4.gz"
+if [ "$OPENCV_DOC_ONLY" = 0 ]; then
+  deb_unpack mate-backgrounds ./usr/share/doc/mate-backgrounds/copyright "./usr/share/backgrounds/mate/nature/*"
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do
   [ -f "$clip" ] && [ ! -f "${clip%.gz}" ] && gunzip -k "$clip"
 done
 
-if [ "$CLIPS_ONLY" = 0 ]; then
+if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   target="$DEST/scikit-image"
   if [ -f "$target/.stamp" ]; then
     step "scikit-image: already in $target"

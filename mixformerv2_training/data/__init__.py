@@ -7,7 +7,11 @@ from .loader import EpochSampler, build_loader
 from .processing import InvalidSample, ProcessingParams, TrackingProcessing
 from .sampler import TrackingSampler
 from .sequences import SequenceInfo, TrackingDataset
+from .real_texture import RealTextureDataset
 from .synthetic import SyntheticTrackingDataset
+
+# Generated training sources (config ``type``): scenes rendered on demand from a seed.
+SCENE_DATASETS = {"synthetic": SyntheticTrackingDataset, "real_texture": RealTextureDataset}
 
 
 def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
@@ -16,12 +20,14 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
 
     options = {k: v for k, v in spec.items() if k not in ("type", "ratio")}
     kind = spec.get("type")
-    if kind == "synthetic":
+    if kind in SCENE_DATASETS:
         if "frame_size" in options:
             options["frame_size"] = tuple(options["frame_size"])
-        return SyntheticTrackingDataset(**options)
+        if "packages" in options:
+            options["packages"] = tuple(options["packages"])
+        return SCENE_DATASETS[kind](**options)
     if kind not in readers.READERS:
-        raise ValueError(f"unknown dataset type {kind!r}; choose one of {['synthetic'] + sorted(readers.READERS)}")
+        raise ValueError(f"unknown dataset type {kind!r}; choose one of {sorted(SCENE_DATASETS) + sorted(readers.READERS)}")
     return readers.READERS[kind](**options)
 
 
@@ -40,5 +46,6 @@ def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int,
     )
 
 
-__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "SequenceInfo", "SyntheticTrackingDataset",
+__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "RealTextureDataset", "SequenceInfo",
+           "SyntheticTrackingDataset",
            "TrackingDataset", "TrackingProcessing", "TrackingSampler", "build_dataset", "build_loader", "build_sampler"]

@@ -2,7 +2,7 @@
 with the registry videos they were drawn on, a missing package is named, and the built-in model is measured
 on the clips against a box that stays where it started.
 
-The videos come from Debian's opencv-doc, which `scripts/fetch_training_data.sh --clips-only` installs
+The videos come from Debian's opencv-doc, which `scripts/fetch_training_data.sh --opencv-doc-only` installs
 (scripts/test.sh does so before the tests); where it cannot be installed the tests that need frames skip.
 """
 from __future__ import annotations

@@ -1,0 +1,75 @@
+"""Real-texture training scenes (mixformerv2_training/data/real_texture.py): the generated scenes' motion drawn
+with registry photos and videos, deterministic for a seed, refusing a missing source by its package name, and
+usable by the training sampler as any other source.
+
+They need Debian's opencv-doc sample photos (`scripts/fetch_training_data.sh --opencv-doc-only`, which
+scripts/test.sh runs); where it cannot be installed the tests that draw scenes skip, saying so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mixformerv2_core.synthetic import SyntheticScene
+from mixformerv2_training.data import build_dataset, build_sampler
+from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
+
+SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
+        "packages": ["opencv-doc"]}
+
+
+@pytest.fixture(scope="module")
+def images() -> RealImages:
+    try:
+        return RealImages(("opencv-doc",))
+    except SourceMissing as missing:
+        pytest.skip(f"the real-texture scenes' package is not installed: {missing}")
+
+
+def test_a_missing_source_names_its_package_and_the_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+    with pytest.raises(SourceMissing, match=f"'mate-backgrounds' with `{FETCH_COMMAND}`"):
+        build_dataset({**SPEC, "packages": ["mate-backgrounds"]})
+
+
+def test_scenes_are_deterministic_for_a_seed(images):
+    first, again, other = (build_dataset({**SPEC, "seed_offset": offset}) for offset in (7, 7, 8))
+    for index in range(2):
+        np.testing.assert_array_equal(first.sequence_info(index).boxes, again.sequence_info(index).boxes)
+        for a, b in zip(first.frames(index, [0, 31, 59]), again.frames(index, [0, 31, 59])):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.frames(0, [5])[0], other.frames(0, [5])[0])
+
+
+def test_the_motion_is_the_generated_scenes_and_the_surfaces_are_real(images):
+    plain = SyntheticScene(seed=3, num_frames=60, frame_size=(120, 160))
+    real = RealTextureScene(images, seed=3, num_frames=60, frame_size=(120, 160), absence_prob=0)
+    np.testing.assert_array_equal(real.boxes, plain.boxes)
+    frame, generated = real.render(10), plain.render(10)
+    assert frame.shape == generated.shape and frame.dtype == np.uint8
+    # Photos, not generated patterns: neighbouring pixels are far more alike than in the noisy generated texture.
+    roughness = [np.abs(np.diff(f.astype(np.float32), axis=1)).mean() for f in (frame, generated)]
+    assert roughness[0] < roughness[1], roughness
+
+
+def test_scenes_hide_the_target_or_let_it_leave_and_come_back(images):
+    visible = [RealTextureScene(images, seed=seed, num_frames=60, frame_size=(120, 160), absence_prob=1.0).boxes
+               for seed in range(6)]
+    assert all(np.isnan(boxes).any() for boxes in visible)
+    assert all(np.isfinite(boxes[0]).all() and np.isfinite(boxes[-1]).all() for boxes in visible)
+
+
+def test_the_training_sampler_draws_from_real_texture_scenes(images):
+    data = {"datasets": [SPEC], "template_factor": 2.0, "search_factor": 4.0, "search_scale_jitter": 0.25,
+            "search_center_jitter": 3.0, "grayscale_prob": 0.0, "joint_flip_prob": 0.0, "crop_flip_prob": 0.0,
+            "brightness_jitter": 0.2, "samples_per_epoch": 4, "max_gap": 20, "sampler_mode": "causal",
+            "pos_prob": 0.5}
+    sampler = build_sampler(data, template_size=32, search_size=64, patch_size=8, seed=1, score_labels=True)
+    samples = [sampler[index] for index in range(4)]
+    assert samples[0]["template_images"].shape == (2, 3, 32, 32)
+    assert samples[0]["search_images"].shape == (3, 64, 64)
+    assert {float(sample["label"]) for sample in samples} <= {0.0, 1.0}
+    again = sampler[0]
+    for key, value in samples[0].items():
+        assert bool((value == again[key]).all()), key
