@@ -6,8 +6,7 @@ any --weights given, OpenCV's CSRT and KCF, and a box that stays where it starte
 opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
 this script loads it from --opencv-contrib before anything imports cv2.
 
-    scripts/fetch_training_data.sh --opencv-doc-only          # the clips' package (opencv-doc)
-    .venv/bin/pip install --no-deps --target data/registry/opencv-contrib -r requirements/benchmark-only/opencv-contrib.txt
+    scripts/fetch_training_data.sh --opencv-doc-only --opencv-contrib   # the clips' package, CSRT and KCF
     .venv/bin/python benchmarks/real_video.py [--trackers demo,demo-int8,csrt,kcf,static] [--json out.json]
 """
 from __future__ import annotations
@@ -45,7 +44,7 @@ def main(argv=None) -> None:
     if {"csrt", "kcf"} & set(wanted):
         if not (args.opencv_contrib / "cv2").is_dir():
             sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
-                     "run the pip command in this script's docstring, or leave csrt,kcf out of --trackers")
+                     "run scripts/fetch_training_data.sh --opencv-contrib, or leave csrt,kcf out of --trackers")
         sys.path.insert(0, str(args.opencv_contrib))  # before the project imports cv2
     run(args, wanted)
 

@@ -5,23 +5,34 @@
 # Nothing here is committed and nothing downloads at run time: this is a set-up step, like setup_env.sh.
 # Idempotent: a source whose stamp file exists is not fetched again (delete DEST/<source> to refetch).
 #
-# Usage: scripts/fetch_training_data.sh [--opencv-doc-only] [DEST]      (DEST default: data/registry)
+# Usage: scripts/fetch_training_data.sh [--opencv-doc-only] [--opencv-contrib] [DEST]   (DEST: data/registry)
 #   --opencv-doc-only   only Debian's opencv-doc (~96 MB download, 28 MB unpacked): the labelled clips' videos
 #                       and its sample photos, what the tests need (scripts/test.sh runs this)
+#   --opencv-contrib    also OpenCV's CSRT/KCF for benchmarks/real_video.py: the pinned wheel of
+#                       requirements/benchmark-only/opencv-contrib.txt into DEST/opencv-contrib (never into
+#                       .venv, whose opencv-python-headless owns the same `cv2` package)
 # Environment: PYTHON (default .venv/bin/python, else python3) runs `pip download` for scikit-image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OPENCV_DOC_ONLY=0
-if [ "${1:-}" = "--opencv-doc-only" ]; then OPENCV_DOC_ONLY=1; shift; fi
-DEST="${1:-data/registry}"
+OPENCV_CONTRIB=0
+DEST=data/registry
+for arg in "$@"; do
+  case "$arg" in
+    --opencv-doc-only) OPENCV_DOC_ONLY=1 ;;
+    --opencv-contrib) OPENCV_CONTRIB=1 ;;
+    -*) printf 'fetch_training_data.sh: error: unknown option %s\n' "$arg" >&2; exit 2 ;;
+    *) DEST="$arg" ;;
+  esac
+done
 PYTHON_BIN="${PYTHON:-}"
 if [ -z "$PYTHON_BIN" ]; then
   if [ -x .venv/bin/python ]; then PYTHON_BIN=.venv/bin/python; else PYTHON_BIN=python3; fi
 fi
 SKIMAGE_VERSION=0.26.0
 # scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
-SKIMAGE_IMAGES="astronaut.png brick.png camera.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
+SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
 
 step() { printf '[fetch] %s\n' "$*" >&2; }
 fail() { printf 'fetch_training_data.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -87,4 +98,17 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
     step "scikit-image $SKIMAGE_VERSION: sample photos in $target/skimage/data"
   fi
 fi
-step "done: $(du -sh "$DEST" --exclude downloads 2>/dev/null | cut -f1) in $DEST (downloads kept in $DOWNLOADS)"
+if [ "$OPENCV_CONTRIB" = 1 ]; then
+  target="$DEST/opencv-contrib"
+  requirements=requirements/benchmark-only/opencv-contrib.txt
+  if [ -f "$target/.stamp" ] && [ "$(cat "$target/.stamp")" = "$(sha256sum < "$requirements")" ]; then
+    step "opencv-contrib: already in $target"
+  else
+    step "installing $(grep -v '^#' "$requirements" | head -n1) into $target ..."
+    rm -rf "$target"
+    "$PYTHON_BIN" -m pip install --disable-pip-version-check --no-deps --target "$target" -r "$requirements" \
+      >"$DOWNLOADS/opencv-contrib.log" 2>&1 || fail "pip install -r $requirements failed (see $DOWNLOADS/opencv-contrib.log)"
+    sha256sum < "$requirements" > "$target/.stamp"
+  fi
+fi
+step "done: sources in $DEST (downloaded files kept in $DOWNLOADS)"
