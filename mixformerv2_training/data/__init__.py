@@ -8,10 +8,13 @@ from .processing import InvalidSample, ProcessingParams, TrackingProcessing
 from .sampler import TrackingSampler
 from .sequences import SequenceInfo, TrackingDataset
 from .real_texture import RealTextureDataset
+from .real_video_tracks import RealVideoTracks
 from .synthetic import SyntheticTrackingDataset
 
 # Generated training sources (config ``type``): scenes rendered on demand from a seed.
 SCENE_DATASETS = {"synthetic": SyntheticTrackingDataset, "real_texture": RealTextureDataset}
+# Sources built from the registry imagery by a seed, taking their options as they are.
+REGISTRY_DATASETS = {"real_video_tracks": RealVideoTracks}
 
 
 def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
@@ -26,8 +29,11 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
         if "packages" in options:
             options["packages"] = tuple(options["packages"])
         return SCENE_DATASETS[kind](**options)
+    if kind in REGISTRY_DATASETS:
+        return REGISTRY_DATASETS[kind](**options)
     if kind not in readers.READERS:
-        raise ValueError(f"unknown dataset type {kind!r}; choose one of {sorted(SCENE_DATASETS) + sorted(readers.READERS)}")
+        known = sorted(SCENE_DATASETS) + sorted(REGISTRY_DATASETS) + sorted(readers.READERS)
+        raise ValueError(f"unknown dataset type {kind!r}; choose one of {known}")
     return readers.READERS[kind](**options)
 
 
@@ -46,6 +52,6 @@ def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int,
     )
 
 
-__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "RealTextureDataset", "SequenceInfo",
+__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "RealTextureDataset", "RealVideoTracks", "SequenceInfo",
            "SyntheticTrackingDataset",
            "TrackingDataset", "TrackingProcessing", "TrackingSampler", "build_dataset", "build_loader", "build_sampler"]

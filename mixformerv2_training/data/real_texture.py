@@ -41,7 +41,8 @@ def _load_photo(path: Path) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _load_video(path: Path) -> tuple[np.ndarray, ...]:
+def load_video(path: Path) -> tuple[np.ndarray, ...]:
+    """Every VIDEO_FRAME_STEP-th frame of a video, RGB, at most MAX_VIDEO_SIDE large (cached per process)."""
     capture = cv2.VideoCapture(str(path))
     frames, index = [], 0
     while True:
@@ -69,7 +70,7 @@ class RealImages:
         return _load_photo(self.photos[int(rng.integers(len(self.photos)))])
 
     def video(self, rng: np.random.Generator) -> Optional[tuple[np.ndarray, ...]]:
-        return _load_video(self.videos[int(rng.integers(len(self.videos)))]) if self.videos else None
+        return load_video(self.videos[int(rng.integers(len(self.videos)))]) if self.videos else None
 
 
 def _cut(image: np.ndarray, rng: np.random.Generator, near: Optional[tuple[float, float]] = None) -> np.ndarray:

