@@ -1,5 +1,6 @@
-"""Trackers on the labelled real clips (data/real_clips/, docs/demo_model.md): OPE success AUC (21 IoU
-thresholds, frame 0 excluded), precision at 20 px, mean IoU and speed per tracker, median and p90 over clips.
+"""Trackers on the labelled real clips (data/real_clips/, docs/demo_model.md) and, with --real-texture N, on
+held-out real-texture scenes: OPE success AUC (21 IoU thresholds, frame 0 excluded), precision at 20 px, mean
+IoU and speed per tracker, median and p90 over sequences.
 
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
@@ -28,6 +29,10 @@ def _parse(argv=None) -> argparse.Namespace:
                         help="also run these weights on the torch backend (repeatable)")
     parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
     parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
+    parser.add_argument("--real-texture", type=int, default=0, metavar="N",
+                        help="also N held-out real-texture scenes (docs/demo_model.md; needs every registry source)")
+    parser.add_argument("--scene-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
+    parser.add_argument("--scene-frames", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads (default 2)")
     parser.add_argument("--opencv-contrib", type=Path, default=CONTRIB_DEFAULT,
                         help="folder holding opencv-contrib-python-headless (pip install --target)")
@@ -111,17 +116,70 @@ def _percentile(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
+def _evaluate(makers: dict, sequences: dict) -> dict:
+    """``{tracker: {sequence: numbers}}`` for ``sequences`` ``{name: (frames, boxes)}`` (first box given)."""
+    import numpy as np
+
+    from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve
+    from mixformerv2_core.evaluation.runner import track_frames
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, make in makers.items():
+        results[name] = {}
+        for sequence, (frames, gt) in sequences.items():
+            out = track_frames(make(), frames, gt[0])
+            errors = sequence_errors(out.boxes, gt, name=sequence)
+            step_ms = np.asarray(out.times[1:]) * 1000.0
+            results[name][sequence] = {
+                "auc": float(success_curve(errors.ious[1:]).mean()),
+                "precision20": float((errors.center_errors[1:] <= 20).mean()),
+                "mean_iou": float(errors.ious[1:].mean()),
+                "median_ms": _percentile(step_ms, 50), "p90_ms": _percentile(step_ms, 90), "frames": len(gt),
+            }
+        print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for r in results[name].values()), flush=True)
+    return results
+
+
+def _print_table(results: dict, columns: bool) -> None:
+    """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
+    names = list(next(iter(results.values())))
+    header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
+        "AUC median  p90 | P@20 median | mIoU median | step ms median  p90 | FPS median"
+    print(header)
+    print("-" * len(header))
+    for name, per_sequence in results.items():
+        rows = list(per_sequence.values())
+        auc, steps = [r["auc"] for r in rows], [r["median_ms"] for r in rows]
+        print(f"{name:>12s} | " + ("".join(f"{r['auc']:14.3f} | " for r in rows) if columns else "")
+              + f"{_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
+              + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
+              + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
+              + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
+                 f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
+                 f" | {1000.0 / _percentile(steps, 50):10.0f}"))
+
+
+def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
+    """Held-out real-texture scenes (seeds from the held-out range, target always present)."""
+    from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED
+    from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+
+    images = RealImages()
+    scenes = {}
+    for seed in range(HELD_OUT_SEED, HELD_OUT_SEED + count):
+        scene = RealTextureScene(images, seed=seed, num_frames=num_frames, frame_size=frame_size, absence_prob=0)
+        scenes[f"rt-{seed}"] = (list(scene), scene.boxes.copy())
+    return scenes
+
+
 def run(args, wanted: list[str]) -> None:
     import json
     import os
 
     import cv2
-    import numpy as np
     import torch
 
     from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu
-    from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve
-    from mixformerv2_core.evaluation.runner import track_frames
     from mixformerv2_training.data.real_clips import labelled_clips
 
     torch.set_num_threads(args.threads)
@@ -132,45 +190,27 @@ def run(args, wanted: list[str]) -> None:
         clips = [clip for clip in clips if clip.name in names]
         if not clips:
             sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
-    frames = {clip.name: list(clip.frames(args.max_frames)) for clip in clips}
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, make in _factories(args, wanted).items():
-        results[name] = {}
+    makers = _factories(args, wanted)
+    report = {}
+    if clips:
+        sequences = {}
         for clip in clips:
-            gt = clip.boxes[:len(frames[clip.name])]
-            out = track_frames(make(), frames[clip.name], gt[0])
-            errors = sequence_errors(out.boxes, gt, name=clip.name)
-            step_ms = np.asarray(out.times[1:]) * 1000.0
-            results[name][clip.name] = {
-                "auc": float(success_curve(errors.ious[1:]).mean()),
-                "precision20": float((errors.center_errors[1:] <= 20).mean()),
-                "mean_iou": float(errors.ious[1:].mean()),
-                "median_ms": _percentile(step_ms, 50), "p90_ms": _percentile(step_ms, 90),
-                "fps": 1000.0 / _percentile(step_ms, 50), "frames": len(gt),
-            }
-            print(f"  {name:>10s} {clip.name:<14s} AUC {results[name][clip.name]['auc']:.3f}", flush=True)
+            frames = list(clip.frames(args.max_frames))
+            sequences[clip.name] = (frames, clip.boxes[:len(frames)])
+        report["labelled real clips"] = _evaluate(makers, sequences)
+        print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
+    if args.real_texture:
+        scenes = _real_texture_scenes(args.real_texture, tuple(args.scene_size), args.scene_frames)
+        report["held-out real-texture scenes"] = _evaluate(makers, scenes)
     machine = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
                f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
                f"load average {os.getloadavg()[0]:.2f} at the end")
-    print(f"\nlabelled real clips: {', '.join(f'{c.name} ({len(frames[c.name])} frames)' for c in clips)}")
     print(f"machine: {machine}")
-    header = f"{'tracker':>12s} | " + " | ".join(f"{c.name:>14s}" for c in clips) + \
-        " | AUC median  p90 | P@20 median | mIoU median | step ms median  p90 | FPS median"
-    print(header)
-    print("-" * len(header))
-    for name, per_clip in results.items():
-        rows = list(per_clip.values())
-        auc = [r["auc"] for r in rows]
-        steps = [r["median_ms"] for r in rows]
-        print(f"{name:>12s} | " + " | ".join(f"{r['auc']:14.3f}" for r in rows)
-              + f" | {_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
-              + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
-              + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
-              + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
-                 f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
-                 f" | {1000.0 / _percentile(steps, 50):10.0f}"))
+    for title, results in report.items():
+        print(f"\n{title}")
+        _print_table(results, columns=len(next(iter(results.values()))) <= 6)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
 
 
 if __name__ == "__main__":
