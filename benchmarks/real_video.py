@@ -1,6 +1,7 @@
 """Trackers on the labelled real clips (data/real_clips/, docs/demo_model.md) and, with --real-texture N, on
 held-out real-texture scenes: OPE success AUC (21 IoU thresholds, frame 0 excluded), precision at 20 px, mean
-IoU and speed per tracker, median and p90 over sequences.
+IoU and speed per tracker, median and p90 over sequences, and the ROC AUC of each tracker's confidence as a
+test for tracked frames (IoU > 0.5), pooled over sequences.
 
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
@@ -126,6 +127,7 @@ def _evaluate(makers: dict, sequences: dict) -> dict:
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, make in makers.items():
         results[name] = {}
+        scores, ious = [], []
         for sequence, (frames, gt) in sequences.items():
             out = track_frames(make(), frames, gt[0])
             errors = sequence_errors(out.boxes, gt, name=sequence)
@@ -136,24 +138,43 @@ def _evaluate(makers: dict, sequences: dict) -> dict:
                 "mean_iou": float(errors.ious[1:].mean()),
                 "median_ms": _percentile(step_ms, 50), "p90_ms": _percentile(step_ms, 90), "frames": len(gt),
             }
-        print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for r in results[name].values()), flush=True)
+            scores.append(out.scores[1:])
+            ious.append(errors.ious[1:])
+        results[name]["all"] = {"score_roc_auc": score_roc_auc(np.concatenate(scores), np.concatenate(ious) > 0.5)}
+        print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for k, r in results[name].items() if k != "all"),
+              flush=True)
     return results
+
+
+def score_roc_auc(scores, tracked) -> float:
+    """ROC AUC of the confidence as a test for 'tracked' (IoU > 0.5) frames: the chance that a tracked frame
+    scores higher than a lost one (ties count half); NaN when either kind is missing.
+    """
+    import numpy as np
+
+    scores, tracked = np.asarray(scores, dtype=np.float64), np.asarray(tracked, dtype=bool)
+    positive, negative = scores[tracked], scores[~tracked]
+    if not len(positive) or not len(negative):
+        return float("nan")
+    higher = (positive[:, None] > negative[None, :]).mean()
+    return float(higher + 0.5 * (positive[:, None] == negative[None, :]).mean())
 
 
 def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
-    names = list(next(iter(results.values())))
+    names = [name for name in next(iter(results.values())) if name != "all"]
     header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
-        "AUC median  p90 | P@20 median | mIoU median | step ms median  p90 | FPS median"
+        "AUC median  p90 | P@20 median | mIoU median | score ROC | step ms median  p90 | FPS median"
     print(header)
     print("-" * len(header))
     for name, per_sequence in results.items():
-        rows = list(per_sequence.values())
+        rows = [per_sequence[sequence] for sequence in names]
         auc, steps = [r["auc"] for r in rows], [r["median_ms"] for r in rows]
         print(f"{name:>12s} | " + ("".join(f"{r['auc']:14.3f} | " for r in rows) if columns else "")
               + f"{_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
               + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
               + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
+              + f" | {per_sequence['all']['score_roc_auc']:9.3f}"
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))
@@ -208,7 +229,7 @@ def run(args, wanted: list[str]) -> None:
     print(f"machine: {machine}")
     for title, results in report.items():
         print(f"\n{title}")
-        _print_table(results, columns=len(next(iter(results.values()))) <= 6)
+        _print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
 
