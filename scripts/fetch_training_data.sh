@@ -45,7 +45,8 @@ deb_fetch() {
   local package="$1" deb
   deb="$(ls "$DOWNLOADS/${package}"_*.deb 2>/dev/null | head -n1 || true)"
   if [ -z "$deb" ]; then
-    command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install the Debian package '$package' by other means and unpack it into $DEST/$package"
+    command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
+      || fail "apt-get/dpkg-deb not found: install the Debian package '$package' by other means and unpack it into $DEST/$package"
     step "downloading Debian package $package ..."
     (cd "$DOWNLOADS" && apt-get download "$package" >/dev/null 2>"$DOWNLOADS/$package.log") \
       || fail "apt-get download $package failed (see $DOWNLOADS/$package.log; run 'apt-get update' first?)"
@@ -76,7 +77,7 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do
-  [ -f "$clip" ] && [ ! -f "${clip%.gz}" ] && gunzip -k "$clip"
+  if [ -f "$clip" ] && [ ! -f "${clip%.gz}" ]; then gunzip -k "$clip"; fi
 done
 
 if [ "$OPENCV_DOC_ONLY" = 0 ]; then
