@@ -31,7 +31,7 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
     parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
     parser.add_argument("--real-texture", type=int, default=0, metavar="N",
-                        help="also N held-out real-texture scenes (docs/demo_model.md; needs every registry source)")
+                        help="also N held-out real-texture scenes (held-out seeds and photos; needs every registry source)")
     parser.add_argument("--scene-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     parser.add_argument("--scene-frames", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads (default 2)")
@@ -181,11 +181,11 @@ def _print_table(results: dict, columns: bool) -> None:
 
 
 def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
-    """Held-out real-texture scenes (seeds from the held-out range, target always present)."""
+    """Held-out real-texture scenes: held-out seeds and photos, the target always present."""
     from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED
     from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
 
-    images = RealImages()
+    images = RealImages(split="held_out")  # photos no training scene shows
     scenes = {}
     for seed in range(HELD_OUT_SEED, HELD_OUT_SEED + count):
         scene = RealTextureScene(images, seed=seed, num_frames=num_frames, frame_size=frame_size, absence_prob=0)

@@ -58,12 +58,25 @@ def load_video(path: Path) -> tuple[np.ndarray, ...]:
     return tuple(frames)
 
 
+SPLITS = ("train", "held_out", "all")
+HELD_OUT_EVERY = 5  # every fifth photo of the curated lists is kept for held-out scenes
+
+
 class RealImages:
-    """The registry photos and videos a dataset draws from; files load lazily, once per process."""
+    """The registry photos and videos a dataset draws from; files load lazily, once per process.
+
+    ``split``: ``"train"`` (four photos in five, and the videos), ``"held_out"`` (the fifth photo, no videos:
+    there are only two), or ``"all"``; held-out scenes thus never show a training photo.
+    """
 
     def __init__(self, packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
-                 videos: bool = True) -> None:
-        self.photos = photo_paths(tuple(packages))  # SourceMissing names the first absent package
+                 videos: bool = True, split: str = "train") -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        photos = photo_paths(tuple(packages))  # SourceMissing names the first absent package
+        held_out = [index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 for index in range(len(photos))]
+        self.photos = [path for path, out in zip(photos, held_out) if split == "all" or out == (split == "held_out")]
+        videos = videos and split != "held_out"
         self.videos = video_paths(tuple(p for p in packages if p == "opencv-doc")) if videos else []
 
     def photo(self, rng: np.random.Generator) -> np.ndarray:
@@ -162,16 +175,17 @@ class RealTextureScene(SyntheticScene):
 
 class RealTextureDataset(SyntheticTrackingDataset):
     """Real-texture scenes as a training source (config ``type: real_texture``): sequence ``i`` is the scene
-    with seed ``seed_offset + i``; ``packages`` are the registry sources to draw from (all must be installed).
+    with seed ``seed_offset + i``; ``packages`` are the registry sources to draw from (all must be installed),
+    ``split`` which of their photos (:class:`RealImages`).
     """
 
     def __init__(self, num_sequences: int = 500, num_frames: int = 200, frame_size: tuple[int, int] = (240, 320),
                  seed_offset: int = 0, cache_size: int = 64, name: str = "real_texture",
                  scene_options: Optional[dict] = None,
                  packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
-                 videos: bool = True) -> None:
+                 videos: bool = True, split: str = "train") -> None:
         super().__init__(num_sequences, num_frames, frame_size, seed_offset, cache_size, name, scene_options)
-        self.images = RealImages(packages, videos)
+        self.images = RealImages(packages, videos, split)
 
     def make_scene(self, seed: int) -> SyntheticScene:
         return RealTextureScene(self.images, seed=seed, num_frames=self.num_frames, frame_size=self.frame_size,

@@ -105,3 +105,10 @@ def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
     assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
     sample = build_sampler(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
     assert sample["search_images"].shape == (3, 64, 64)
+
+
+def test_held_out_scenes_show_no_training_photo(images):
+    train, held_out = RealImages(("opencv-doc",), split="train"), RealImages(("opencv-doc",), split="held_out")
+    assert train.photos and held_out.photos and not set(train.photos) & set(held_out.photos)
+    assert set(train.photos) | set(held_out.photos) == set(RealImages(("opencv-doc",), split="all").photos)
+    assert train.videos and not held_out.videos
