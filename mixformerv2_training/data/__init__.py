@@ -49,6 +49,7 @@ def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int,
         datasets, [spec.get("ratio", 1) for spec in data["datasets"]], TrackingProcessing(params, train=train),
         samples_per_epoch=data["samples_per_epoch"], max_gap=data["max_gap"], mode=data["sampler_mode"], seed=seed,
         score_labels=score_labels, pos_prob=data["pos_prob"],
+        distractor_negative_prob=data["distractor_negative_prob"], search_factor=params.search_factor,
     )
 
 

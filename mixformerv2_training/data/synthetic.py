@@ -60,6 +60,10 @@ class SyntheticTrackingDataset:
         boxes = self.scene(index).boxes
         return SequenceInfo(boxes=boxes, visible=np.ones(len(boxes), dtype=bool))
 
+    def distractor_boxes(self, index: int, frame_id: int) -> np.ndarray:
+        """``(K, 4)`` boxes of the scene's look-alikes in a frame (hard negatives for the score stage)."""
+        return self.scene(index).distractor_boxes(int(frame_id))
+
     def frames(self, index: int, frame_ids: Sequence[int]) -> list[np.ndarray]:
         scene = self.scene(index)
         return [scene.render(int(i)) for i in frame_ids]

@@ -67,7 +67,7 @@ def sampler_data(spec: dict) -> dict:
     return {"datasets": [spec], "template_factor": 2.0, "search_factor": 4.0, "search_scale_jitter": 0.25,
             "search_center_jitter": 3.0, "grayscale_prob": 0.0, "joint_flip_prob": 0.0, "crop_flip_prob": 0.0,
             "brightness_jitter": 0.2, "samples_per_epoch": 4, "max_gap": 10, "sampler_mode": "causal",
-            "pos_prob": 0.5}
+            "pos_prob": 0.5, "distractor_negative_prob": 0.0}
 
 
 def test_the_training_sampler_draws_from_real_texture_scenes(images):
@@ -112,3 +112,29 @@ def test_held_out_scenes_show_no_training_photo(images):
     assert train.photos and held_out.photos and not set(train.photos) & set(held_out.photos)
     assert set(train.photos) | set(held_out.photos) == set(RealImages(("opencv-doc",), split="all").photos)
     assert train.videos and not held_out.videos
+
+
+def test_score_negatives_can_be_cut_around_a_look_alike_away_from_the_target(images):
+    data = {**sampler_data({**SPEC, "scene_options": {"num_distractors": 3, "absence_prob": 0}}),
+            "distractor_negative_prob": 1.0}
+    sampler = build_sampler(data, template_size=32, search_size=64, patch_size=8, seed=2, score_labels=True)
+    dataset = sampler.datasets[0]
+    found = 0
+    for index in range(len(dataset)):
+        info = dataset.sequence_info(index)
+        for frame_id in range(0, 60, 6):
+            negative = sampler._distractor_negative(dataset, index, info, frame_id, np.random.default_rng(frame_id))
+            if negative is None:
+                continue
+            found += 1
+            frame, box = negative
+            assert any(np.array_equal(box, d) for d in dataset.distractor_boxes(index, frame_id))
+            np.testing.assert_array_equal(frame, dataset.frames(index, [frame_id])[0])
+            # the search crop around the look-alike does not reach the target
+            half = 4.0 * np.sqrt(box[2] * box[3]) / 2
+            target = info.boxes[frame_id]
+            gap = np.abs(target[:2] + target[2:] / 2 - (box[:2] + box[2:] / 2)) - target[2:] / 2
+            assert (gap > half).any()
+    assert found
+    labels = [float(sampler[index]["label"]) for index in range(4)]
+    assert 0.0 in labels
