@@ -2,10 +2,10 @@
 change, panning camera, look-alike distractors, a sweeping occluder, hiding and leaving the frame) drawn with
 real imagery from the package registries instead of generated patterns (docs/demo_model.md, "Data sources").
 
-The target is a crop of a real photo, the distractors are other crops of the same photo (look-alikes), the
-occluder a crop of another photo, the background another photo or a real video playing behind; on top come
-in-plane rotation of the target, illumination drift and motion blur. Everything is a pure function of the
-scene seed and the installed files, as for the generated scenes.
+The target is a crop of a real photo (with an object-like outline two times in three), the distractors are other
+crops of the same photo (look-alikes), the occluder a crop of another photo, the background another photo or a
+real video playing behind; on top come in-plane rotation of the target, illumination drift and motion blur.
+Everything is a pure function of the scene seed and the installed files, as for the generated scenes.
 """
 from __future__ import annotations
 
@@ -100,6 +100,26 @@ def _cut(image: np.ndarray, rng: np.random.Generator, near: Optional[tuple[float
     return _fit(np.ascontiguousarray(image[y:y + h, x:x + w]), TEXTURE_SIDE)
 
 
+def silhouette(rng: np.random.Generator, size: int = TEXTURE_SIDE) -> Optional[np.ndarray]:
+    """An object-like outline for a cut-out, as a ``size x size`` mask touching all four sides (so the box stays
+    tight): an ellipse or the rectangle with its corners cut off at random depths; None (the whole rectangle)
+    a third of the time.
+    """
+    kind = int(rng.integers(3))
+    if kind == 0:
+        return None
+    mask = np.zeros((size, size), np.uint8)
+    if kind == 1:
+        cv2.ellipse(mask, (size // 2, size // 2), (size // 2, size // 2), 0, 0, 360, 1, -1)
+    else:
+        cut = rng.uniform(0.1, 0.35, 4) * size  # top-left, top-right, bottom-right, bottom-left
+        end = size - 1
+        corners = [[cut[0], 0], [end - cut[1], 0], [end, cut[1]], [end, end - cut[2]], [end - cut[2], end],
+                   [cut[3], end], [0, end - cut[3]], [0, cut[0]]]
+        cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 1)
+    return mask
+
+
 class RealTextureScene(SyntheticScene):
     """A :class:`SyntheticScene` whose every surface is real imagery; boxes and visibility are the scene's."""
 
@@ -124,6 +144,8 @@ class RealTextureScene(SyntheticScene):
         centre = (rng.uniform(0, source.shape[1]), rng.uniform(0, source.shape[0]))
         for mover in self._distractors:
             mover.texture = _cut(source, rng, near=centre)
+        # Object-like outlines for the target and its look-alikes (the occluder stays a bar).
+        self._masks = {id(mover): silhouette(rng) for mover in [self._target, *self._distractors]}
         if self._occluder is not None:
             self._occluder.texture = _cut(images.photo(rng), rng)
         self._size = self._background.shape[1::-1]
@@ -146,14 +168,17 @@ class RealTextureScene(SyntheticScene):
 
     def _paste(self, frame: np.ndarray, mover, index: int, clamp: bool = True) -> None:
         angle = float(self._angles[index]) if mover is self._target else 0.0
-        if abs(angle) < 1.0:
+        outline = self._masks.get(id(mover))
+        if abs(angle) < 1.0 and outline is None:
             super()._paste(frame, mover, index, clamp)
             return
-        # The turned cut-out inside the target's box: its corners let the scene behind show through.
+        # The outlined and turned cut-out inside the mover's box: the scene behind shows around it.
         x, y, w, h = self._rect(mover, index, clamp)
         turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         patch = cv2.warpAffine(cv2.resize(mover.texture, (w, h)), turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(np.ones((h, w), np.uint8), turn, (w, h)).astype(bool)
+        shape = np.ones((h, w), np.uint8) if outline is None else cv2.resize(outline, (w, h),
+                                                                               interpolation=cv2.INTER_NEAREST)
+        mask = cv2.warpAffine(shape, turn, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, self.width), min(y + h, self.height)
         if x0 < x1 and y0 < y1:
             region, keep = frame[y0:y1, x0:x1], mask[y0 - y:y1 - y, x0 - x:x1 - x]

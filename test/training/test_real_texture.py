@@ -13,7 +13,7 @@ import pytest
 
 from mixformerv2_core.synthetic import SyntheticScene
 from mixformerv2_training.data import build_dataset, build_sampler
-from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, silhouette
 from mixformerv2_training.data.real_video_tracks import follow_patch
 from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
 
@@ -138,3 +138,12 @@ def test_score_negatives_can_be_cut_around_a_look_alike_away_from_the_target(ima
     assert found
     labels = [float(sampler[index]["label"]) for index in range(4)]
     assert 0.0 in labels
+
+
+def test_outlines_keep_the_box_tight_and_show_the_scene_behind():
+    masks = [silhouette(np.random.default_rng(seed)) for seed in range(30)]
+    outlined = [mask for mask in masks if mask is not None]
+    assert len(outlined) >= 10 and len(outlined) < len(masks)  # some cut-outs stay whole rectangles
+    for mask in outlined:
+        assert mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()  # touches every side
+        assert 0.6 < mask.mean() < 0.95  # an object, not a sliver and not the whole box
