@@ -35,7 +35,9 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["mixformerv2_core*", "mixformerv2_ros*", "mixformerv2_training*"]),
-    package_data={"mixformerv2_core": ["assets/*", "configs/*.yaml"], "mixformerv2_training": ["configs/*.yaml"]},
+    package_data={"mixformerv2_core": ["assets/*"], "mixformerv2_training": ["configs/*.yaml"],
+                  # bags.types registers vision_msgs from these field layouts (no vision_msgs install needed)
+                  "mixformerv2_ros": ["interfaces/vision_msgs/msg/*.msg"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),

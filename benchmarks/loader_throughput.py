@@ -13,14 +13,14 @@ import time
 import torch
 
 from mixformerv2_training.config import load_config
-from mixformerv2_training.data import build_loader, build_sampler
+from mixformerv2_training.data import build_loader, build_training_dataset
 from mixformerv2_training.stages import student_config
 
 
 def measure(config: dict, workers: int, batches: int, pin_memory: bool) -> list[float]:
     model = student_config(config["model"])
     data = dict(config["data"], num_workers=workers, samples_per_epoch=(batches + 2) * config["data"]["batch_size"])
-    dataset = build_sampler(data, model.template_size, model.search_size, model.patch_size, seed=config["seed"])
+    dataset = build_training_dataset(data, model.template_size, model.search_size, model.patch_size, seed=config["seed"])
     loader, sampler = build_loader(dataset, data["batch_size"], workers, pin_memory=pin_memory)
     sampler.set_position(1)
     times, tick = [], time.perf_counter()

@@ -3,8 +3,23 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
+
+@dataclass(frozen=True)
+class CropSpec:
+    """What tracking needs to know of a network: its patch and crop sizes. They also pick the network's row of
+    ``VARIANT_TRACKING`` (:func:`tracking_defaults`), so a backend hands the tracker this and nothing more.
+    """
+
+    patch_size: int
+    template_size: int
+    search_size: int
+
+    @property
+    def family(self) -> Optional[str]:
+        """The released variant cropped this way (``None``: generic defaults)."""
+        return crop_family(self.patch_size, self.template_size, self.search_size)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,11 @@ class ModelConfig:
     @property
     def mlp_hidden_dim(self) -> int:
         return int(round(self.embed_dim * self.mlp_ratio))
+
+    @property
+    def crop_spec(self) -> CropSpec:
+        """The part of this configuration the tracker reads (derived here only)."""
+        return CropSpec(self.patch_size, self.template_size, self.search_size)
 
     @property
     def template_grid(self) -> int:
@@ -142,14 +162,14 @@ VARIANT_TRACKING: dict[str, TrackingDefaults] = {
 GENERIC_TRACKING = dataclasses.replace(VARIANT_TRACKING["B"])
 
 
-def tracking_family(config: ModelConfig) -> Optional[str]:
+def tracking_family(config: Union[ModelConfig, CropSpec]) -> Optional[str]:
     """The released variant ``config`` is, or is being distilled into: same patch and crop sizes.
 
     Distillation intermediates (a 12-block student at 224, an S before MLP reduction) are cropped and tracked
     like the variant they become, so they share its row of ``VARIANT_TRACKING``.
     """
-    exact = variant_name(config)
-    return exact if exact is not None else crop_family(config.patch_size, config.template_size, config.search_size)
+    spec = config if isinstance(config, CropSpec) else config.crop_spec
+    return spec.family
 
 
 def crop_family(patch_size: int, template_size: int, search_size: int) -> Optional[str]:
@@ -160,15 +180,15 @@ def crop_family(patch_size: int, template_size: int, search_size: int) -> Option
     return None
 
 
-def tracking_defaults(config: ModelConfig) -> TrackingDefaults:
+def tracking_defaults(config: Union[ModelConfig, CropSpec]) -> TrackingDefaults:
+    """The row of ``VARIANT_TRACKING`` a network of these crop sizes is tracked with."""
     family = tracking_family(config)
     return VARIANT_TRACKING[family] if family is not None else GENERIC_TRACKING
 
 
 def training_crop_defaults(patch_size: int, template_size: int, search_size: int) -> dict[str, float]:
     """Template and search factors the official stage configs crop training samples of these sizes with."""
-    family = crop_family(patch_size, template_size, search_size)
-    row = VARIANT_TRACKING[family] if family is not None else GENERIC_TRACKING
+    row = tracking_defaults(CropSpec(patch_size, template_size, search_size))
     return {"template_factor": row.template_factor, "search_factor": row.train_search_factor}
 
 
@@ -189,6 +209,6 @@ def variant_name(config: ModelConfig) -> str | None:
     return None
 
 
-__all__ = ["GENERIC_TRACKING", "ModelConfig", "TrackingDefaults", "VARIANTS", "VARIANT_TRACKING", "crop_family", "tracking_defaults",
+__all__ = ["CropSpec", "GENERIC_TRACKING", "ModelConfig", "TrackingDefaults", "VARIANTS", "VARIANT_TRACKING", "crop_family", "tracking_defaults",
            "training_crop_defaults",
            "tracking_family", "variant_config", "variant_name"]

@@ -52,10 +52,14 @@ def normalize_crop(crop: np.ndarray, color_order: str, out: Optional[np.ndarray]
 
 
 def normalization_table(color_order: str) -> np.ndarray:
-    """``(3, 256)`` float32: output channel ``c`` of a pixel value ``v``, computed exactly as :func:`normalize_crop`."""
+    """``(3, 256)`` float32: row ``c`` is the normalised value of each pixel value ``v`` of input channel ``c``
+    of a frame in ``color_order``, computed exactly as :func:`normalize_crop` (a BGR frame's channel 0 is blue).
+    """
     levels = np.arange(256, dtype=np.float32) / np.float32(255.0)
-    table = (levels[None, :] - IMAGENET_MEAN[:, None]) / IMAGENET_STD[:, None]
-    return np.ascontiguousarray(table.astype(np.float32))
+    table = ((levels[None, :] - IMAGENET_MEAN[:, None]) / IMAGENET_STD[:, None]).astype(np.float32)
+    if check_color_order(color_order) == "bgr":  # input channel c holds colour 2 - c
+        table = table[::-1]
+    return np.ascontiguousarray(table)
 
 
 class FusedCropper:
@@ -73,9 +77,7 @@ class FusedCropper:
 
     def __init__(self, color_order: str = "rgb") -> None:
         self.color_order = check_color_order(color_order)
-        table = normalization_table("rgb")
-        if self.color_order == "bgr":  # input channel c holds colour 2 - c
-            table = table[::-1]
+        table = normalization_table(self.color_order)
         self._table = np.ascontiguousarray(table.T.reshape(256, 1, 3))  # per input channel, for cv2.LUT
         self._patch = np.zeros((0, 0, 3), dtype=np.uint8)
         self._resized: dict[int, np.ndarray] = {}

@@ -17,7 +17,7 @@ import torch
 from .backends import InferenceBackend, create_backend
 from .backends.base import NetworkInput
 from .checkpoint import LoadedCheckpoint, read_checkpoint
-from .config import VARIANT_TRACKING, ModelConfig, tracking_defaults
+from .config import VARIANT_TRACKING, CropSpec, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
 from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, is_near, search_windows, target_patch,
@@ -112,7 +112,7 @@ _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerParams)}
 
 
 def resolve_params(
-    config: ModelConfig,
+    config: Union[ModelConfig, CropSpec],
     preset: Optional[str] = None,
     checkpoint_defaults: Optional[Mapping[str, Any]] = None,
     **overrides: Any,
@@ -132,7 +132,7 @@ def resolve_params(
     return with_model_defaults(TrackerParams(**values), config).validate()
 
 
-def with_model_defaults(params: TrackerParams, config: ModelConfig) -> TrackerParams:
+def with_model_defaults(params: TrackerParams, config: Union[ModelConfig, CropSpec]) -> TrackerParams:
     """Fills every unset (None) setting from the model's row of the variant table."""
     row = tracking_defaults(config)
     for name in ("search_factor", "template_factor", "update_interval", "update_threshold"):
@@ -141,7 +141,7 @@ def with_model_defaults(params: TrackerParams, config: ModelConfig) -> TrackerPa
     return params
 
 
-def _preset_values(config: ModelConfig, preset: Optional[str]) -> Mapping[str, Any]:
+def _preset_values(config: Union[ModelConfig, CropSpec], preset: Optional[str]) -> Mapping[str, Any]:
     if preset in (None, "", "default"):
         return {}
     presets = tracking_defaults(config).presets
@@ -195,10 +195,10 @@ class MultiTargetTracker:
 
     def __init__(self, backend: InferenceBackend, params: Optional[TrackerParams] = None) -> None:
         self.backend = backend
-        self.config: ModelConfig = backend.config
-        self.params = with_model_defaults(params or TrackerParams(), self.config).validate()
+        self.crop_spec: CropSpec = backend.crop_spec
+        self.params = with_model_defaults(params or TrackerParams(), self.crop_spec).validate()
         self._targets: dict[Hashable, _TargetState] = {}
-        self._crops = crops_for(backend, self.params, self.config.search_size)
+        self._crops = crops_for(backend, self.params, self.crop_spec.search_size)
 
     @classmethod
     def from_checkpoint(
@@ -217,6 +217,13 @@ class MultiTargetTracker:
         engine = create_backend(backend, checkpoint, device=device, precision=precision,
                                 use_cache=tracker_params.use_cache, **dict(backend_options or {}))
         return cls(engine, tracker_params)
+
+    @property
+    def config(self) -> Optional[ModelConfig]:
+        """The backend's description of its network, where it keeps one (every registered backend does);
+        tracking itself reads only ``crop_spec``.
+        """
+        return getattr(self.backend, "config", None)
 
     @property
     def target_ids(self) -> list:
@@ -246,7 +253,7 @@ class MultiTargetTracker:
             target.states.rules = rules
 
     def _template(self, source: Any, box: Box) -> NetworkInput:
-        return self._crops.template(source, crop_window(box, self.params.template_factor, self.config.template_size))
+        return self._crops.template(source, crop_window(box, self.params.template_factor, self.crop_spec.template_size))
 
     def add(self, target_id: Hashable, frame: np.ndarray, box_xywh: Sequence[float]) -> TrackResult:
         """Start (or restart) tracking ``target_id`` from ``box_xywh`` in ``frame``."""
@@ -294,7 +301,7 @@ class MultiTargetTracker:
 
     def _search_windows(self, target: _TargetState, frame: np.ndarray) -> list[CropWindow]:
         """The window around the box; for a lost target under ``reacquire="wide"`` also the wide search's."""
-        params, size = self.params, self.config.search_size
+        params, size = self.params, self.crop_spec.search_size
         if params.reacquire == "wide" and target.states.state is TargetState.LOST:
             cap = params.reacquire_windows
             proposals = [] if target.patch is None or cap < 2 else appearance_proposals(
@@ -365,8 +372,12 @@ class MixFormerV2Tracker:
         return self._multi.params
 
     @property
-    def config(self) -> ModelConfig:
+    def config(self) -> Optional[ModelConfig]:
         return self._multi.config
+
+    @property
+    def crop_spec(self) -> CropSpec:
+        return self._multi.crop_spec
 
     @property
     def initialized(self) -> bool:

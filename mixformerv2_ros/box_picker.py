@@ -21,8 +21,12 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2D
 
+from mixformerv2_core.cli.runner import run_command
+from mixformerv2_core.errors import InputError
+
 from .detection_messages import detection_from_box
 from .image_conversion import ImageConversionError, compressed_to_frame, image_to_frame
+from .ros_args import init_ros
 
 WINDOW = "mixformerv2 box picker"
 PROG = "mixformerv2-box-picker"
@@ -108,6 +112,11 @@ def main(args: Optional[list] = None) -> int:
     parser.add_argument("--id", default="0", help="target id of the box")
     parser.add_argument("--compressed", action="store_true", help="subscribe to <image>/compressed")
     options, ros_args = parser.parse_known_args(args)
+    return run_command(PROG, lambda: pick(options, ros_args))
+
+
+def pick(options: argparse.Namespace, ros_args: Sequence[str]) -> int:
+    """Opens the window and sends boxes until the user quits (``q``/Esc) or Ctrl-C."""
     problem = window_problem()
     if problem is None:
         try:
@@ -115,8 +124,8 @@ def main(args: Optional[list] = None) -> int:
         except cv2.error as error:
             problem = f"cannot open a window ({error.msg.strip()})"
     if problem is not None:
-        parser.exit(2, f"{PROG}: error: {problem}; {NO_WINDOW_HINT}\n")
-    rclpy.init(args=ros_args)
+        raise InputError(f"{problem}; {NO_WINDOW_HINT}")
+    init_ros(ros_args)
     node = BoxPicker(options.image, options.init_topic, options.id, options.compressed)
     spinner = threading.Thread(target=rclpy.spin, args=(node,), daemon=True)
     spinner.start()

@@ -21,13 +21,16 @@ from typing import Callable, Iterator, Optional, Sequence
 import numpy as np
 import rclpy
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D
 
+from mixformerv2_core.cli.runner import run_command
+from mixformerv2_core.errors import InputError
+
 from .detection_messages import detection_from_box
 from .image_conversion import frame_to_compressed, frame_to_image
+from .ros_args import init_ros, without_ros_args
 from .stamps import stamp_to_ns
 
 NODE_NAME = "camera"
@@ -136,7 +139,7 @@ class CameraPublisher:
     def __init__(self, args: argparse.Namespace, ros_args: Sequence[str]) -> None:
         self.args = args
         self.context = rclpy.Context()
-        rclpy.init(args=list(ros_args), context=self.context)
+        init_ros(ros_args, self.context)
         self.node = rclpy.create_node(NODE_NAME, context=self.context)
         reliability = ReliabilityPolicy.RELIABLE if args.reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(1, args.depth), reliability=reliability)
@@ -211,15 +214,21 @@ class CameraPublisher:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(remove_ros_args(["prog"] + argv)[1:])
+    try:
+        plain = without_ros_args(["prog", *argv])[1:]
+    except InputError as error:
+        parser.error(str(error))
+    args = parser.parse_args(plain)
     if args.depth < 1 or args.frames < 0:
         parser.error("--depth must be at least 1 and --frames at least 0")
-    try:
-        stream = _open_stream(args.source, args.size, args.frames)
-    except (ValueError, OSError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
     ros_args = argv[argv.index("--ros-args"):] if "--ros-args" in argv else []
-    camera = CameraPublisher(args, ["prog"] + ros_args)
+    return run_command(parser.prog, lambda: publish(parser.prog, args, ros_args))
+
+
+def publish(prog: str, args: argparse.Namespace, ros_args: Sequence[str]) -> int:
+    """Opens the source and publishes it until it ends or a signal comes; prints a summary line."""
+    stream = _open_stream(args.source, args.size, args.frames)
+    camera = CameraPublisher(args, ["prog", *ros_args])
 
     def stop(*_):
         camera.stopping = True
@@ -229,17 +238,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
     try:
         if args.wait_subscribers > 0 and not camera.wait_for_subscribers(args.wait_subscribers) and not args.quiet:
-            print(f"{parser.prog}: no subscriber after {args.wait_subscribers:.1f} s; publishing anyway", flush=True)
+            print(f"{prog}: no subscriber after {args.wait_subscribers:.1f} s; publishing anyway", flush=True)
         if args.start_delay > 0:
             time.sleep(args.start_delay)
         if not args.quiet:
             topics = ", ".join(publisher.topic_name for publisher in camera._image_publishers())
-            print(f"{parser.prog}: publishing {args.source} at {args.rate:g} Hz on {topics}", flush=True)
+            print(f"{prog}: publishing {args.source} at {args.rate:g} Hz on {topics}", flush=True)
         started = time.perf_counter()
         camera.run(stream)
     finally:
         elapsed = time.perf_counter() - started
-        print(f"{parser.prog}: published {camera.published} frames in {elapsed:.1f} s "
+        print(f"{prog}: published {camera.published} frames in {elapsed:.1f} s "
               f"({camera.published / max(elapsed, 1e-9):.1f} Hz; {camera.late} late)", flush=True)
         camera.close()
     return 0

@@ -19,10 +19,13 @@ import sys
 import time
 from typing import Optional, Sequence
 
+from mixformerv2_core.cli.runner import run_command
+from mixformerv2_core.errors import MixFormerV2Error
+
 DEFAULT_NODE = "/mixformerv2_tracker"
 
 
-class InitToolError(RuntimeError):
+class InitToolError(MixFormerV2Error, RuntimeError):
     """A request that could not be delivered (no node listening, service failed)."""
 
 
@@ -133,8 +136,9 @@ def run(args: argparse.Namespace, ros_args: Sequence[str]) -> str:
     from std_msgs.msg import Header
 
     from .detection_messages import detection_from_box
+    from .ros_args import init_ros
 
-    rclpy.init(args=["mixformerv2-init", *ros_args])
+    init_ros(["mixformerv2-init", *ros_args])
     try:
         node = rclpy.create_node("mixformerv2_init", start_parameter_services=False)
         try:
@@ -171,13 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(raw)
     if args.reset and args.topic:
         parser.error("--reset calls <node>/reset; give --node, not --topic")
-    try:
-        print(run(args, ros_args))
-    except InitToolError as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, f"{parser.prog}: interrupted\n")
-    return 0
+    return run_command(parser.prog, lambda: print(run(args, ros_args)))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mixformerv2_core.cli.runner import command_main
+from mixformerv2_core.cli.tracker_options import add_tracker_options, settings_line, tracker_overrides, tracker_settings
 from mixformerv2_core.errors import InputError, MixFormerV2Error
 from mixformerv2_core.evaluation import metrics as M
 from mixformerv2_core.evaluation import report
@@ -132,7 +133,8 @@ def evaluate_bag_offline(
         name=name, frames_evaluated=len(output.boxes), frames_in_bag=bag.expected_frames, first_frame=start,
         complete=bag.complete, error=bag.error, fps=output.fps, metrics=scores.summary() if scores else {},
         extra={"image_topic": bag.image_topic, "gt_topic": bag.gt_topic, "protocol": protocol,
-               "preset": spec.preset, "dataset": bag.custom_data.get("dataset")},
+               "preset": spec.preset, "dataset": bag.custom_data.get("dataset"),
+               "tracker_settings": tracker_settings(tracker.params)},
     )
     write_outputs(out_dir, result, scores)
     return result
@@ -152,11 +154,6 @@ def build_parser():
     parser.add_argument("--variant", choices=["S", "B"], default=None)
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--preset", default=None,
-                        help="tracker preset (default: the one of the bag's recorded source dataset, else none; "
-                             "'default' = none)")
-    parser.add_argument("--update-interval", type=int, default=None)
-    parser.add_argument("--search-factor", type=float, default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--image-topic", default=None, help="image topic in the bag (default: the only one)")
     parser.add_argument("--gt-topic", default=None, help="Detection2D ground-truth topic (default: the only one)")
@@ -172,6 +169,7 @@ def build_parser():
     parser.add_argument("--init-topic", default=None, help="live: the node's init topic")
     parser.add_argument("--output-topic", default=None, help="live: the node's Detection2DArray output topic")
     parser.add_argument("--timeout", type=float, default=10.0, help="live: seconds to wait for the node")
+    add_tracker_options(parser, preset_default="offline: the one of the bag's recorded source dataset, else none")
     return parser
 
 
@@ -185,6 +183,10 @@ def run(args) -> int:
     if args.live:
         from .live_replay import run_live
 
+        if tracker_overrides(args) or args.preset is not None:
+            raise InputError("live replay tracks with the node's settings: set preset and tracker settings as the "
+                             "node's parameters, not here")
+
         if args.protocol is None:  # the scoring rules of the bag's recorded dataset, as offline
             args.protocol = bag_defaults(read_sequence_bag(args.bag, args.image_topic, args.gt_topic,
                                                            decode_images=False))[1]
@@ -195,16 +197,16 @@ def run(args) -> int:
     else:
         if args.checkpoint is None:
             raise InputError("offline replay needs --checkpoint")
-        params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
         spec = TrackerSpec(str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-                           preset=args.preset, params=tuple((k, v) for k, v in params.items() if v is not None),
-                           threads=args.threads)
+                           preset=args.preset, params=tuple(tracker_overrides(args).items()), threads=args.threads)
         result = evaluate_bag_offline(args.bag, spec, args.out, image_topic=args.image_topic,
                                       gt_topic=args.gt_topic, gt_file=args.gt_file, name=args.name,
                                       protocol=args.protocol)
     if not result.complete:
         print(f"WARNING: partial evaluation, {result.frames_evaluated} frames of "
               f"{result.frames_in_bag or 'an unknown number of'} readable: {result.error}", file=sys.stderr)
+    if "tracker_settings" in result.extra:
+        print(settings_line(result.extra["tracker_settings"]))
     if result.metrics:
         print(report.markdown_table({result.name: result.metrics}), end="")
     else:

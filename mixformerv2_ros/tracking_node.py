@@ -37,6 +37,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_core import MultiTargetTracker, TargetState
 from mixformerv2_core.backends import available_backends
+from mixformerv2_core.cli.runner import run_command
 from mixformerv2_core.demo_model import demo_weights_warning
 from mixformerv2_core.geometry import intersect_with_image
 
@@ -44,6 +45,7 @@ from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
 from .frame_buffer import FrameRingBuffer
+from .ros_args import init_ros
 from .stamps import stamp_to_ns
 from .image_conversion import (
     ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
@@ -52,6 +54,7 @@ from .parameters import (PARAMETERS, SPECS, STATE_SETTINGS, UNSET_AT_RUNTIME, ch
                          tracker_overrides)
 
 NODE_NAME = "mixformerv2_tracker"
+PROG = "mixformerv2-tracking-node"
 _PARAMETER_ERRORS = tuple(getattr(rclpy.exceptions, name) for name in (
     "ParameterException", "InvalidParameterValueException", "InvalidParameterTypeException")
     if hasattr(rclpy.exceptions, name))
@@ -289,10 +292,7 @@ class TrackingNode(LifecycleNode):
     # topics
     def _image_topic(self) -> str:
         """The fully resolved (remapped) name of ``image``; the compressed and mouse topics derive from it."""
-        if hasattr(self, "resolve_topic_name"):  # applies remappings
-            return self.resolve_topic_name("image")
-        from rclpy.expand_topic_name import expand_topic_name  # very old rclpy: expansion without remapping
-        return expand_topic_name("image", self.get_name(), self.get_namespace())
+        return self.resolve_topic_name("image")  # applies remappings (rclpy has it since Humble)
 
     def _image_qos(self) -> QoSProfile:
         reliability = (ReliabilityPolicy.RELIABLE if self._param("qos_reliability") == "reliable"
@@ -558,20 +558,26 @@ class TrackingNode(LifecycleNode):
             self._param("loss_warn_share"), extra))
 
 
-def main(args: Optional[list] = None, exit_process: bool = True) -> None:
+def main(args: Optional[list] = None, exit_process: bool = True) -> int:
     """Entry point of ``ros2 run mixformerv2_ros tracking_node`` and ``mixformerv2-tracking-node``.
 
-    After the node is destroyed and rclpy is shut down, the process ends at once (``exit_process``): the
-    interpreter's own teardown of torch takes seconds on a busy CPU (2.3 s measured here), which would eat
-    launch's 5 s SIGINT grace period for nothing.
+    Malformed ``--ros-args`` end the command (``prog: error: ...``, exit 2); bad parameter values and weights
+    that cannot be loaded leave the node running, unconfigured, with the reason in its log and on
+    ``/diagnostics`` (it can be reconfigured). After the node is destroyed and rclpy is shut
+    down, the process ends at once (``exit_process``): the interpreter's own teardown of torch takes seconds
+    on a busy CPU (2.3 s measured here), which would eat launch's 5 s SIGINT grace period for nothing.
     """
-    rclpy.init(args=args)
+    return run_command(PROG, lambda: _serve(args, exit_process))
+
+
+def _serve(args: Optional[list], exit_process: bool) -> int:
+    init_ros(args)
     try:
         node = TrackingNode()  # with autostart this loads the model: SIGINT may come meanwhile
     except KeyboardInterrupt:
         rclpy.try_shutdown()
         _leave(exit_process)
-        return
+        return 0
     executor = MultiThreadedExecutor(num_threads=3)
     executor.add_node(node)
     try:
@@ -584,6 +590,7 @@ def main(args: Optional[list] = None, exit_process: bool = True) -> None:
         node.destroy_node()
         rclpy.try_shutdown()
     _leave(exit_process)  # reached only after a clean stop: an unexpected error above keeps its traceback
+    return 0
 
 
 def _leave(exit_process: bool) -> None:

@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 
 import torch
 
+from mixformerv2_core.cli.runner import EXIT_INTERRUPTED, command_main
+
 from .config import PRESET_DIR, load_config
 
 
@@ -55,27 +57,22 @@ def format_summary(summary: dict, stage: str = "") -> str:
     return "mixformerv2-train: summary\n" + "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + ([f"output_dir={args.output_dir}"] if args.output_dir else [])
-    try:
-        config = load_config(args.config, overrides)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"mixformerv2-train: {error}", file=sys.stderr)
-        return 2
+    config = load_config(args.config, overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
     from .trainer import Trainer  # after argument checks: importing the trainer pulls in the data stack
 
-    try:
-        summary = Trainer(config, resume=args.resume).fit()
-    except (FileNotFoundError, ValueError) as error:
-        print(f"mixformerv2-train: {error}", file=sys.stderr)
-        return 2
+    summary = Trainer(config, resume=args.resume).fit()
     print(format_summary(summary, config.get("stage", "")))
     if summary["stopped_by"] and summary["stopped_by"].startswith("signal"):
-        return 130
+        return EXIT_INTERRUPTED
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return command_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from mixformerv2_core.checkpoint import atomic_torch_save, read_training_state
 
 from .config import training_crop_factors
-from .data import build_loader, build_sampler
+from .data import build_loader, build_training_dataset
 from .stages import Stage, build_stage
 
 LAST = "last.pt"
@@ -150,7 +150,7 @@ class Trainer:
         data = {**config["data"], **training_crop_factors(config["data"], self.stage.patch_size,
                                                           self.stage.template_size, self.stage.search_size)}
         per_rank_batch = int(data["batch_size"])
-        self.dataset = build_sampler(data, self.stage.template_size, self.stage.search_size, self.stage.patch_size,
+        self.dataset = build_training_dataset(data, self.stage.template_size, self.stage.search_size, self.stage.patch_size,
                                      seed=int(config["seed"]), score_labels=self.stage.score_labels)
         self.loader, self.sampler = build_loader(self.dataset, per_rank_batch, int(data["num_workers"]), self.ctx.rank,
                                                  self.ctx.world_size, pin_memory=self.ctx.device.type == "cuda")

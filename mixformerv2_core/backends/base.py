@@ -7,7 +7,7 @@ from typing import Hashable, Optional, Protocol, Sequence, Union
 import numpy as np
 import torch
 
-from ..config import ModelConfig
+from ..config import CropSpec
 
 # Host crops are NumPy arrays; a backend that opted into device crops also receives tensors on its device.
 NetworkInput = Union[np.ndarray, torch.Tensor]
@@ -20,9 +20,13 @@ class InferenceOutput:
 
 
 class InferenceBackend(Protocol):
-    """Holds each target's templates (or their cached keys/values) and runs batched search steps."""
+    """Holds each target's templates (or their cached keys/values) and runs batched search steps.
 
-    config: ModelConfig
+    ``crop_spec`` is all the tracker reads of the network (crop sizes, hence its row of the variant table);
+    backends may describe their network further (the registered ones keep its ``ModelConfig`` as ``config``).
+    """
+
+    crop_spec: CropSpec
 
     def set_templates(self, key: Hashable, template: NetworkInput, online_template: NetworkInput) -> None:
         """Templates are ``3xHtxWt`` normalised float32 arrays (tensors on ``crop_device`` with device crops)."""

@@ -50,6 +50,7 @@ class OnnxBackend(KeepsTemplates):
         if runtime != "onnxruntime":
             raise ValueError(f"bundle {bundle_dir} was made for {runtime}, not ONNX Runtime (use backend {runtime!r})")
         self.config = ModelConfig.from_dict(manifest["config"])
+        self.crop_spec = self.config.crop_spec
         self.bundle_dir = bundle_dir
         self.precision = manifest.get("report", {}).get("precision", "fp32")
         self._encoder = make_session(bundle_dir / manifest["encoder"], device, threads, providers, spinning)

@@ -62,6 +62,7 @@ class OpenVinoBackend(KeepsTemplates):
         bundle_dir = Path(bundle_dir)
         manifest = read_manifest(bundle_dir)
         self.config = ModelConfig.from_dict(manifest["config"])
+        self.crop_spec = self.config.crop_spec
         self.bundle_dir = bundle_dir
         self.precision = manifest.get("report", {}).get("precision", "fp32")
         self._core = ov.Core()

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from torch import nn
+
 from ..models.mixformerv2 import MixFormerV2
 from .base import InferenceOutput, NetworkInput
 from .template_store import TemplateStore, write_kv_slot
@@ -70,18 +72,23 @@ class TorchBackend:
 
     With ``use_cache`` (default) each template update stores the templates' per-layer keys/values and every
     frame runs only the search and prediction tokens (the last block for the prediction tokens alone);
-    without it every frame runs the official full forward. With ``device_crops`` the tracker cuts crops on
+    without it every frame runs the official full forward. The full forward also drives any network with the
+    same call (``model(template, online_template, search)`` -> ``pred_boxes`` and, if scored, ``pred_scores``)
+    whose ``config`` has a ``crop_spec``, such as a training teacher. With ``device_crops`` the tracker cuts crops on
     ``device`` into :meth:`search_input` (off by default: on a CPU the NumPy/OpenCV crop is faster).
     """
 
     def __init__(
         self,
-        model: MixFormerV2,
+        model: Union[MixFormerV2, nn.Module],
         device: Union[str, torch.device] = "cpu",
         dtype: Union[str, torch.dtype, None] = None,
         use_cache: bool = True,
         device_crops: bool = False,
     ) -> None:
+        if use_cache and not isinstance(model, MixFormerV2):
+            raise ValueError(f"cached templates need a MixFormerV2 network; run a {type(model).__name__} "
+                             "with use_cache=False (the full forward)")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         first = next(model.parameters())
@@ -89,9 +96,10 @@ class TorchBackend:
             model = copy.deepcopy(model)  # never convert a network that its owner may still use elsewhere
         self.model = model.to(self.device, self.dtype).eval()
         self.config = model.config
+        self.crop_spec = model.config.crop_spec
         self.use_cache = use_cache
         self.crop_device: Optional[torch.device] = self.device if device_crops else None
-        self._search_inputs = SearchInputs(self.config.search_size, self.device, self.dtype)
+        self._search_inputs = SearchInputs(self.crop_spec.search_size, self.device, self.dtype)
         if use_cache:
             self._templates = TemplateStore(lambda kvs: torch.cat(kvs, dim=2), write_kv_slot)
         else:

@@ -19,6 +19,7 @@ from ..evaluation.runner import PRESETS, RunSummary, TrackerSpec, finish_run, ru
 from ..evaluation.sharding import Ranks, parse_shard, select_shard, torchrun_ranks
 from .report import publish
 from .runner import EXPECTED_FAILURES, command_main
+from .tracker_options import add_tracker_options, settings_line, tracker_overrides
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,10 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write boxes as integers truncated toward zero and score with the unclipped IoU, as "
                              "pytracking does (reproduces official numbers; default: 2 decimals, IoU clipped to 1)")
     parser.add_argument("--name", default=None, help="name of this result set in tables (default: --out's name)")
-    parser.add_argument("--preset", default=None,
-                        help="tracker preset (default: the dataset's official one, e.g. lasot, got10k_test)")
-    parser.add_argument("--update-interval", type=int, default=None)
-    parser.add_argument("--search-factor", type=float, default=None)
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (1 = this process)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     parser.add_argument("--no-progress", action="store_true")
@@ -53,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only shard K of N (0 <= K < N; e.g. a cluster array job) into the shared --out; "
                              "afterwards the same command without --shard writes the summary and report. Under "
                              "torchrun every rank takes the shard of its rank and rank 0 writes the report")
+    add_tracker_options(parser, preset_default="the dataset's official one, e.g. lasot, got10k_test")
     return parser
 
 
@@ -64,13 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if args.sequence_list is not None:
         names += [line.strip() for line in args.sequence_list.read_text().splitlines() if line.strip()]
     sequences = load_dataset(args.dataset, args.root, names or None)
-    params = {"update_interval": args.update_interval, "search_factor": args.search_factor}
     spec = TrackerSpec(
         checkpoint=str(args.checkpoint), variant=args.variant, backend=args.backend, device=args.device,
-        precision=args.precision,
-        preset=args.preset or PRESETS.get(args.dataset),
-        params=tuple((k, v) for k, v in params.items() if v is not None), threads=args.threads,
+        precision=args.precision, preset=args.preset or PRESETS.get(args.dataset),
+        params=tuple(tracker_overrides(args).items()), threads=args.threads,
     )
+    print(settings_line(spec.resolved_params()))
     ranks = torchrun_ranks()
     try:
         summary, shard_failed = _run_shard(args, spec, sequences, ranks)

@@ -18,8 +18,9 @@ from ..frame_sources import open_source
 from ..geometry import box_iou
 from ..results_io import format_box
 from ..errors import InputError
-from ..tracker import TRACKER_PRESETS, MixFormerV2Tracker
+from ..tracker import MixFormerV2Tracker
 from .runner import command_main, writable_file
+from .tracker_options import add_tracker_options, settings_line, tracker_overrides
 
 PROG = "mixformerv2-track"
 EXAMPLES = """examples:
@@ -67,13 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "synthetic[:SEED] (default synthetic)")
     tracking.add_argument("--init", type=parse_box, default=None, metavar="X,Y,W,H",
                           help="initial box in pixels of the first frame; generated scenes use their ground truth")
-    tracking.add_argument("--search-factor", type=float, default=None, metavar="F",
-                          help="search region side relative to the box (default: the variant's)")
-    tracking.add_argument("--update-interval", type=int, default=None, metavar="N",
-                          help="frames between online-template updates (default 200)")
-    tracking.add_argument("--preset", default=None,
-                          help=f"settings of an official benchmark run: {', '.join(sorted(TRACKER_PRESETS['B']))}")
     tracking.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    add_tracker_options(parser)
     output = parser.add_argument_group("output")
     output.add_argument("--results", type=Path, default=None, metavar="FILE",
                         help="one x,y,w,h line per frame, written as the frames are tracked")
@@ -161,9 +157,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: {notice}", file=sys.stderr)
     tracker = MixFormerV2Tracker.from_checkpoint(
         str(weights), variant=args.variant, device=args.device, backend=args.backend, preset=args.preset,
-        precision=args.precision, search_factor=args.search_factor, update_interval=args.update_interval,
-        use_cache=not args.full_forward, color_order=source.color_order, backend_options=options,
+        precision=args.precision, use_cache=not args.full_forward, color_order=source.color_order,
+        backend_options=options, **tracker_overrides(args),
     )
+    print(settings_line(tracker.params))
     try:
         return _track(args, source, tracker, init, results_file)
     finally:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence as Seq
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from . import metrics as M
-from .datasets import Sequence
+from .datasets import BenchmarkSequence
 from ..results_io import read_boxes
 from .results import find_repetitions
 
@@ -36,7 +36,7 @@ class Scores:
         return out
 
 
-def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray | list[np.ndarray]], name: str = "",
+def score_boxes(sequences: Sequence[BenchmarkSequence], predictions: Mapping[str, np.ndarray | list[np.ndarray]], name: str = "",
                 official_rounding: bool = False) -> Scores:
     """Score predictions (``sequence name -> (N, 4) boxes``, or a list of repetitions) with each sequence's own
     protocol. GOT-10k pools the frames of all repetitions as its toolkit does; OPE scores the first.
@@ -72,7 +72,7 @@ def score_boxes(sequences: Seq[Sequence], predictions: Mapping[str, np.ndarray |
     return Scores(name, ope=M.ope_result(per_seq.values()), errors=per_seq)
 
 
-def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | None = None,
+def score_results(sequences: Sequence[BenchmarkSequence], result_dir: str | Path, name: str | None = None,
                   official_rounding: bool = False) -> Scores:
     """Load a result directory (ours or another tracker's raw results) and score it."""
     result_dir = Path(result_dir)
@@ -84,7 +84,7 @@ def score_results(sequences: Seq[Sequence], result_dir: str | Path, name: str | 
     return score_boxes(sequences, preds, name or result_dir.name, official_rounding)
 
 
-def attribute_scores(sequences: Seq[Sequence], scores: Scores) -> dict[str, M.OPEResult]:
+def attribute_scores(sequences: Sequence[BenchmarkSequence], scores: Scores) -> dict[str, M.OPEResult]:
     """OPE numbers over the sequences that carry each attribute (LaSOT, UAV123, OTB)."""
     if scores.errors is None:
         return {}
@@ -98,7 +98,7 @@ def attribute_scores(sequences: Seq[Sequence], scores: Scores) -> dict[str, M.OP
 # ---------------------------------------------------------------------------------------------- output
 
 
-def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Seq[str] | None = None) -> str:
+def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Sequence[str] | None = None) -> str:
     """A Markdown table with one row per result set and numbers to one decimal."""
     columns = list(columns or dict.fromkeys(k for r in rows.values() for k in r))
     lines = ["| tracker | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -158,7 +158,7 @@ def _plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], xlabel: st
     return path
 
 
-def plot_scores(all_scores: Seq[Scores], out_dir: Path, title: str, prefix: str = "") -> list[Path]:
+def plot_scores(all_scores: Sequence[Scores], out_dir: Path, title: str, prefix: str = "") -> list[Path]:
     """Success, precision and normalized-precision PNGs (OPE), or the success plot with AO (GOT-10k)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -183,7 +183,7 @@ def plot_scores(all_scores: Seq[Scores], out_dir: Path, title: str, prefix: str 
     return paths
 
 
-def write_report(sequences: Seq[Sequence], all_scores: Seq[Scores], out_dir: str | Path, title: str) -> Path:
+def write_report(sequences: Sequence[BenchmarkSequence], all_scores: Sequence[Scores], out_dir: str | Path, title: str) -> Path:
     """``report.md`` (overall table, per-attribute AUC table), ``scores.json`` and the PNG plots.
 
     ``sequences`` supply the attributes of the per-attribute breakdown (may be empty).

@@ -37,10 +37,9 @@ def describe(spec: Any, dataset: str, result_format: str) -> dict:
     """The record for a :class:`~.runner.TrackerSpec` (reads the checkpoint to resolve its parameters)."""
     from ..checkpoint import read_checkpoint
     from ..config import variant_name
-    from ..tracker import resolve_params
 
     checkpoint = read_checkpoint(spec.checkpoint, spec.variant)
-    params = resolve_params(checkpoint.config, spec.preset, checkpoint.tracker_defaults, **dict(spec.params))
+    params = spec.resolved_params()
     return {
         "checkpoint_sha256": file_digest(spec.checkpoint),
         "checkpoint_file": str(spec.checkpoint),

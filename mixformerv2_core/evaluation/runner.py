@@ -13,12 +13,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence as Seq
+from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
 
-from .datasets import Sequence
+from .datasets import BenchmarkSequence
 from ..atomic import atomic_write_text
 from .results import SUBMISSIONS, TrackOutput, load_times, result_path, save_result
 from .parent_watch import exit_with_parent
@@ -38,6 +38,19 @@ class TrackerSpec:
     params: tuple[tuple[str, object], ...] = ()  # TrackerParams overrides, e.g. (("update_interval", 200),)
     threads: int | None = None  # torch intra-op threads per worker
 
+    def resolved_params(self):
+        """The ``TrackerParams`` that :meth:`build` gives (reads the checkpoint, builds no network)."""
+        from mixformerv2_core.checkpoint import read_checkpoint
+        from mixformerv2_core.tracker import resolve_params
+
+        checkpoint = read_checkpoint(self.checkpoint, self.variant)
+        return resolve_params(checkpoint.config, self.preset, checkpoint.tracker_defaults, **self._overrides())
+
+    def _overrides(self) -> dict:
+        # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
+        # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
+        return {"reacquire": "off", **dict(self.params)}
+
     def build(self):
         from mixformerv2_core import MixFormerV2Tracker
 
@@ -45,12 +58,9 @@ class TrackerSpec:
             import torch
 
             torch.set_num_threads(self.threads)
-        # Benchmark numbers compare with the official toolkit's, so the official tracker (no re-acquisition)
-        # runs unless the user asks for it, also on datasets without a preset (OTB, UAV123, NfS).
-        params = {"reacquire": "off", **dict(self.params)}
         return MixFormerV2Tracker.from_checkpoint(
             self.checkpoint, variant=self.variant, device=self.device, backend=self.backend, preset=self.preset,
-            precision=self.precision, **params,
+            precision=self.precision, **self._overrides(),
         )
 
 
@@ -67,7 +77,7 @@ def read_frame(path: Path, color_order: str = "rgb") -> np.ndarray:
     return img[..., ::-1].copy() if color_order == "rgb" else img
 
 
-def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) -> TrackOutput:
+def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Sequence[float]) -> TrackOutput:
     """Initialise on the first frame with ``init_box`` and track the rest, timing each call."""
     boxes, times, scores = [], [], []
     for i, frame in enumerate(frames):
@@ -84,7 +94,7 @@ def track_frames(tracker, frames: Iterable[np.ndarray], init_box: Seq[float]) ->
     return TrackOutput(np.asarray(boxes, float).reshape(-1, 4), np.asarray(times, float), np.asarray(scores, float))
 
 
-def track_sequence(tracker, seq: Sequence, color_order: str = "rgb") -> TrackOutput:
+def track_sequence(tracker, seq: BenchmarkSequence, color_order: str = "rgb") -> TrackOutput:
     return track_frames(tracker, (read_frame(p, color_order) for p in seq.frames), seq.init_box)
 
 
@@ -100,7 +110,7 @@ def _init_worker(spec: TrackerSpec, parent_pid: int | None = None) -> None:
     _WORKER_TRACKER = spec.build()
 
 
-def _run_one(seq: Sequence, out_dir: Path, color_order: str, result_format: str) -> tuple[str, int, float]:
+def _run_one(seq: BenchmarkSequence, out_dir: Path, color_order: str, result_format: str) -> tuple[str, int, float]:
     output = track_sequence(_WORKER_TRACKER, seq, color_order)
     save_result(out_dir, seq.name, output, result_format)
     return seq.name, len(output.times), float(output.times[1:].sum())
@@ -116,13 +126,13 @@ class RunSummary:
     out_dir: str = ""  # where the results went (another folder than asked with new_folder)
 
 
-def pending(sequences: Seq[Sequence], out_dir: Path) -> list[Sequence]:
+def pending(sequences: Sequence[BenchmarkSequence], out_dir: Path) -> list[BenchmarkSequence]:
     return [s for s in sequences if not result_path(out_dir, s.name).exists()]
 
 
 def run_sequences(
     spec: TrackerSpec,
-    sequences: Seq[Sequence],
+    sequences: Sequence[BenchmarkSequence],
     out_dir: str | Path,
     workers: int = 1,
     color_order: str = "rgb",
@@ -159,7 +169,7 @@ def run_sequences(
     return finish_run(summary, sequences, out_dir) if finish else summary
 
 
-def finish_run(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> RunSummary:
+def finish_run(summary: RunSummary, sequences: Sequence[BenchmarkSequence], out_dir: Path) -> RunSummary:
     """FPS of every finished sequence, the submission zip once all are finished, ``summary.json``."""
     _summarise(summary, sequences, out_dir)
     dataset = sequences[0].dataset if sequences else ""
@@ -190,7 +200,7 @@ def _execute(spec, todo, out_dir, workers, color_order, result_format) -> Iterat
             yield futures[fut], exc if exc is not None else fut.result()
 
 
-def _summarise(summary: RunSummary, sequences: Seq[Sequence], out_dir: Path) -> None:
+def _summarise(summary: RunSummary, sequences: Sequence[BenchmarkSequence], out_dir: Path) -> None:
     total_frames, total_time = 0, 0.0
     for seq in sequences:
         times = load_times(out_dir, seq.name)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Sequence as Seq
+from typing import Sequence
 
-from .datasets import Sequence
+from .datasets import BenchmarkSequence
 
 #: How long torchrun ranks wait for each other at the end (a LaSOT shard on one CPU takes hours).
 BARRIER_TIMEOUT = timedelta(days=7)
@@ -29,7 +29,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     return shard, count
 
 
-def select_shard(sequences: Seq[Sequence], shard: int, count: int) -> list[Sequence]:
+def select_shard(sequences: Sequence[BenchmarkSequence], shard: int, count: int) -> list[BenchmarkSequence]:
     """The sequences of shard ``shard`` of ``count``, in dataset order."""
     load = [0] * count
     owner: dict[str, int] = {}

@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 from .loader import EpochSampler, build_loader
 from .processing import InvalidSample, ProcessingParams, TrackingProcessing
-from .sampler import TrackingSampler
+from .sampler import TrainingPairDataset
 from .sequences import SequenceInfo, TrackingDataset
 from .real_texture import RealTextureDataset
 from .real_video_tracks import RealVideoTracks
@@ -37,15 +37,15 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
     return readers.READERS[kind](**options)
 
 
-def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int, patch_size: int, seed: int,
-                  score_labels: bool = False, train: bool = True) -> TrackingSampler:
+def build_training_dataset(data: Mapping[str, Any], template_size: int, search_size: int, patch_size: int, seed: int,
+                           score_labels: bool = False, train: bool = True) -> TrainingPairDataset:
     params = ProcessingParams(
         template_size=template_size, search_size=search_size, patch_size=patch_size,
         **{key: data[key] for key in ("template_factor", "search_factor", "search_scale_jitter", "search_center_jitter",
                                       "grayscale_prob", "joint_flip_prob", "crop_flip_prob", "brightness_jitter")},
     )
     datasets = [build_dataset(spec) for spec in data["datasets"]]
-    return TrackingSampler(
+    return TrainingPairDataset(
         datasets, [spec.get("ratio", 1) for spec in data["datasets"]], TrackingProcessing(params, train=train),
         samples_per_epoch=data["samples_per_epoch"], max_gap=data["max_gap"], mode=data["sampler_mode"], seed=seed,
         score_labels=score_labels, pos_prob=data["pos_prob"],
@@ -54,5 +54,5 @@ def build_sampler(data: Mapping[str, Any], template_size: int, search_size: int,
 
 
 __all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "RealTextureDataset", "RealVideoTracks", "SequenceInfo",
-           "SyntheticTrackingDataset",
-           "TrackingDataset", "TrackingProcessing", "TrackingSampler", "build_dataset", "build_loader", "build_sampler"]
+           "SyntheticTrackingDataset", "TrackingDataset", "TrackingProcessing", "TrainingPairDataset", "build_dataset",
+           "build_loader", "build_training_dataset"]

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from torch.utils.data import DataLoader, Sampler
 
-from .sampler import TrackingSampler
+from .sampler import TrainingPairDataset
 
 
 class EpochSampler(Sampler):
@@ -32,7 +32,7 @@ class EpochSampler(Sampler):
             yield self.epoch, position * self.world_size + self.rank
 
 
-def build_loader(dataset: TrackingSampler, batch_size: int, num_workers: int = 0, rank: int = 0, world_size: int = 1,
+def build_loader(dataset: TrainingPairDataset, batch_size: int, num_workers: int = 0, rank: int = 0, world_size: int = 1,
                  pin_memory: bool = False) -> tuple[DataLoader, EpochSampler]:
     sampler = EpochSampler(len(dataset), batch_size, rank, world_size)
     if sampler.batches < 1:

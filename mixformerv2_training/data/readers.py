@@ -12,12 +12,14 @@ from typing import Callable, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from mixformerv2_core.errors import InputError
+
 from .sequences import SequenceInfo
 
 PathLike = Union[str, Path]
 
 
-class DatasetError(FileNotFoundError):
+class DatasetError(InputError, FileNotFoundError):
     """A training set is missing, partial or malformed; the message names the path."""
 
 

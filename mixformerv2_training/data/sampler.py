@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .processing import InvalidSample, TrackingProcessing
+from .readers import DatasetError
 from .sequences import SequenceInfo, TrackingDataset
 
 MODES = ("causal", "trident_pro")
@@ -67,8 +68,10 @@ def sequence_is_usable(info: SequenceInfo, is_video: bool) -> bool:
     return len(info.visible) >= MIN_FRAMES and int(info.visible.sum()) > MIN_VISIBLE
 
 
-class TrackingSampler(Dataset):
-    """``samples_per_epoch`` samples drawn with dataset ``ratios``; call :meth:`set_epoch` each epoch."""
+class TrainingPairDataset(Dataset):
+    """The training set: template/search pairs sampled from tracking datasets (a ``Dataset``, not a torch
+    ``Sampler``). ``samples_per_epoch`` samples drawn with dataset ``ratios``; call :meth:`set_epoch` each epoch.
+    """
 
     def __init__(
         self,
@@ -118,7 +121,7 @@ class TrackingSampler(Dataset):
             info = dataset.sequence_info(index)
             if sequence_is_usable(info, dataset.is_video):
                 return dataset, index, info
-        raise RuntimeError("no usable sequence found (videos need >= 20 frames and > 6 visible frames)")
+        raise DatasetError("no usable sequence found (videos need >= 20 frames and > 6 visible frames)")
 
     def sample_frames(self, info: SequenceInfo, is_video: bool, rng: np.random.Generator) -> Optional[tuple[list[int], int]]:
         if not is_video:
@@ -181,4 +184,5 @@ class TrackingSampler(Dataset):
             sample = {key: torch.from_numpy(value) for key, value in out.items()}
             sample["label"] = torch.tensor(label, dtype=torch.float32)
             return sample
-        raise RuntimeError(f"could not build a valid sample after {self.max_attempts} attempts (index {index})")
+        raise DatasetError(f"could not build a valid sample after {self.max_attempts} attempts (index {index}): "
+                           "boxes too small or crops all padding?")

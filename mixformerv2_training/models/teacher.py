@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from mixformerv2_core.checkpoint import CheckpointError, _torch_load, atomic_torch_save
+from mixformerv2_core.config import CropSpec
 from mixformerv2_core.models import Block, PatchEmbed, init_weights, sincos_2d_table
 
 from .corner_head import CornerHead
@@ -51,6 +52,11 @@ class TeacherConfig:
         for size in (self.template_size, self.search_size):
             if size % self.patch_size:
                 raise ValueError(f"crop size {size} is not a multiple of patch_size {self.patch_size}")
+
+    @property
+    def crop_spec(self) -> CropSpec:
+        """What the core tracker reads to run this teacher (through ``TorchBackend``'s full forward)."""
+        return CropSpec(self.patch_size, self.template_size, self.search_size)
 
     @property
     def heatmap_size(self) -> int:

@@ -42,3 +42,17 @@ def test_s_preset_got10k_keeps_its_update_interval_through_a_checkpoint(tmp_path
     tracker = load_tracker(str(path), preset="got10k_test")
     assert (tracker.params.search_factor, tracker.params.update_interval) == (4.55, 15)
     assert load_tracker(str(path)).params.update_interval == 50
+
+
+def test_the_crop_spec_is_what_picks_the_row():
+    """Backends hand the tracker only a CropSpec; it resolves exactly as the full ModelConfig it came from."""
+    from mixformerv2_core.config import CropSpec
+
+    for config in (VARIANTS["B"], VARIANTS["S"], VARIANTS["S"].replace(depth=12, mlp_ratio=4.0), ModelConfig.tiny()):
+        spec = config.crop_spec
+        assert spec == CropSpec(config.patch_size, config.template_size, config.search_size)
+        assert spec.family == tracking_family(config) and tracking_defaults(spec) is tracking_defaults(config)
+        for preset in (None, "got10k_test") if spec.family else (None,):
+            assert resolve_params(spec, preset, {"update_interval": 9}) == resolve_params(config, preset,
+                                                                                          {"update_interval": 9})
+    assert resolve_params(VARIANTS["S"].crop_spec, "got10k_test").search_factor == 4.55

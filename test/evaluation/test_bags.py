@@ -126,7 +126,7 @@ def test_topic_errors(tmp_path):
 def test_bag_frames_decode_like_live_messages():
     """Encodings recorded from real cameras (mono8, bgra8, padded rows) decode as the node decodes them."""
     Image = bags.typestore().types[bags.IMAGE_TYPE]
-    hdr = bags._header(0, "c")
+    hdr = bags.header_message(0, "c")
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
     padded = np.zeros((3, 6), np.uint8)
     padded[:, :4] = gray

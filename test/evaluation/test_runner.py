@@ -227,9 +227,9 @@ def test_workers_and_resource_tracker_die_with_a_killed_main_process(tmp_path, e
 
 def test_shards_are_deterministic_balanced_and_cover_everything():
     from mixformerv2_core.evaluation import sharding
-    from mixformerv2_core.evaluation.datasets import Sequence
+    from mixformerv2_core.evaluation.datasets import BenchmarkSequence
 
-    seqs = [Sequence(f"s{i}", [Path(f"{j}.jpg") for j in range(n)], np.zeros((1, 4)), "x", "ope")
+    seqs = [BenchmarkSequence(f"s{i}", [Path(f"{j}.jpg") for j in range(n)], np.zeros((1, 4)), "x", "ope")
             for i, n in enumerate([50, 10, 40, 30, 20, 5, 5])]
     shards = [sharding.select_shard(seqs, k, 3) for k in range(3)]
     assert sorted(s.name for shard in shards for s in shard) == sorted(s.name for s in seqs)

@@ -1,13 +1,22 @@
-"""The node resolves tracker settings exactly as the core (and mixformerv2-track) does: user-set > preset >
-checkpoint's stored defaults > variant default. Read back through /diagnostics (``tracker.<name>``).
+"""The same user inputs give the same tracker settings through the node (real rclpy, read back on
+/diagnostics as ``tracker.<name>``), ``mixformerv2-track``, ``mixformerv2-eval`` and offline
+``mixformerv2-replay`` (each prints the line ``tracker settings: ...``), and the core: user-set > preset >
+checkpoint's stored defaults > variant default.
 """
 from __future__ import annotations
+
+import re
 
 import pytest
 import torch
 
 from mixformerv2_core import MultiTargetTracker, build_model, save_checkpoint
+from mixformerv2_core.cli import eval as eval_cli
+from mixformerv2_core.cli import track as track_cli
 from mixformerv2_core.config import VARIANTS
+from mixformerv2_ros import make_bag, replay
+
+from evaluation.conftest import write_otb_tree
 
 SETTINGS = ("search_factor", "template_factor", "update_interval", "update_threshold")
 
@@ -48,9 +57,47 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A one-sequence OTB tree (no preset of its own) and a generated bag (no recorded source dataset)."""
+    folder = tmp_path_factory.mktemp("inputs")
+    write_otb_tree(folder / "otb", seeds=(0,), num_frames=3)
+    assert make_bag.main(["--synthetic", "1", "--frames", "3", "--out", str(folder / "bag")]) == 0
+    return folder
+
+
+def _flags(settings: dict) -> list[str]:
+    return [arg for name, value in settings.items() for arg in (f"--{name.replace('_', '-')}", str(value))]
+
+
+def _printed_settings(capsys) -> dict:
+    out = capsys.readouterr().out
+    line = re.search(r"^tracker settings: (.*)$", out, re.MULTILINE)
+    assert line, out
+    return dict(item.split(" ") for item in line.group(1).split(", "))
+
+
+def _command_settings(command: str, weights: str, flags: list[str], inputs, tmp_path, capsys) -> dict:
+    out = str(tmp_path / command)
+    if command == "mixformerv2-track":
+        rc = track_cli.main(["--weights", weights, "--input", "synthetic:1", "--max-frames", "2", "--no-progress",
+                             *flags])
+    elif command == "mixformerv2-eval":
+        rc = eval_cli.main(["--checkpoint", weights, "--dataset", "otb", "--root", str(inputs / "otb"),
+                            "--out", out, "--no-progress", *flags])
+    else:
+        rc = replay.main(["--bag", str(inputs / "bag"), "--out", out, "--checkpoint", weights, *flags])
+    assert rc == 0, capsys.readouterr()
+    return _printed_settings(capsys)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_node_resolves_like_the_core(make_harness, s_weights, case):
+def test_node_and_commands_resolve_like_the_core(make_harness, s_weights, inputs, tmp_path, capsys, case):
     checkpoint, parameters, core_kwargs, (search_factor, update_interval) = CASES[case]
-    node = _node_settings(make_harness, weights=s_weights[checkpoint], **parameters)
-    assert node == _core_settings(s_weights[checkpoint], **core_kwargs)
-    assert (node["search_factor"], node["update_interval"]) == (search_factor, update_interval)
+    core = _core_settings(s_weights[checkpoint], **core_kwargs)
+    assert (core["search_factor"], core["update_interval"]) == (search_factor, update_interval)
+    resolved = {"node": _node_settings(make_harness, weights=s_weights[checkpoint], **parameters)}
+    for command in ("mixformerv2-track", "mixformerv2-eval", "mixformerv2-replay"):
+        resolved[command] = _command_settings(command, s_weights[checkpoint], _flags(core_kwargs), inputs, tmp_path,
+                                              capsys)
+    assert resolved == {where: core for where in resolved}

@@ -47,6 +47,7 @@ def test_same_network_outputs_as_torch_within_the_stated_tolerance(name, tiny_ch
     outputs = {}
     for backend_name in ("torch", name):
         backend = _backend(backend_name, tiny_checkpoint, onnx_cache)
+        assert backend.crop_spec == config.crop_spec  # all the tracker reads of the network
         for key in range(3):
             backend.set_templates(key, template, online)
         outputs[backend_name] = backend.infer([0, 1, 2], search)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mixformerv2_core.geometry import CropWindow, crop_window, sample_target
-from mixformerv2_core.preprocessing import FusedCropper, crop_and_normalize, normalize_crop
+from mixformerv2_core.preprocessing import FusedCropper, crop_and_normalize, normalization_table, normalize_crop
 
 HEIGHT, WIDTH = 48, 64
 
@@ -109,3 +109,17 @@ def test_torch_crop_is_within_one_grey_level(frame, case, color_order):
         got = crop_and_normalize_torch(torch.from_numpy(frame), window, color_order).numpy()
         grey_levels = np.abs(got - _reference(frame, window, color_order)) * 255 * IMAGENET_STD[:, None, None]
         assert grey_levels.max() <= 1.0 + 1e-4  # OpenCV's fixed-point weights round differently
+
+
+@pytest.mark.parametrize("color_order", ["rgb", "bgr"])
+def test_normalization_table_follows_the_colour_order(color_order):
+    """Row c of the table is input channel c of a frame in that order, exactly as normalize_crop computes it."""
+    levels = np.arange(256, dtype=np.uint8)
+    pixels = np.stack([levels, levels[::-1], np.roll(levels, 77)], axis=-1)[None]  # (1, 256, 3): every value
+    expected = normalize_crop(pixels, color_order)[:, 0]  # (3, 256) in RGB output order
+    table = normalization_table(color_order)
+    looked_up = np.stack([table[c][pixels[0, :, c]] for c in range(3)])  # per input channel
+    in_rgb = looked_up[::-1] if color_order == "bgr" else looked_up
+    np.testing.assert_array_equal(in_rgb, expected)
+    with pytest.raises(ValueError):
+        normalization_table("rgba")

@@ -5,7 +5,7 @@ import torch
 
 from mixformerv2_core.preprocessing import crop_and_normalize
 from mixformerv2_training.data import (ProcessingParams, SequenceInfo, SyntheticTrackingDataset, TrackingProcessing,
-                                       TrackingSampler, build_loader)
+                                       TrainingPairDataset, build_loader)
 from mixformerv2_training.data.readers import COCO, GOT10k, LaSOT, TrackingNet, DatasetError
 from mixformerv2_training.data.sampler import sample_causal, sample_trident
 
@@ -39,7 +39,7 @@ def test_causal_gives_up_without_visible_frames():
 def _sampler(**kw):
     data = SyntheticTrackingDataset(num_sequences=4, num_frames=40, frame_size=(120, 160))
     params = ProcessingParams(template_size=32, search_size=64, **{**NO_AUGMENT, **kw.pop("params", {})})
-    return TrackingSampler([data], [1], TrackingProcessing(params), samples_per_epoch=8, max_gap=10, **kw), data
+    return TrainingPairDataset([data], [1], TrackingProcessing(params), samples_per_epoch=8, max_gap=10, **kw), data
 
 
 def test_samples_are_deterministic_per_epoch_and_index():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mixformerv2_core.synthetic import SyntheticScene
-from mixformerv2_training.data import build_dataset, build_sampler
+from mixformerv2_training.data import build_dataset, build_training_dataset
 from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, silhouette
 from mixformerv2_training.data.real_video_tracks import follow_patch
 from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
@@ -70,8 +70,8 @@ def sampler_data(spec: dict) -> dict:
             "pos_prob": 0.5, "distractor_negative_prob": 0.0}
 
 
-def test_the_training_sampler_draws_from_real_texture_scenes(images):
-    sampler = build_sampler(sampler_data(SPEC), template_size=32, search_size=64, patch_size=8, seed=1,
+def test_the_training_pairs_draw_from_real_texture_scenes(images):
+    sampler = build_training_dataset(sampler_data(SPEC), template_size=32, search_size=64, patch_size=8, seed=1,
                             score_labels=True)
     samples = [sampler[index] for index in range(4)]
     assert samples[0]["template_images"].shape == (2, 3, 32, 32)
@@ -103,7 +103,7 @@ def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
     for index in range(12):
         np.testing.assert_array_equal(first.sequence_info(index).boxes, again.sequence_info(index).boxes)
     assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
-    sample = build_sampler(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
+    sample = build_training_dataset(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
     assert sample["search_images"].shape == (3, 64, 64)
 
 
@@ -117,7 +117,7 @@ def test_held_out_scenes_show_no_training_photo(images):
 def test_score_negatives_can_be_cut_around_a_look_alike_away_from_the_target(images):
     data = {**sampler_data({**SPEC, "scene_options": {"num_distractors": 3, "absence_prob": 0}}),
             "distractor_negative_prob": 1.0}
-    sampler = build_sampler(data, template_size=32, search_size=64, patch_size=8, seed=2, score_labels=True)
+    sampler = build_training_dataset(data, template_size=32, search_size=64, patch_size=8, seed=2, score_labels=True)
     dataset = sampler.datasets[0]
     found = 0
     for index in range(len(dataset)):

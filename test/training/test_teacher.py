@@ -77,3 +77,47 @@ def test_wrong_files_give_clear_errors(tmp_path):
     torch.save({"net": broken}, tmp_path / "partial.pth.tar")
     with pytest.raises(CheckpointError, match="conv5_tl.bias"):
         load_teacher(tmp_path / "partial.pth.tar")
+
+
+def test_the_core_tracker_runs_a_teacher_on_the_shared_full_forward():
+    """The teacher is tracked through the core's PyTorch backend (no own backend, no made-up ModelConfig)."""
+    import numpy as np
+
+    from mixformerv2_core.backends import TorchBackend
+    from mixformerv2_core.config import CropSpec, GENERIC_TRACKING
+    from mixformerv2_core.synthetic import generate_sequence
+    from mixformerv2_training.synthetic_eval import teacher_backend, teacher_tracker
+
+    torch.manual_seed(0)
+    teacher = build_teacher(TINY).eval()
+    backend = teacher_backend(teacher)
+    assert isinstance(backend, TorchBackend) and backend.crop_spec == CropSpec(16, 32, 64)
+    rng = np.random.default_rng(0)
+    template, online = (rng.standard_normal((3, 32, 32)).astype(np.float32) for _ in range(2))
+    search = rng.standard_normal((2, 3, 64, 64)).astype(np.float32)
+    backend.set_templates("a", template, online)
+    backend.set_templates("b", online, template)
+    out = backend.infer(["a", "b"], search)
+    with torch.no_grad():
+        expected = teacher(torch.from_numpy(np.stack([template, online])), torch.from_numpy(np.stack([online, template])),
+                           torch.from_numpy(search))["pred_boxes"][:, 0].numpy()
+    np.testing.assert_allclose(out.pred_boxes, expected, rtol=0, atol=1e-6)
+    assert np.isinf(out.score_logits).all()  # no score head: every frame counts as confident
+    with pytest.raises(ValueError, match="use_cache=False"):
+        TorchBackend(teacher)  # the cached path needs a MixFormerV2
+    tracker = teacher_tracker(teacher)
+    assert tracker.params.search_factor == GENERIC_TRACKING.search_factor  # tiny crops: the generic row
+    sequence = generate_sequence(seed=1, num_frames=3, frame_size=(96, 128))
+    tracker.initialize(sequence.frames[0], tuple(sequence.boxes[0]))
+    assert all(np.isfinite(tracker.track(frame).box).all() for frame in sequence.frames[1:])
+
+
+def test_synthetic_eval_command_fails_as_every_command(capsys, tmp_path):
+    from mixformerv2_training import synthetic_eval
+
+    assert synthetic_eval.main(["--weights", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("python -m mixformerv2_training.synthetic_eval: error: ")
+    bad = tmp_path / "teacher.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert synthetic_eval.main(["--weights", str(bad), "--teacher", "--sequences", "1"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence as Seq
+from typing import Callable, Sequence
 
 from . import got10k, lasot, nfs, otb, tnl2k, trackingnet, uav123
-from .base import DatasetLayoutError, Sequence, select
+from .base import DatasetLayoutError, BenchmarkSequence, select
 
-LOADERS: dict[str, Callable[[Path], list[Sequence]]] = {
+LOADERS: dict[str, Callable[[Path], list[BenchmarkSequence]]] = {
     "lasot": lambda root: lasot.load(root, "lasot"),
     "lasot_ext": lambda root: lasot.load(root, "lasot_ext"),
     "got10k_val": lambda root: got10k.load(root, "val"),
@@ -24,7 +24,7 @@ ATTRIBUTES = {"lasot": lasot.ATTRIBUTES, "lasot_ext": lasot.ATTRIBUTES, "otb": o
               "uav123": uav123.ATTRIBUTES}
 
 
-def load_dataset(name: str, root: str | Path, sequences: Seq[str] | None = None) -> list[Sequence]:
+def load_dataset(name: str, root: str | Path, sequences: Sequence[str] | None = None) -> list[BenchmarkSequence]:
     """Read benchmark ``name`` from ``root``; ``sequences`` restricts (and orders) the result."""
     try:
         loader = LOADERS[name]
@@ -33,4 +33,4 @@ def load_dataset(name: str, root: str | Path, sequences: Seq[str] | None = None)
     return select(loader(Path(root)), sequences)
 
 
-__all__ = ["ATTRIBUTES", "DatasetLayoutError", "LOADERS", "Sequence", "load_dataset"]
+__all__ = ["ATTRIBUTES", "DatasetLayoutError", "LOADERS", "BenchmarkSequence", "load_dataset"]

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence as Seq
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class DatasetLayoutError(InputError, FileNotFoundError):
 
 
 @dataclass
-class Sequence:
+class BenchmarkSequence:
     """One benchmark sequence: frame files, ground truth and the flags its protocol needs.
 
     ``ground_truth`` has one ``x, y, w, h`` row per frame (NaN rows where the benchmark has none) or, for
@@ -83,7 +83,7 @@ def read_flags(path: Path) -> np.ndarray:
         raise DatasetLayoutError(f"{path}: expected numeric flags") from None
 
 
-def read_attributes(path: Path, names: Seq[str]) -> tuple[str, ...]:
+def read_attributes(path: Path, names: Sequence[str]) -> tuple[str, ...]:
     """Attributes of one sequence from ``path``: 0/1 flags in ``names`` order, or the names themselves."""
     tokens = [t for t in re.split(r"[,\s]+", path.read_text()) if t]
     if tokens and all(re.fullmatch(r"[01](\.0*)?", t) for t in tokens):
@@ -131,7 +131,7 @@ def read_name_list(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def select(sequences: Iterable[Sequence], names: Seq[str] | None) -> list[Sequence]:
+def select(sequences: Iterable[BenchmarkSequence], names: Sequence[str] | None) -> list[BenchmarkSequence]:
     """Keep the sequences named in ``names`` (official names or aliases, in that order); unknown names are an error."""
     seqs = list(sequences)
     if not names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, check_lengths, list_images, read_box_file, read_flags, read_name_list, require
+from .base import DatasetLayoutError, BenchmarkSequence, check_lengths, list_images, read_box_file, read_flags, read_name_list, require
 
 
 def _resolution(meta_path: Path) -> tuple[int, int] | None:
@@ -19,7 +19,7 @@ def _resolution(meta_path: Path) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def read_sequence(seq_dir: Path, split: str) -> Sequence:
+def read_sequence(seq_dir: Path, split: str) -> BenchmarkSequence:
     name = seq_dir.name
     gt_path = seq_dir / "groundtruth.txt"
     gt = read_box_file(gt_path)
@@ -36,7 +36,7 @@ def read_sequence(seq_dir: Path, split: str) -> Sequence:
             visible = read_flags(require(absence, "absence label file")) == 0
         if len(visible) != len(gt):
             raise DatasetLayoutError(f"sequence {name}: visibility labels do not have {len(gt)} entries")
-    return Sequence(
+    return BenchmarkSequence(
         name=name,
         frames=frames,
         ground_truth=gt,
@@ -48,7 +48,7 @@ def read_sequence(seq_dir: Path, split: str) -> Sequence:
     )
 
 
-def load(root: Path, split: str = "val") -> list[Sequence]:
+def load(root: Path, split: str = "val") -> list[BenchmarkSequence]:
     """Read the ``val`` or ``test`` split; ``root`` is the GOT-10k root or the split directory itself."""
     if split not in ("val", "test"):
         raise ValueError(f"GOT-10k split must be 'val' or 'test', got {split!r}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import (
-    DatasetLayoutError, Sequence, check_lengths, list_images, read_attributes, read_box_file, read_flags,
+    DatasetLayoutError, BenchmarkSequence, check_lengths, list_images, read_attributes, read_box_file, read_flags,
     read_name_list, require,
 )
 
@@ -33,7 +33,7 @@ def _sequence_dirs(root: Path) -> dict[str, Path]:
     return found
 
 
-def read_sequence(seq_dir: Path, root: Path, dataset: str) -> Sequence:
+def read_sequence(seq_dir: Path, root: Path, dataset: str) -> BenchmarkSequence:
     name = seq_dir.name
     gt_path = seq_dir / "groundtruth.txt"
     gt = read_box_file(gt_path)
@@ -45,7 +45,7 @@ def read_sequence(seq_dir: Path, root: Path, dataset: str) -> Sequence:
     check_lengths(name, frames, gt, gt_path)
     nlp = seq_dir / "nlp.txt"
     att = root / "att" / f"{name}.txt"
-    return Sequence(
+    return BenchmarkSequence(
         name=name,
         frames=frames,
         ground_truth=gt,
@@ -58,7 +58,7 @@ def read_sequence(seq_dir: Path, root: Path, dataset: str) -> Sequence:
     )
 
 
-def load(root: Path, dataset: str = "lasot") -> list[Sequence]:
+def load(root: Path, dataset: str = "lasot") -> list[BenchmarkSequence]:
     """Read LaSOT test (``dataset="lasot"``) or LaSOT extension (``"lasot_ext"``) from ``root``."""
     root = require(Path(root), "dataset root")
     dirs = _sequence_dirs(root)

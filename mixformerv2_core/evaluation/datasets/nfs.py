@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetLayoutError, Sequence, list_images, require
+from .base import DatasetLayoutError, BenchmarkSequence, list_images, require
 
 
 def read_annotation(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +30,7 @@ def read_annotation(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4), np.asarray(occluded, dtype=bool)
 
 
-def load(root: Path, fps: int = 30) -> list[Sequence]:
+def load(root: Path, fps: int = 30) -> list[BenchmarkSequence]:
     root = require(Path(root), "dataset root")
     seqs = []
     for seq_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -42,7 +42,7 @@ def load(root: Path, fps: int = 30) -> list[Sequence]:
         if abs(len(frames) - len(gt)) > 1:
             raise DatasetLayoutError(f"sequence {name}: {len(frames)} frames but {len(gt)} annotation rows")
         n = min(len(frames), len(gt))
-        seqs.append(Sequence(
+        seqs.append(BenchmarkSequence(
             name=f"nfs_{name}", aliases=(name,), frames=frames[:n], ground_truth=gt[:n], dataset="nfs", protocol="ope", fps=float(fps),
             extra={"occluded": occluded[:n]},
         ))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, frame_number, list_images, read_attributes, read_box_file, require
+from .base import DatasetLayoutError, BenchmarkSequence, frame_number, list_images, read_attributes, read_box_file, require
 from .otb_sequences import OTB100, OTBSequence
 
 ATTRIBUTES = ("IV", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OPR", "OV", "BC", "LR")
@@ -63,7 +63,7 @@ def _definitions(seq_dir: Path, overrides: dict) -> list[OTBSequence]:
     return out
 
 
-def read_sequence(seq_dir: Path, d: OTBSequence, root: Path) -> Sequence:
+def read_sequence(seq_dir: Path, d: OTBSequence, root: Path) -> BenchmarkSequence:
     gt_path = require(seq_dir / d.annotation, "ground-truth file")
     gt = read_box_file(gt_path)
     images = list_images(seq_dir / "img")
@@ -91,7 +91,7 @@ def read_sequence(seq_dir: Path, d: OTBSequence, root: Path) -> Sequence:
             )
     aliases = (f"{d.folder}-{d.target}",) if d.target else ()
     att = next((p for p in (root / "att" / f"{n}.txt" for n in (d.name, *aliases)) if p.exists()), None)
-    return Sequence(
+    return BenchmarkSequence(
         name=d.name,
         frames=frames,
         ground_truth=gt,
@@ -102,7 +102,7 @@ def read_sequence(seq_dir: Path, d: OTBSequence, root: Path) -> Sequence:
     )
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[BenchmarkSequence]:
     root = require(Path(root), "dataset root")
     overrides = read_frame_ranges(root / RANGES_FILE)
     seqs = []

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, check_lengths, list_images, read_box_file, require
+from .base import DatasetLayoutError, BenchmarkSequence, check_lengths, list_images, read_box_file, require
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[BenchmarkSequence]:
     root = require(Path(root), "dataset root")
     seqs = []
     for seq_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -19,7 +19,7 @@ def load(root: Path) -> list[Sequence]:
         frames = list_images(seq_dir / "imgs", order="lexicographic")
         check_lengths(seq_dir.name, frames, gt, gt_path)
         lang = seq_dir / "language.txt"
-        seqs.append(Sequence(
+        seqs.append(BenchmarkSequence(
             name=seq_dir.name,
             frames=frames,
             ground_truth=gt,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, list_images, read_box_file, require
+from .base import DatasetLayoutError, BenchmarkSequence, list_images, read_box_file, require
 
 
-def load(root: Path, split: str = "TEST") -> list[Sequence]:
+def load(root: Path, split: str = "TEST") -> list[BenchmarkSequence]:
     root = require(Path(root), "dataset root")
     split_dir = root if (root / "anno").is_dir() else root / split
     anno_dir = require(split_dir / "anno", "annotation directory")
@@ -19,7 +19,7 @@ def load(root: Path, split: str = "TEST") -> list[Sequence]:
     if not annos:
         raise DatasetLayoutError(f"no annotation files in {anno_dir}")
     return [
-        Sequence(
+        BenchmarkSequence(
             name=a.stem,
             frames=list_images(frames_dir / a.stem),
             ground_truth=read_box_file(a)[:1],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import DatasetLayoutError, Sequence, list_images, read_attributes, read_box_file, require
+from .base import DatasetLayoutError, BenchmarkSequence, list_images, read_attributes, read_box_file, require
 
 ATTRIBUTES = ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM", "SOB")
 CONFIG_FILE = "configSeqs.m"
@@ -40,7 +40,7 @@ def read_config(path: Path) -> dict[str, tuple[str, int, int]]:
     return table
 
 
-def load(root: Path, version: str = "UAV123") -> list[Sequence]:
+def load(root: Path, version: str = "UAV123") -> list[BenchmarkSequence]:
     root = require(Path(root), "dataset root")
     anno_dir = require(root / "anno" / version, "annotation directory")
     data_dir = require(root / "data_seq" / version, "frame directory")
@@ -66,7 +66,7 @@ def load(root: Path, version: str = "UAV123") -> list[Sequence]:
                 f"{len(gt)} ground-truth rows in {gt_path}"
             )
         att = anno_dir / "att" / f"{name}.txt"
-        seqs.append(Sequence(
+        seqs.append(BenchmarkSequence(
             name=f"uav_{name}",  # the official toolkit's name; results named after the file still load
             aliases=(name,),
             frames=frames,
