@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "crop_flip_prob": 0.5,
         "brightness_jitter": 0.2,
         "pos_prob": 0.5,
+        "distractor_negative_prob": 0.0,  # score stage: negatives around a look-alike in the same frame
     },
     "train": {
         "epochs": 500,

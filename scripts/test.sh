@@ -26,6 +26,9 @@ run_pytest() {  # run_pytest PYTHON ARGS...: pytest with exit 5 (nothing collect
 
 section "setup: Python environment (.venv)"
 bash scripts/setup_env.sh
+section "setup: labelled real clips (Debian opencv-doc into data/registry)"
+# Their tests skip, naming the package, where apt-get cannot fetch it; that must not stop the other tests.
+bash scripts/fetch_training_data.sh --opencv-doc-only || echo "real clips unavailable: test/training/test_real_clips.py will skip"
 for distro in $DISTROS; do
   case "$distro" in
     kilted)

@@ -7,7 +7,14 @@ from .loader import EpochSampler, build_loader
 from .processing import InvalidSample, ProcessingParams, TrackingProcessing
 from .sampler import TrainingPairDataset
 from .sequences import SequenceInfo, TrackingDataset
+from .real_texture import RealTextureDataset
+from .real_video_tracks import RealVideoTracks
 from .synthetic import SyntheticTrackingDataset
+
+# Generated training sources (config ``type``): scenes rendered on demand from a seed.
+SCENE_DATASETS = {"synthetic": SyntheticTrackingDataset, "real_texture": RealTextureDataset}
+# Sources built from the registry imagery by a seed, taking their options as they are.
+REGISTRY_DATASETS = {"real_video_tracks": RealVideoTracks}
 
 
 def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
@@ -16,12 +23,17 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
 
     options = {k: v for k, v in spec.items() if k not in ("type", "ratio")}
     kind = spec.get("type")
-    if kind == "synthetic":
+    if kind in SCENE_DATASETS:
         if "frame_size" in options:
             options["frame_size"] = tuple(options["frame_size"])
-        return SyntheticTrackingDataset(**options)
+        if "packages" in options:
+            options["packages"] = tuple(options["packages"])
+        return SCENE_DATASETS[kind](**options)
+    if kind in REGISTRY_DATASETS:
+        return REGISTRY_DATASETS[kind](**options)
     if kind not in readers.READERS:
-        raise ValueError(f"unknown dataset type {kind!r}; choose one of {['synthetic'] + sorted(readers.READERS)}")
+        known = sorted(SCENE_DATASETS) + sorted(REGISTRY_DATASETS) + sorted(readers.READERS)
+        raise ValueError(f"unknown dataset type {kind!r}; choose one of {known}")
     return readers.READERS[kind](**options)
 
 
@@ -37,8 +49,10 @@ def build_training_dataset(data: Mapping[str, Any], template_size: int, search_s
         datasets, [spec.get("ratio", 1) for spec in data["datasets"]], TrackingProcessing(params, train=train),
         samples_per_epoch=data["samples_per_epoch"], max_gap=data["max_gap"], mode=data["sampler_mode"], seed=seed,
         score_labels=score_labels, pos_prob=data["pos_prob"],
+        distractor_negative_prob=data["distractor_negative_prob"], search_factor=params.search_factor,
     )
 
 
-__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "SequenceInfo", "SyntheticTrackingDataset",
-           "TrackingDataset", "TrackingProcessing", "TrainingPairDataset", "build_dataset", "build_loader", "build_training_dataset"]
+__all__ = ["EpochSampler", "InvalidSample", "ProcessingParams", "RealTextureDataset", "RealVideoTracks", "SequenceInfo",
+           "SyntheticTrackingDataset", "TrackingDataset", "TrackingProcessing", "TrainingPairDataset", "build_dataset",
+           "build_loader", "build_training_dataset"]

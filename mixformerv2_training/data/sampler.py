@@ -85,7 +85,13 @@ class TrainingPairDataset(Dataset):
         score_labels: bool = False,
         pos_prob: float = 0.5,
         max_attempts: int = 100,
+        distractor_negative_prob: float = 0.0,
+        search_factor: float = 4.0,
     ) -> None:
+        """``distractor_negative_prob``: share of score negatives cut around a look-alike in the search frame
+        itself, from datasets that know their distractors (``distractor_boxes``), where the target lies outside
+        that search crop (``search_factor`` times the look-alike's size).
+        """
         if mode not in MODES:
             raise ValueError(f"unknown sampler mode {mode!r}; choose one of {MODES}")
         if len(datasets) != len(ratios) or not datasets:
@@ -99,6 +105,7 @@ class TrainingPairDataset(Dataset):
         self.samples_per_epoch = int(samples_per_epoch)
         self.max_gap, self.mode, self.seed = int(max_gap), mode, int(seed)
         self.score_labels, self.pos_prob, self.max_attempts = score_labels, float(pos_prob), int(max_attempts)
+        self.distractor_negative_prob, self.search_factor = float(distractor_negative_prob), float(search_factor)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -123,9 +130,28 @@ class TrainingPairDataset(Dataset):
             return sample_causal(info.visible, self.max_gap, rng)
         return sample_trident(info.visible, self.max_gap, rng)
 
-    def _negative_search(self, dataset: TrackingDataset, index: int, info: SequenceInfo,
+    def _distractor_negative(self, dataset, index: int, info: SequenceInfo, search_id: int,
+                             rng: np.random.Generator) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """The search frame around one of its look-alikes whose search crop misses the target, or None."""
+        boxes = np.asarray(dataset.distractor_boxes(index, search_id), dtype=np.float64).reshape(-1, 4)
+        target = info.boxes[search_id]
+        for box in boxes[rng.permutation(len(boxes))]:
+            half = self.search_factor * np.sqrt(box[2] * box[3]) / 2
+            centre = box[:2] + box[2:] / 2
+            if (np.abs(target[:2] + target[2:] / 2 - centre) > half + target[2:] / 2).any():
+                return dataset.frames(index, [search_id])[0], box
+        return None
+
+    def _negative_search(self, dataset: TrackingDataset, index: int, info: SequenceInfo, search_id: int,
                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """A search frame without the target: an invisible frame with a centred W/8 x H/8 box, or another sequence."""
+        """A search frame without the target: around a look-alike (see ``distractor_negative_prob``), an invisible
+        frame with a centred W/8 x H/8 box, or another sequence.
+        """
+        if (self.distractor_negative_prob and hasattr(dataset, "distractor_boxes")
+                and rng.random() < self.distractor_negative_prob):
+            found = self._distractor_negative(dataset, index, info, search_id, rng)
+            if found is not None:
+                return found
         hidden = np.flatnonzero(~info.visible)
         if dataset.is_video and len(hidden):
             frame = dataset.frames(index, [int(hidden[rng.integers(len(hidden))])])[0]
@@ -149,7 +175,7 @@ class TrainingPairDataset(Dataset):
             frames = dataset.frames(seq, template_ids + [search_id])
             search_frame, search_box, label = frames[2], info.boxes[search_id], 1.0
             if self.score_labels and rng.random() >= self.pos_prob:
-                search_frame, search_box = self._negative_search(dataset, seq, info, rng)
+                search_frame, search_box = self._negative_search(dataset, seq, info, search_id, rng)
                 label = 0.0
             try:
                 out = self.processing(frames[:2], [info.boxes[i] for i in template_ids], search_frame, search_box, rng)

@@ -46,16 +46,23 @@ class SyntheticTrackingDataset:
     def scene(self, index: int) -> SyntheticScene:
         scene = self._scenes.pop(index, None)
         if scene is None:
-            scene = SyntheticScene(seed=self.seed_offset + index, num_frames=self.num_frames, frame_size=self.frame_size,
-                                   **self.scene_options)
+            scene = self.make_scene(self.seed_offset + index)
             if len(self._scenes) >= self.cache_size:
                 self._scenes.popitem(last=False)
         self._scenes[index] = scene
         return scene
 
+    def make_scene(self, seed: int) -> SyntheticScene:
+        """The scene of one sequence (subclasses draw other scenes with the same caching and sampling)."""
+        return SyntheticScene(seed=seed, num_frames=self.num_frames, frame_size=self.frame_size, **self.scene_options)
+
     def sequence_info(self, index: int) -> SequenceInfo:
         boxes = self.scene(index).boxes
         return SequenceInfo(boxes=boxes, visible=np.ones(len(boxes), dtype=bool))
+
+    def distractor_boxes(self, index: int, frame_id: int) -> np.ndarray:
+        """``(K, 4)`` boxes of the scene's look-alikes in a frame (hard negatives for the score stage)."""
+        return self.scene(index).distractor_boxes(int(frame_id))
 
     def frames(self, index: int, frame_ids: Sequence[int]) -> list[np.ndarray]:
         scene = self.scene(index)

@@ -15,6 +15,7 @@ from mixformerv2_training.stages import student_config
 ROUTES = {
     "B": ["dense_to_sparse_b", "deep_to_shallow_b", "score_b"],
     "demo": ["demo_teacher", "demo_dense_to_sparse", "demo_score"],
+    "real": ["real_teacher", "real_dense_to_sparse", "real_score"],  # issue #16's trial: the demo's size on real imagery
     "tiny": ["tiny_teacher", "tiny_dense_to_sparse", "tiny_deep_to_shallow", "tiny_mlp_reduction", "tiny_score"],
     "S": ["teacher_mixvit_b224", "dense_to_sparse_s", "deep_to_shallow_s12to8", "deep_to_shallow_s",
           "mlp_reduction_s", "score_s"],
@@ -22,7 +23,7 @@ ROUTES = {
 
 
 def _expected_final(route: str):
-    if route == "demo":  # the route that made the shipped demo weights
+    if route in ("demo", "real"):  # the route that made the shipped demo weights, and its real-imagery twin
         return load_model(str(DEMO_WEIGHTS)).config
     if route == "tiny":
         return dataclasses.replace(student_config(load_config("tiny_dense_to_sparse")["model"]), depth=2, mlp_ratio=1.0,

