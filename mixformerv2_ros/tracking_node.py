@@ -37,6 +37,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_core import MultiTargetTracker, TargetState
 from mixformerv2_core.backends import available_backends
+from mixformerv2_core.backends.selection import check_backend_choice
 from mixformerv2_core.cli.runner import run_command
 from mixformerv2_core.demo_model import demo_weights_warning
 from mixformerv2_core.geometry import intersect_with_image
@@ -529,12 +530,11 @@ class TrackingNode(LifecycleNode):
 
     # ----------------------------------------------------------------------------------------------------
     def _backend_options(self) -> dict:
-        options = {}
-        if self._param("backend_threads") > 0:
-            options["threads"] = self._param("backend_threads")
-        if self._param("onnx_bundle_dir"):
-            options["bundle_dir"] = self._param("onnx_bundle_dir")
-        return options
+        """The commands' one check of backend, precision, threads and bundle (InputError fails configure)."""
+        threads = self._param("backend_threads") or None
+        bundle = check_backend_choice(self._param("backend"), self._param("precision") or None,
+                                      bundle=self._param("onnx_bundle_dir") or None, threads=threads)
+        return {key: value for key, value in (("threads", threads), ("bundle_dir", bundle)) if value is not None}
 
     def _count_state_events(self, results) -> None:
         """Counts targets turning lost and being re-acquired (reported on /diagnostics)."""

@@ -26,7 +26,6 @@ from tqdm import tqdm
 
 from mixformerv2_core.checkpoint import atomic_torch_save, read_training_state
 
-from .config import training_crop_factors
 from .data import build_loader, build_training_dataset
 from .stages import Stage, build_stage
 
@@ -147,8 +146,7 @@ class Trainer:
         self.amp_dtype = getattr(torch, self.train_cfg["amp_dtype"])
         self.use_amp = bool(self.train_cfg["amp"]) and self.ctx.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
-        data = {**config["data"], **training_crop_factors(config["data"], self.stage.patch_size,
-                                                          self.stage.template_size, self.stage.search_size)}
+        data = config["data"]
         per_rank_batch = int(data["batch_size"])
         self.dataset = build_training_dataset(data, self.stage.template_size, self.stage.search_size, self.stage.patch_size,
                                      seed=int(config["seed"]), score_labels=self.stage.score_labels)

@@ -39,6 +39,10 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
 
 def build_training_dataset(data: Mapping[str, Any], template_size: int, search_size: int, patch_size: int, seed: int,
                            score_labels: bool = False, train: bool = True) -> TrainingPairDataset:
+    """Training pairs for a model with these crop sizes; crop factors left unset in ``data`` are the variant's."""
+    from ..config import training_crop_factors
+
+    data = {**data, **training_crop_factors(data, patch_size, template_size, search_size)}
     params = ProcessingParams(
         template_size=template_size, search_size=search_size, patch_size=patch_size,
         **{key: data[key] for key in ("template_factor", "search_factor", "search_scale_jitter", "search_center_jitter",

@@ -147,3 +147,10 @@ def test_onnx_bundle_that_is_not_there_fails_configure(make_harness, tmp_path):
     status, _ = harness.latest_diagnostics(lambda v: v.get("state") == "unconfigured")
     assert status.level == status.ERROR and "no_bundle" in status.message
     assert _lifecycle_state(harness) == "unconfigured"
+
+
+def test_onnx_bundle_with_the_torch_backend_fails_configure_as_the_commands_do(make_harness, tmp_path):
+    harness = make_harness(backend="torch", onnx_bundle_dir=str(tmp_path))
+    status, _ = harness.latest_diagnostics(lambda v: v.get("state") == "unconfigured")
+    assert status.level == status.ERROR and "is read by backend" in status.message
+    assert _lifecycle_state(harness) == "unconfigured"

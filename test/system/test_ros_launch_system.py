@@ -34,9 +34,11 @@ LAUNCH_SIGTERM_TIMEOUT = 5.0
 # The node answers the newest frame only; on 2 shared CPU cores the S model keeps up with a fraction of 30 Hz.
 MIN_ANSWERED_SHARE = 0.05
 # Frames that must reach the node (its /diagnostics frames_received) with the launch files' Fast DDS profile,
-# also under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST as these tests run. Without the profile 1-20 % arrive;
-# the >= 99 % figures of an idle machine are benchmarks/node_latency.py's, a loaded CI runner gets this margin.
-MIN_DELIVERED_SHARE = 0.9
+# also under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST as these tests run. Without the profile 1-20 % arrive.
+# The S model does not keep up with 30 Hz on 2 cores, and its worker thread competes with the executor that
+# takes frames from the keep-last-1 reader queue (measured 75 % on Jazzy at load ~3): the >= 99 % figures for
+# a node that keeps up are benchmarks/node_latency.py's; here a margin that still tells transport loss apart.
+MIN_DELIVERED_SHARE = 0.6
 
 
 def _file_parameters(path: Path = PARAMETERS_FILE) -> dict:
