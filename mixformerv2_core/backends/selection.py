@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Optional, Union
 
 from ..errors import InputError
+from .bundle_cache import MANIFEST
 
 #: Backends that run a ``mixformerv2-export`` bundle -> the folder inside the export's output they read.
 BUNDLE_BACKENDS = {"onnx": "fp32", "onnx-int8": "int8", "openvino": "fp32"}
 #: Backends that can run the official full forward every frame instead of the cached template path.
 FULL_FORWARD_BACKENDS = ("torch",)
-_MANIFEST = "manifest.json"
+
+
+def is_bundle_folder(path: Union[str, Path]) -> bool:
+    """Whether ``path`` is a bundle, or the folder ``mixformerv2-export`` wrote its bundles into."""
+    return any((Path(path) / inner / MANIFEST).is_file() for inner in ("", *sorted(set(BUNDLE_BACKENDS.values()))))
 
 
 def resolve_bundle(bundle: Union[str, Path], backend: str, precision: Optional[str] = None) -> Path:
@@ -27,12 +32,12 @@ def resolve_bundle(bundle: Union[str, Path], backend: str, precision: Optional[s
     bundle = Path(bundle)
     if not bundle.is_dir():
         raise InputError(f"ONNX bundle {bundle} not found (give the folder mixformerv2-export wrote)")
-    if (bundle / _MANIFEST).is_file():
+    if (bundle / MANIFEST).is_file():
         return bundle
     inner = bundle / ("int8" if str(precision).lower() == "int8" else BUNDLE_BACKENDS.get(backend, "fp32"))
-    if (inner / _MANIFEST).is_file():
+    if (inner / MANIFEST).is_file():
         return inner
-    raise InputError(f"ONNX bundle {bundle} holds no bundle ({inner.name}/{_MANIFEST}) for backend {backend}")
+    raise InputError(f"ONNX bundle {bundle} holds no bundle ({inner.name}/{MANIFEST}) for backend {backend}")
 
 
 def check_backend_choice(backend: str, precision: Optional[str] = None, use_cache: bool = True,
@@ -55,4 +60,4 @@ def check_backend_choice(backend: str, precision: Optional[str] = None, use_cach
     return str(resolve_bundle(bundle, backend, precision))
 
 
-__all__ = ["BUNDLE_BACKENDS", "FULL_FORWARD_BACKENDS", "check_backend_choice", "resolve_bundle"]
+__all__ = ["BUNDLE_BACKENDS", "FULL_FORWARD_BACKENDS", "check_backend_choice", "is_bundle_folder", "resolve_bundle"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..backends import available_backends
-from ..backends.selection import BUNDLE_BACKENDS, FULL_FORWARD_BACKENDS
+from ..backends.selection import BUNDLE_BACKENDS, FULL_FORWARD_BACKENDS, is_bundle_folder
 from ..errors import InputError
 from ..evaluation.runner import TrackerSpec
 
@@ -65,7 +65,7 @@ def check_weights(path: Path, option: str) -> None:
     """Clear messages for the usual wrong files, before torch tries to unpickle them."""
     if path.is_dir():
         hint = (": it looks like an ONNX bundle, give it as --onnx-bundle with --backend onnx or onnx-int8"
-                if any((path / sub / "manifest.json").is_file() for sub in ("", "fp32", "int8")) else "")
+                if is_bundle_folder(path) else "")
         raise InputError(f"{option} {path} is a directory, not a weights file{hint}")
     if not path.exists():
         raise InputError(f"weights file not found: {path}")
