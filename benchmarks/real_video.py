@@ -28,6 +28,8 @@ def _parse(argv=None) -> argparse.Namespace:
                         help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
                         help="also run these weights on the torch backend (repeatable)")
+    parser.add_argument("--teacher", action="append", default=[], metavar="NAME=PATH",
+                        help="also run this MixViT teacher (a route's first stage) on its full forward (repeatable)")
     parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
     parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
     parser.add_argument("--real-texture", type=int, default=0, metavar="N",
@@ -38,6 +40,8 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--opencv-contrib", type=Path, default=CONTRIB_DEFAULT,
                         help="folder holding opencv-contrib-python-headless (pip install --target)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--score-curves", type=Path, default=None, metavar="PNG",
+                        help="also plot each tracker's score ROC (held-out scenes when run, else the clips) here")
     return parser.parse_args(argv)
 
 
@@ -108,6 +112,13 @@ def _factories(args, wanted: list[str]) -> dict:
         if not sep:
             sys.exit(f"real_video.py: error: --weights takes NAME=PATH, got {item!r}")
         chosen[name] = lambda path=path: load_tracker(path)
+    for item in args.teacher:
+        name, sep, path = item.partition("=")
+        if not sep:
+            sys.exit(f"real_video.py: error: --teacher takes NAME=PATH, got {item!r}")
+        from mixformerv2_training.synthetic_eval import teacher_tracker
+
+        chosen[name] = lambda path=path: teacher_tracker(path, search_factor=4.0)
     return chosen
 
 
@@ -117,11 +128,13 @@ def _percentile(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
-def _evaluate(makers: dict, sequences: dict) -> dict:
-    """``{tracker: {sequence: numbers}}`` for ``sequences`` ``{name: (frames, boxes)}`` (first box given)."""
+def _evaluate(makers: dict, sequences: dict, curves: dict) -> dict:
+    """``{tracker: {sequence: numbers}}`` for ``sequences`` ``{name: (frames, boxes)}`` (first box given);
+    each tracker's score curve, pooled over the sequences, goes into ``curves``."""
     import numpy as np
 
     from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve
+    from mixformerv2_core.evaluation.score_curve import score_curve
     from mixformerv2_core.evaluation.runner import track_frames
 
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -140,31 +153,19 @@ def _evaluate(makers: dict, sequences: dict) -> dict:
             }
             scores.append(out.scores[1:])
             ious.append(errors.ious[1:])
-        results[name]["all"] = {"score_roc_auc": score_roc_auc(np.concatenate(scores), np.concatenate(ious) > 0.5)}
+        curve = score_curve(np.concatenate(scores), np.concatenate(ious))
+        curves[name] = curve
+        results[name]["all"] = {"score_roc_auc": curve.auc, "best_lost_threshold": curve.best_threshold}
         print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for k, r in results[name].items() if k != "all"),
               flush=True)
     return results
-
-
-def score_roc_auc(scores, tracked) -> float:
-    """ROC AUC of the confidence as a test for 'tracked' (IoU > 0.5) frames: the chance that a tracked frame
-    scores higher than a lost one (ties count half); NaN when either kind is missing.
-    """
-    import numpy as np
-
-    scores, tracked = np.asarray(scores, dtype=np.float64), np.asarray(tracked, dtype=bool)
-    positive, negative = scores[tracked], scores[~tracked]
-    if not len(positive) or not len(negative):
-        return float("nan")
-    higher = (positive[:, None] > negative[None, :]).mean()
-    return float(higher + 0.5 * (positive[:, None] == negative[None, :]).mean())
 
 
 def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
     names = [name for name in next(iter(results.values())) if name != "all"]
     header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
-        "AUC median  p90 | P@20 median | mIoU median | score ROC | step ms median  p90 | FPS median"
+        "AUC median  p90 | P@20 median | mIoU median | score ROC (best threshold) | step ms median  p90 | FPS median"
     print(header)
     print("-" * len(header))
     for name, per_sequence in results.items():
@@ -174,7 +175,7 @@ def _print_table(results: dict, columns: bool) -> None:
               + f"{_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
               + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
               + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
-              + f" | {per_sequence['all']['score_roc_auc']:9.3f}"
+              + f" | {per_sequence['all']['score_roc_auc']:9.3f} ({per_sequence['all']['best_lost_threshold']:.2f})"
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))
@@ -212,17 +213,17 @@ def run(args, wanted: list[str]) -> None:
         if not clips:
             sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
     makers = _factories(args, wanted)
-    report = {}
+    report, curves = {}, {}
     if clips:
         sequences = {}
         for clip in clips:
             frames = list(clip.frames(args.max_frames))
             sequences[clip.name] = (frames, clip.boxes[:len(frames)])
-        report["labelled real clips"] = _evaluate(makers, sequences)
+        report["labelled real clips"] = _evaluate(makers, sequences, curves.setdefault("clips", {}))
         print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
     if args.real_texture:
         scenes = _real_texture_scenes(args.real_texture, tuple(args.scene_size), args.scene_frames)
-        report["held-out real-texture scenes"] = _evaluate(makers, scenes)
+        report["held-out real-texture scenes"] = _evaluate(makers, scenes, curves.setdefault("scenes", {}))
     machine = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
                f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
                f"load average {os.getloadavg()[0]:.2f} at the end")
@@ -232,6 +233,12 @@ def run(args, wanted: list[str]) -> None:
         _print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
+    if args.score_curves and curves:
+        from mixformerv2_core.evaluation.score_curve import plot_score_curves
+
+        where = "scenes" if "scenes" in curves else "clips"
+        scored = {name: curve for name, curve in curves[where].items() if name not in ("static", "csrt")}
+        plot_score_curves(scored, args.score_curves, title=f"confidence as a test for IoU > 0.5 ({where})")
 
 
 if __name__ == "__main__":

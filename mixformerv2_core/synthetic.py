@@ -58,8 +58,8 @@ class _Mover:
 
 
 def _trajectory(rng: np.random.Generator, num_frames: int, height: int, width: int, base_size: float,
-                speed: float) -> tuple[np.ndarray, np.ndarray]:
-    aspect = float(np.exp(rng.uniform(-0.5, 0.5)))
+                speed: float, log_aspect: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    aspect = float(np.exp(rng.uniform(-log_aspect, log_aspect)))
     base = np.array([base_size * np.sqrt(aspect), base_size / np.sqrt(aspect)])
     phase, period = rng.uniform(0, 2 * np.pi), rng.uniform(40, 120)
     scale = 1.0 + 0.35 * np.sin(phase + 2 * np.pi * np.arange(num_frames) / period)
@@ -116,8 +116,12 @@ class SyntheticScene:
         object_scale: Optional[float] = None,
         absences: Sequence[tuple[int, int]] = (),
         absence_mode: str = "hidden",
+        scale_range: tuple[float, float] = (0.12, 0.25),
+        log_aspect: float = 0.5,
     ) -> None:
-        """``absences``: frame ranges ``[start, stop)`` without the target, either not drawn (``"hidden"``, as
+        """``scale_range``: the target's base size as a share of the short side, drawn uniformly (unless
+        ``object_scale`` fixes it); ``log_aspect``: largest ``|log(w / h)|`` of each mover.
+        ``absences``: frame ranges ``[start, stop)`` without the target, either not drawn (``"hidden"``, as
         behind a wall) or moved out of the frame and back (``"exit"``, sliding over ``EXIT_FRAMES`` frames on
         each side); their ``boxes`` rows are NaN, and a box cut by the border is the visible part.
         """
@@ -136,9 +140,9 @@ class SyntheticScene:
         self._background = _background(rng, self.height + 2 * pan, self.width + 2 * pan)
         pan_path = np.cumsum(rng.normal(0, 0.6, (num_frames, 2)), axis=0)
         self._pan = np.clip(pan + pan_path, 0, 2 * pan).round().astype(int)
-        base_size = (object_scale or rng.uniform(0.12, 0.25)) * short
+        base_size = (object_scale or rng.uniform(*scale_range)) * short
         speed = speed if speed is not None else rng.uniform(0.01, 0.025) * short
-        centers, sizes = _trajectory(rng, num_frames, self.height, self.width, base_size, speed)
+        centers, sizes = _trajectory(rng, num_frames, self.height, self.width, base_size, speed, log_aspect)
         self._hidden = np.zeros(num_frames, dtype=bool)
         self._exits = absence_mode == "exit" and len(absences) > 0
         for start, stop in absences:
@@ -148,7 +152,8 @@ class SyntheticScene:
         self._target = _Mover(_object_texture(rng), centers, sizes)
         self._distractors = []
         for _ in range(num_distractors):
-            c, s = _trajectory(rng, num_frames, self.height, self.width, base_size * rng.uniform(0.6, 1.2), speed)
+            c, s = _trajectory(rng, num_frames, self.height, self.width, base_size * rng.uniform(0.6, 1.2), speed,
+                               log_aspect)
             self._distractors.append(_Mover(_object_texture(rng), c, s))
         self._occluder = None
         if occlusion:

@@ -88,9 +88,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "variant default, resolved on configure).", value_range=(0, 100000)),
     ParameterSpec("update_threshold", -1.0, "Minimum score of a frame to become the online template; negative: "
                   "unset (preset > checkpoint > variant default, resolved on configure).", value_range=(-1.0, 1.0)),
-    ParameterSpec("lost_threshold", DEFAULT_LOST_THRESHOLD, "A frame scoring below this counts as not seen: the "
-                  "target turns 'uncertain', and 'lost' after lost_after such frames (results[1], diagnostics, "
-                  "debug image).", value_range=(0.0, 1.0)),
+    ParameterSpec("lost_threshold", -1.0, "A frame scoring below this counts as not seen: the target turns "
+                  "'uncertain', and 'lost' after lost_after such frames (results[1], diagnostics, debug image); "
+                  f"negative: unset (checkpoint > tracker default {DEFAULT_LOST_THRESHOLD}).",
+                  value_range=(-1.0, 1.0)),
     ParameterSpec("lost_after", 0, "Frames in a row under lost_threshold before a target is lost; 0: unset "
                   "(tracker default 3).", value_range=(0, 1000)),
     ParameterSpec("reacquire", "", "Search for a lost target with wider windows: 'wide' or 'off' (the official "
@@ -171,7 +172,7 @@ def is_unset(name: str, value: Any) -> bool:
         return value in ("", "default")
     if name in ("search_factor", "update_interval", "lost_after", "found_after", "reacquire_windows"):
         return value == 0
-    if name in ("update_threshold", "reacquire_threshold"):
+    if name in ("update_threshold", "reacquire_threshold", "lost_threshold"):
         return value < 0
     return False
 

@@ -17,6 +17,7 @@ from ..export.bundles import write_onnx_bundles
 from ..export.quantize import INT8_RECIPES, recipe_for_cpu
 from .runner import command_main, writable_dir, writable_file
 from ..export.onnx_export import MIN_OPSET
+from ..tracker import resolve_params
 
 FORMATS = ("onnx", "checkpoint", "official")
 
@@ -30,6 +31,7 @@ def export_checkpoint(weights: Path, output: Path, variant: Optional[str] = None
         return save_official_format(model, output)
     defaults = dict(checkpoint.tracker_defaults)
     defaults.update({key: value for key, value in (tracker_defaults or {}).items() if value is not None})
+    resolve_params(checkpoint.config, None, defaults)  # refuses a value no tracker could use, before writing
     merged_meta = dict(checkpoint.meta, source_weights=str(weights), **(meta or {}))
     return save_checkpoint(model, output, tracker_defaults=defaults, meta=merged_meta)
 
@@ -51,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-check", action="store_true", help="onnx: skip the comparison with PyTorch")
     parser.add_argument("--search-factor", type=float, default=None, help="checkpoint: tracker default to embed")
     parser.add_argument("--update-interval", type=int, default=None, help="checkpoint: tracker default to embed")
+    parser.add_argument("--lost-threshold", type=float, default=None,
+                        help="checkpoint: tracker default to embed; read it off the model's score curve "
+                             "(benchmarks/real_video.py prints the best threshold)")
     return parser
 
 
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             print(report.summary())
         return 0
     writable_file(args.output)
-    defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval}
+    defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval,
+                "lost_threshold": args.lost_threshold}
     path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
     print(f"wrote {args.format} weights to {path}")
     return 0

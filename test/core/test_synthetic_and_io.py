@@ -19,6 +19,22 @@ def test_generation_is_deterministic_and_boxes_lie_in_the_frame():
     assert a.frames[0].shape == (120, 160, 3) and a.frames[0].dtype == np.uint8
 
 
+def test_size_and_aspect_ranges_widen_the_targets_and_the_defaults_keep_every_seed():
+    def first_box(seed, **options):
+        return SyntheticScene(seed=seed, num_frames=2, frame_size=(240, 320), **options).boxes[0]
+
+    for seed in range(3):  # the defaults draw the same numbers as before the options existed
+        np.testing.assert_array_equal(first_box(seed), first_box(seed, scale_range=(0.12, 0.25), log_aspect=0.5))
+    default = np.array([first_box(seed) for seed in range(40)])
+    wide = np.array([first_box(seed, scale_range=(0.05, 0.45), log_aspect=1.1) for seed in range(40)])
+    for boxes, (low, high) in ((default, (0.12, 0.25)), (wide, (0.05, 0.45))):
+        side = np.sqrt(boxes[:, 2] * boxes[:, 3]) / 240  # base size x (0.65 .. 1.35) as the target grows
+        assert (side > 0.6 * low).all() and (side < 1.4 * high).all()
+    aspect = lambda boxes: np.abs(np.log(boxes[:, 2] / boxes[:, 3]))  # noqa: E731
+    assert aspect(default).max() < 0.55 and aspect(wide).max() > 0.8
+    assert np.sqrt(wide[:, 2] * wide[:, 3]).max() > 1.3 * np.sqrt(default[:, 2] * default[:, 3]).max()
+
+
 def test_box_marks_the_drawn_object():
     scene = SyntheticScene(seed=2, num_frames=5, frame_size=(200, 240), num_distractors=0, occlusion=False)
     x, y, w, h = scene.box(3).astype(int)

@@ -117,7 +117,9 @@ def test_parameter_changes_are_validated(make_harness):
         assert not node.set_parameters([Parameter(name, value=node.get_parameter(name).value)])[0].successful
     assert node.set_parameters([Parameter("update_interval", value=7)])[0].successful
     _, values = harness.latest_diagnostics(lambda v: v.get("tracker.update_interval") == "7")
-    assert node.get_parameter("lost_threshold").value == 0.25
+    assert node.get_parameter("lost_threshold").value == -1.0  # still unset: the refused 1.5 changed nothing
+    unset = node.set_parameters([Parameter("lost_threshold", value=-1.0)])[0]
+    assert not unset.successful and "resolved on configure" in unset.reason
 
 
 def test_parameter_values_of_wrong_type_or_range_fail_configure_not_the_process(make_harness):

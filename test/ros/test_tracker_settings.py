@@ -29,7 +29,8 @@ def s_weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("s_weights")
     plain = save_checkpoint(model, folder / "s.pt")
     stored = save_checkpoint(model, folder / "s_stored.pt", tracker_defaults={"update_interval": 25,
-                                                                               "search_factor": 4.5})
+                                                                               "search_factor": 4.5,
+                                                                               "lost_threshold": 0.4})
     return {"plain": str(plain), "stored": str(stored)}
 
 
@@ -101,3 +102,17 @@ def test_node_and_commands_resolve_like_the_core(make_harness, s_weights, inputs
         resolved[command] = _command_settings(command, s_weights[checkpoint], _flags(core_kwargs), inputs, tmp_path,
                                               capsys)
     assert resolved == {where: core for where in resolved}
+
+
+@pytest.mark.parametrize("checkpoint, parameters, expected", [
+    ("plain", {}, "0.25"),  # the tracker's default
+    ("stored", {}, "0.4"),  # a model's own threshold, as the built-in model stores the one its score curve gives
+    ("stored", {"lost_threshold": 0.3}, "0.3"),  # what the user set wins
+])
+def test_node_takes_the_lost_threshold_the_checkpoint_stores(make_harness, s_weights, checkpoint, parameters,
+                                                             expected):
+    harness = make_harness(weights=s_weights[checkpoint], **parameters)
+    _, values = harness.latest_diagnostics(lambda v: "tracker.lost_threshold" in v, timeout=60.0)
+    assert values["tracker.lost_threshold"] == expected
+    assert str(MultiTargetTracker.from_checkpoint(s_weights[checkpoint], **parameters).params.lost_threshold) \
+        == expected
