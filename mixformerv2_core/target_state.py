@@ -53,7 +53,7 @@ class StateRules:
     lost_threshold: float = DEFAULT_LOST_THRESHOLD
     lost_after: int = 3
     reacquire_threshold: float = 0.5
-    found_after: int = 2
+    found_after: int = 1
 
 
 class TargetStateMachine:

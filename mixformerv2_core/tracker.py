@@ -20,8 +20,8 @@ from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import VARIANT_TRACKING, CropSpec, ModelConfig, tracking_defaults
 from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
 from .preprocessing import check_color_order, check_frame
-from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, is_near, search_windows, target_patch,
-                        window_anchor)
+from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, colour_histogram, is_near, looks_like,
+                        search_windows, target_patch, window_anchor)
 from .target_state import DEFAULT_LOST_THRESHOLD, StateRules, TargetState, TargetStateMachine, is_lost
 from .tracker_crops import crops_for
 
@@ -39,7 +39,8 @@ class TrackerParams:
 
     Target states and re-acquisition (docs/tracker.md, ``target_state``, ``reacquire``): a target is
     ``uncertain`` after a frame scoring under ``lost_threshold`` and ``lost`` after ``lost_after`` such frames
-    in a row; it is ``reacquired`` after ``found_after`` frames in a row at or above ``reacquire_threshold``.
+    in a row; it is ``reacquired`` after ``found_after`` frames in a row at or above ``reacquire_threshold`` whose
+    box has the target's colours (``reacquire_similarity``, a histogram correlation with its first pixels).
     ``reacquire="wide"`` (plain use, the robot's default) searches a lost target with up to
     ``reacquire_windows`` windows per frame in one batch, keeps its box where it was last seen until found,
     and takes online templates only from ``tracking`` frames. ``"off"`` is the official tracker (the default
@@ -56,11 +57,12 @@ class TrackerParams:
     use_cache: bool = True
     color_order: str = "rgb"
     reacquire: str = "wide"
-    lost_threshold: float = DEFAULT_LOST_THRESHOLD
-    lost_after: int = 3
-    reacquire_threshold: float = 0.5
-    found_after: int = 2
+    lost_threshold: float = StateRules.lost_threshold
+    lost_after: int = StateRules.lost_after
+    reacquire_threshold: float = StateRules.reacquire_threshold
+    found_after: int = StateRules.found_after
     reacquire_windows: int = 3
+    reacquire_similarity: float = 0.6
 
     def state_rules(self) -> StateRules:
         return StateRules(self.lost_threshold, self.lost_after, self.reacquire_threshold, self.found_after)
@@ -93,6 +95,8 @@ class TrackerParams:
             problems.append(f"lost_threshold must lie in [0, 1], got {self.lost_threshold}")
         if not (0.0 <= self.reacquire_threshold <= 1.0 and self.reacquire_threshold >= self.lost_threshold):
             problems.append(f"reacquire_threshold must lie in [lost_threshold, 1], got {self.reacquire_threshold}")
+        if not 0.0 <= self.reacquire_similarity <= 1.0:
+            problems.append(f"reacquire_similarity must lie in [0, 1], got {self.reacquire_similarity}")
         for name in ("lost_after", "found_after", "reacquire_windows"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
@@ -107,7 +111,7 @@ class TrackerParams:
 
 
 _STATE_SETTINGS = ("reacquire", "lost_threshold", "lost_after", "reacquire_threshold", "found_after",
-                   "reacquire_windows")
+                   "reacquire_windows", "reacquire_similarity")
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerParams)}
 
 
@@ -188,6 +192,7 @@ class _TargetState:
     probe: Optional[Box] = None  # where the best window of the last lost frame pointed
     pending_tiles: int = 0
     patch: Optional[np.ndarray] = field(default=None, repr=False)  # the target's first pixels (proposals)
+    colours: Optional[np.ndarray] = field(default=None, repr=False)  # their colour histogram (looks_like)
 
 
 class MultiTargetTracker:
@@ -238,8 +243,8 @@ class MultiTargetTracker:
 
     def set_state_settings(self, **settings: Any) -> None:
         """Change the state and re-acquisition settings (``lost_threshold``, ``lost_after``,
-        ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``) while tracking, e.g. from
-        a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
+        ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``, ``reacquire_similarity``)
+        while tracking, e.g. from a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
         keeps its state and counts, and the next frame is judged by the new rules.
         """
         unknown = sorted(set(settings) - set(_STATE_SETTINGS))
@@ -262,9 +267,11 @@ class MultiTargetTracker:
         template = self._template(self._crops.prepare(frame), box)
         self.backend.set_templates(target_id, template, template)
         result = TrackResult(target_id, box, 1.0, 0)
+        patch = target_patch(frame, box)
         self._targets[target_id] = _TargetState(box=box, template=template, online_max_template=template,
                                                 states=TargetStateMachine(self.params.state_rules()), last=result,
-                                                confident_box=box, patch=target_patch(frame, box))
+                                                confident_box=box, patch=patch,
+                                                colours=None if patch is None else colour_histogram(patch))
         return result
 
     def warm_up(self, frame_size: tuple[int, int] = (480, 640), steps: int = 3) -> None:
@@ -301,7 +308,6 @@ class MultiTargetTracker:
             raise RuntimeError("track() called before any target was initialised (call add()/initialize() first)")
         frame = check_frame(frame)
         source = self._crops.prepare(frame)
-        frame_size = frame.shape[:2]
         keys = list(self._targets)
         plans = [self._search_windows(self._targets[key], frame) for key in keys]
         # One batch: a lost target's windows repeat its key (the backend reuses its cached templates per row).
@@ -311,7 +317,7 @@ class MultiTargetTracker:
         results, start = {}, 0
         for key, windows in zip(keys, plans):
             pick = best_window(scores[start:start + len(windows)])
-            results[key] = self._advance(key, source, frame_size, windows[pick], output.pred_boxes[start + pick],
+            results[key] = self._advance(key, source, frame, windows[pick], output.pred_boxes[start + pick],
                                          scores[start + pick], wide_window=pick > 0)
             start += len(windows)
         return results
@@ -328,27 +334,31 @@ class MultiTargetTracker:
             return windows
         return [crop_window(target.box, params.search_factor, size)]
 
-    def _advance(self, key: Hashable, source: Any, frame_size: tuple[int, int], window: CropWindow,
+    def _advance(self, key: Hashable, source: Any, frame: np.ndarray, window: CropWindow,
                  pred: np.ndarray, score: float, wide_window: bool = False) -> TrackResult:
         target = self._targets[key]
         params = self.params
         target.frame_index += 1
-        height, width = frame_size
+        height, width = frame.shape[:2]
         box = map_box_back(pred, window_anchor(window) if wide_window else target.box, window.size)
         finite = all(math.isfinite(v) for v in box)
         if not finite:  # a non-finite prediction (e.g. half-precision overflow) keeps the previous box
             score = 0.0
         was = target.states.state
-        state = target.states.step(score, relocated=wide_window and not (finite and is_near(box, target.box)))
+        evidence = score  # what the state machine judges: while lost, a find must also have the target's colours
+        if (params.reacquire == "wide" and was is TargetState.LOST and finite and score >= params.lost_threshold
+                and not looks_like(frame, target.colours, box, params.reacquire_similarity)):
+            evidence = 0.0
+        state = target.states.step(evidence, relocated=wide_window and not (finite and is_near(box, target.box)))
         if params.reacquire == "wide" and state is TargetState.LOST:
             # Lost: the box stays where the target was last seen, unless a window found it above the threshold.
             target.probe = None
-            if finite and score >= params.reacquire_threshold:
+            if finite and evidence >= params.reacquire_threshold:
                 target.box = clip_box(box, height, width, params.clip_margin)
             else:
                 if was is not TargetState.LOST and target.confident_box is not None:
                     target.box = target.confident_box
-                if finite and score >= params.lost_threshold:
+                if finite and evidence >= params.lost_threshold:
                     target.probe = box
             target.sweep += target.pending_tiles
         else:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-from mixformerv2_core.tracker import DEFAULT_LOST_THRESHOLD
+from mixformerv2_core.tracker import DEFAULT_LOST_THRESHOLD, TrackerParams
 
 _PYTHON_TO_ROS_TYPE = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -93,15 +93,20 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   f"negative: unset (checkpoint > tracker default {DEFAULT_LOST_THRESHOLD}).",
                   value_range=(-1.0, 1.0)),
     ParameterSpec("lost_after", 0, "Frames in a row under lost_threshold before a target is lost; 0: unset "
-                  "(tracker default 3).", value_range=(0, 1000)),
+                  f"(tracker default {TrackerParams.lost_after}).", value_range=(0, 1000)),
     ParameterSpec("reacquire", "", "Search for a lost target with wider windows: 'wide' or 'off' (the official "
                   "tracker); '': unset ('wide', or 'off' under a benchmark preset).", choices=("", "wide", "off")),
     ParameterSpec("reacquire_threshold", -1.0, "Score a lost target's window needs to count as found; negative: "
-                  "unset (tracker default 0.5).", value_range=(-1.0, 1.0)),
+                  f"unset (tracker default {TrackerParams.reacquire_threshold}).", value_range=(-1.0, 1.0)),
     ParameterSpec("found_after", 0, "Frames in a row found at the same place before a lost target is "
-                  "re-acquired; 0: unset (tracker default 2).", value_range=(0, 1000)),
+                  f"re-acquired; 0: unset (tracker default {TrackerParams.found_after}).", value_range=(0, 1000)),
     ParameterSpec("reacquire_windows", 0, "Most search windows per lost target and frame (its cost: about one "
-                  "step each, in one batch); 0: unset (tracker default 3).", value_range=(0, 64)),
+                  f"step each, in one batch); 0: unset (tracker default {TrackerParams.reacquire_windows}).",
+                  value_range=(0, 64)),
+    ParameterSpec("reacquire_similarity", -1.0, "Colour-histogram correlation with the target's first pixels "
+                  "that a lost target's find needs (look-alikes of other colours are not re-acquired); 0: no "
+                  f"check; negative: unset (tracker default {TrackerParams.reacquire_similarity}).",
+                  value_range=(-1.0, 1.0)),
     ParameterSpec("label", "object", "results[0].hypothesis.class_id of every target, tracked or lost."),
     ParameterSpec("max_targets", 8, "Most targets tracked at once; further init requests are refused.",
                   value_range=(1, 256)),
@@ -162,7 +167,7 @@ UNSET_AT_RUNTIME = "is resolved on configure: clean the node up and configure it
 
 # Target-state settings the tracker reads every frame; the node hands changes to set_state_settings().
 STATE_SETTINGS = ("lost_threshold", "lost_after", "reacquire", "reacquire_threshold", "found_after",
-                  "reacquire_windows")
+                  "reacquire_windows", "reacquire_similarity")
 TRACKER_SETTINGS = ("preset", "search_factor", "update_interval", "update_threshold") + STATE_SETTINGS
 
 
@@ -172,7 +177,7 @@ def is_unset(name: str, value: Any) -> bool:
         return value in ("", "default")
     if name in ("search_factor", "update_interval", "lost_after", "found_after", "reacquire_windows"):
         return value == 0
-    if name in ("update_threshold", "reacquire_threshold", "lost_threshold"):
+    if name in ("update_threshold", "reacquire_threshold", "lost_threshold", "reacquire_similarity"):
         return value < 0
     return False
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..synthetic import generate_sequence
 from .metrics import iou, success_curve
 from .runner import track_frames
+from .score_curve import score_curve
 
 HELD_OUT_SEED = 100_000  # training scenes use seeds from 0; evaluation starts far above them
 
@@ -27,6 +28,8 @@ class SyntheticScore:
     sequences: int
     frames: int
     seconds: float
+    score_roc_auc: float = float("nan")  # the confidence as a test for IoU > 0.5 frames (score_curve)
+    best_lost_threshold: float = float("nan")  # that curve's best threshold: a lost_threshold for the model
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -45,18 +48,21 @@ def evaluate_synthetic(
     scene_options: Optional[dict] = None,
 ) -> SyntheticScore:
     """Track held-out scenes (a fresh tracker from ``make_tracker`` for each); compare with a static box."""
-    tracked, static = [], []
+    tracked, static, scores = [], [], []
     start = time.perf_counter()
     for seed in range(first_seed, first_seed + num_sequences):
         sequence = generate_sequence(seed=seed, num_frames=num_frames, frame_size=frame_size,
                                      **(scene_options or {}))
         gt = np.asarray(sequence.boxes, dtype=np.float64)
-        pred = track_frames(make_tracker(), sequence.frames, gt[0]).boxes
-        tracked.append(iou(pred[1:], gt[1:]))
+        result = track_frames(make_tracker(), sequence.frames, gt[0])
+        tracked.append(iou(result.boxes[1:], gt[1:]))
+        scores.append(np.asarray(result.scores[1:], dtype=np.float64))
         static.append(iou(np.repeat(gt[:1], len(gt) - 1, axis=0), gt[1:]))
     tracked_arr, static_arr = np.concatenate(tracked), np.concatenate(static)
+    curve = score_curve(np.concatenate(scores), tracked_arr)
     return SyntheticScore(
         auc=_success_auc(tracked_arr), mean_iou=float(tracked_arr.mean()),
         baseline_auc=_success_auc(static_arr), baseline_mean_iou=float(static_arr.mean()),
         sequences=num_sequences, frames=len(tracked_arr), seconds=time.perf_counter() - start,
+        score_roc_auc=curve.auc, best_lost_threshold=curve.best_threshold,
     )

@@ -207,3 +207,35 @@ def test_one_frames_motion_is_near_a_jump_is_not():
     previous = (100.0, 100.0, 40.0, 20.0)
     assert is_near((130.0, 110.0, 40.0, 20.0), previous) and is_near((60.0, 100.0, 40.0, 20.0), previous)
     assert not is_near((141.0, 100.0, 40.0, 20.0), previous) and not is_near((100.0, 150.0, 40.0, 20.0), previous)
+
+
+def test_a_look_alike_of_other_colours_is_not_reacquired():
+    """The demo network scores a same-shaped patch of other colours like the target; the colour check keeps
+    the lost target from being re-acquired on it, and without the check (similarity 0) it is."""
+    scene = SyntheticScene(seed=4, num_frames=1, frame_size=(240, 320), num_distractors=0, occlusion=False)
+    background = SyntheticScene(seed=9, num_frames=1, frame_size=(240, 320), num_distractors=0,
+                                occlusion=False).render(0)
+    box = tuple(float(v) for v in scene.box(0))
+    x0, y0, w, h = (int(v) for v in box)
+    patch = scene.render(0)[y0:y0 + h, x0:x0 + w].copy()
+    impostor = np.ascontiguousarray(patch[:, :, ::-1])  # the same pattern, red and blue swapped
+    rng = np.random.default_rng(3)
+    reacquired = {0.0: 0, 0.6: 0}
+    for similarity in reacquired:
+        for _ in range(4):
+            tracker, _ = demo_tracker()
+            tracker.params.reacquire_similarity = similarity
+            frame = background.copy()
+            frame[y0:y0 + h, x0:x0 + w] = patch
+            tracker.initialize(frame, box)
+            for _ in range(10):
+                result = tracker.track(background)
+                if result.state is TargetState.LOST:
+                    break
+            assert result.state is TargetState.LOST
+            x, y = int(rng.integers(0, 320 - w)), int(rng.integers(0, 240 - h))
+            shown = background.copy()
+            shown[y:y + h, x:x + w] = impostor
+            states = [tracker.track(shown).state for _ in range(6)]
+            reacquired[similarity] += TargetState.REACQUIRED in states
+    assert reacquired[0.6] == 0 and reacquired[0.0] >= 2, reacquired

@@ -56,15 +56,16 @@ def test_frame_counts_are_parameters(lost_after, found_after):
 
 def test_unset_state_settings_take_their_documented_defaults():
     params = TrackerParams(reacquire=None, lost_threshold=None, lost_after=None, reacquire_threshold=None,
-                           found_after=None, reacquire_windows=None).validate()
-    assert params.state_rules() == TrackerParams().state_rules() == StateRules(0.25, 3, 0.5, 2)
-    assert (params.reacquire, params.reacquire_windows) == ("wide", 3)
+                           found_after=None, reacquire_windows=None, reacquire_similarity=None).validate()
+    assert params.state_rules() == TrackerParams().state_rules() == StateRules() == StateRules(0.25, 3, 0.5, 1)
+    assert (params.reacquire, params.reacquire_windows, params.reacquire_similarity) == ("wide", 3, 0.6)
 
 
 def test_tracker_parameters_are_validated():
     for bad, message in [(dict(reacquire="sometimes"), "reacquire must be"), (dict(lost_after=0), "lost_after"),
                          (dict(found_after=1.5), "found_after"), (dict(reacquire_windows=0), "reacquire_windows"),
                          (dict(lost_threshold=1.5), "lost_threshold"),
+                         (dict(reacquire_similarity=-0.5), "reacquire_similarity must lie in \\[0, 1\\]"),
                          (dict(lost_threshold=0.6, reacquire_threshold=0.5), "reacquire_threshold")]:
         with pytest.raises(ValueError, match=message):
             TrackerParams(**bad).validate()
@@ -112,7 +113,7 @@ def test_no_online_template_from_uncertain_or_lost_frames(tiny_model, reacquire)
     logits = [3.0, low, low, low, low, high, high, -0.5, 2.0, 4.0, 1.0, 1.0]
     backend = RecordingBackend(scripted_scores(tiny_model, logits))
     tracker = MixFormerV2Tracker(backend, TrackerParams(update_interval=4, search_factor=4.0, reacquire=reacquire,
-                                                        reacquire_windows=1))
+                                                        reacquire_windows=1, found_after=2, reacquire_similarity=0.0))
     tracker.initialize(seq.frames[0], seq.boxes[0])
     results = [tracker.track(frame) for frame in seq.frames[1:]]
     assert [r.state for r in results] == [T, U, U, L, L, L, R, T, T, T, T, T]
