@@ -15,7 +15,8 @@ from mixformerv2_training.stages import student_config
 ROUTES = {
     "B": ["dense_to_sparse_b", "deep_to_shallow_b", "score_b"],
     "demo": ["demo_teacher", "demo_dense_to_sparse", "demo_score"],
-    "real": ["real_teacher", "real_dense_to_sparse", "real_score"],  # issue #16's trial: the demo's size on real imagery
+    "real": ["real_teacher", "real_dense_to_sparse", "real_score"],  # issue #16's trial: the wide96 size on real imagery
+    "mixed": ["mixed_teacher", "mixed_dense_to_sparse", "mixed_score"],  # issue #16's trial: demo size, generated + real
     "tiny": ["tiny_teacher", "tiny_dense_to_sparse", "tiny_deep_to_shallow", "tiny_mlp_reduction", "tiny_score"],
     "S": ["teacher_mixvit_b224", "dense_to_sparse_s", "deep_to_shallow_s12to8", "deep_to_shallow_s",
           "mlp_reduction_s", "score_s"],
@@ -23,8 +24,11 @@ ROUTES = {
 
 
 def _expected_final(route: str):
-    if route in ("demo", "real"):  # the route that made the shipped demo weights, and its real-imagery twin
+    if route in ("demo", "mixed"):  # the route that made the shipped demo weights, and its mixed-data twin
         return load_model(str(DEMO_WEIGHTS)).config
+    if route == "real":  # the `wide96` size of benchmarks/model_sizes.py, with the score head
+        return dataclasses.replace(load_model(str(DEMO_WEIGHTS)).config, embed_dim=96, template_size=48,
+                                   search_size=96, feat_sz=24, head_hidden_dim=96)
     if route == "tiny":
         return dataclasses.replace(student_config(load_config("tiny_dense_to_sparse")["model"]), depth=2, mlp_ratio=1.0,
                                    score_head=True)
