@@ -130,7 +130,8 @@ def _percentile(values, q: float) -> float:
 
 def _evaluate(makers: dict, sequences: dict, curves: dict) -> dict:
     """``{tracker: {sequence: numbers}}`` for ``sequences`` ``{name: (frames, boxes)}`` (first box given);
-    each tracker's score curve, pooled over the sequences, goes into ``curves``."""
+    each tracker's score curve, pooled over the sequences, goes into ``curves``.
+    """
     import numpy as np
 
     from mixformerv2_core.evaluation.metrics import sequence_errors, success_curve

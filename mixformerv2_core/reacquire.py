@@ -83,7 +83,8 @@ def search_windows(box: Sequence[float], frame_size: tuple[int, int], factor: fl
 
 def colour_histogram(patch: np.ndarray) -> np.ndarray:
     """Hue-saturation histogram of an RGB patch (16 x 8 bins, unit length): a summary of the target's colours
-    that survives the turns, tilts and scale changes a pixel template does not."""
+    that survives the turns, tilts and scale changes a pixel template does not.
+    """
     hsv = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
     return cv2.normalize(histogram, histogram).flatten()
@@ -92,7 +93,8 @@ def colour_histogram(patch: np.ndarray) -> np.ndarray:
 def looks_like(frame: np.ndarray, histogram: Optional[np.ndarray], box: Sequence[float], threshold: float) -> bool:
     """Whether the pixels in ``box`` have the target's colours: histogram correlation >= ``threshold`` (0: no
     check). A network trained without look-alikes scores a centred look-alike like the target; its colours
-    differ. Both patches are in the frame's colour order, so the order does not matter."""
+    differ. Both patches are in the frame's colour order, so the order does not matter.
+    """
     if histogram is None or threshold <= 0.0:
         return True
     patch = target_patch(frame, box)

@@ -211,7 +211,8 @@ def test_one_frames_motion_is_near_a_jump_is_not():
 
 def test_a_look_alike_of_other_colours_is_not_reacquired():
     """The demo network scores a same-shaped patch of other colours like the target; the colour check keeps
-    the lost target from being re-acquired on it, and without the check (similarity 0) it is."""
+    the lost target from being re-acquired on it, and without the check (similarity 0) it is.
+    """
     scene = SyntheticScene(seed=4, num_frames=1, frame_size=(240, 320), num_distractors=0, occlusion=False)
     background = SyntheticScene(seed=9, num_frames=1, frame_size=(240, 320), num_distractors=0,
                                 occlusion=False).render(0)
