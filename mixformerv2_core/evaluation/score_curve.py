@@ -79,8 +79,8 @@ def plot_score_curves(curves: dict[str, ScoreCurve], path, title: str = "") -> N
             axes.plot([fpr], [tpr], "o", color=axes.lines[-1].get_color())
             axes.annotate(f"{best:.2f}", (fpr, tpr), textcoords="offset points", xytext=(6, -12))
     axes.plot([0, 1], [0, 1], ":", color="grey")
-    axes.set(xlabel="false-positive rate (IoU <= 0.5 frames scored above the threshold)",
-             ylabel="true-positive rate (IoU > 0.5 frames)", xlim=(0, 1), ylim=(0, 1), title=title)
+    axes.set(xlabel="false-positive rate (IoU <= 0.5 frames above it)",
+             ylabel="true-positive rate (IoU > 0.5 frames above it)", xlim=(0, 1), ylim=(0, 1), title=title)
     axes.legend(loc="lower right", fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
