@@ -150,16 +150,22 @@ def demo_tracker() -> tuple[MixFormerV2Tracker, CountingBackend]:
     return MixFormerV2Tracker(backend, params), backend
 
 
-def test_the_demo_model_finds_a_target_placed_anywhere_with_one_batch_per_frame():
-    """The target is tracked, hidden (lost), then shown at a random place of the frame; the wide search must
-    find it and re-acquire it with one batched forward per frame of at most ``reacquire_windows`` rows.
-    """
+def target_and_background():
+    """A generated background, and a generated target's first box and pixels to place on it."""
     scene = SyntheticScene(seed=4, num_frames=1, frame_size=(240, 320), num_distractors=0, occlusion=False)
     background = SyntheticScene(seed=9, num_frames=1, frame_size=(240, 320), num_distractors=0,
                                 occlusion=False).render(0)
     box = tuple(float(v) for v in scene.box(0))
     x0, y0, w, h = (int(v) for v in box)
-    patch = scene.render(0)[y0:y0 + h, x0:x0 + w].copy()
+    return background, box, scene.render(0)[y0:y0 + h, x0:x0 + w].copy()
+
+
+def test_the_demo_model_finds_a_target_placed_anywhere_with_one_batch_per_frame():
+    """The target is tracked, hidden (lost), then shown at a random place of the frame; the wide search must
+    find it and re-acquire it with one batched forward per frame of at most ``reacquire_windows`` rows.
+    """
+    background, box, patch = target_and_background()
+    x0, y0, w, h = (int(v) for v in box)
     rng = np.random.default_rng(7)
     found, trials = 0, 6
     for _ in range(trials):
@@ -213,12 +219,8 @@ def test_a_look_alike_of_other_colours_is_not_reacquired():
     """The demo network scores a same-shaped patch of other colours like the target; the colour check keeps
     the lost target from being re-acquired on it, and without the check (similarity 0) it is.
     """
-    scene = SyntheticScene(seed=4, num_frames=1, frame_size=(240, 320), num_distractors=0, occlusion=False)
-    background = SyntheticScene(seed=9, num_frames=1, frame_size=(240, 320), num_distractors=0,
-                                occlusion=False).render(0)
-    box = tuple(float(v) for v in scene.box(0))
+    background, box, patch = target_and_background()
     x0, y0, w, h = (int(v) for v in box)
-    patch = scene.render(0)[y0:y0 + h, x0:x0 + w].copy()
     impostor = np.ascontiguousarray(patch[:, :, ::-1])  # the same pattern, red and blue swapped
     rng = np.random.default_rng(3)
     reacquired = {0.0: 0, 0.6: 0}
