@@ -244,8 +244,8 @@ class MultiTargetTracker:
     def set_state_settings(self, **settings: Any) -> None:
         """Change the state and re-acquisition settings (``lost_threshold``, ``lost_after``,
         ``reacquire_threshold``, ``found_after``, ``reacquire``, ``reacquire_windows``, ``reacquire_similarity``)
-        while tracking, e.g. from a node's runtime parameters. Invalid values raise ``ValueError`` and change nothing; every target
-        keeps its state and counts, and the next frame is judged by the new rules.
+        while tracking, e.g. from a node's runtime parameters. Invalid values raise ``ValueError`` and change
+        nothing; every target keeps its state and counts, and the next frame is judged by the new rules.
         """
         unknown = sorted(set(settings) - set(_STATE_SETTINGS))
         if unknown:
