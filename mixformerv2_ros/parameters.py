@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-from mixformerv2_core.tracker import DEFAULT_LOST_THRESHOLD, TrackerParams
+from mixformerv2_core.tracker import TrackerParams
 
 _PYTHON_TO_ROS_TYPE = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -90,7 +90,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "unset (preset > checkpoint > variant default, resolved on configure).", value_range=(-1.0, 1.0)),
     ParameterSpec("lost_threshold", -1.0, "A frame scoring below this counts as not seen: the target turns "
                   "'uncertain', and 'lost' after lost_after such frames (results[1], diagnostics, debug image); "
-                  f"negative: unset (checkpoint > tracker default {DEFAULT_LOST_THRESHOLD}).",
+                  f"negative: unset (checkpoint > tracker default {TrackerParams.lost_threshold}).",
                   value_range=(-1.0, 1.0)),
     ParameterSpec("lost_after", 0, "Frames in a row under lost_threshold before a target is lost; 0: unset "
                   f"(tracker default {TrackerParams.lost_after}).", value_range=(0, 1000)),
