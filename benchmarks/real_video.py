@@ -3,6 +3,12 @@ held-out real-texture scenes: OPE success AUC (21 IoU thresholds, frame 0 exclud
 IoU and speed per tracker, median and p90 over sequences, and the ROC AUC of each tracker's confidence as a
 test for tracked frames (IoU > 0.5), pooled over sequences.
 
+With --one-step, each step starts from the previous frame's label instead (the tracker's box is placed there,
+its templates stay the first frame's): how well a network localises frame to frame, apart from drift that builds
+up; reported per sequence are the median IoU and the mean log ratios of width and height to the label's (a bias
+toward square or growing boxes shows there). MixFormerV2 trackers only, with re-acquisition "off" so that every
+step's box is the network's; the static box's row is the previous frame's label.
+
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
 opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
@@ -39,6 +45,8 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads (default 2)")
     parser.add_argument("--opencv-contrib", type=Path, default=CONTRIB_DEFAULT,
                         help="folder holding opencv-contrib-python-headless (pip install --target)")
+    parser.add_argument("--one-step", action="store_true",
+                        help="start every step from the previous frame's label (localisation without drift)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--score-curves", type=Path, default=None, metavar="PNG",
                         help="also plot each tracker's score ROC (held-out scenes when run, else the clips) here")
@@ -51,6 +59,9 @@ def main(argv=None) -> None:
     unknown = sorted(set(wanted) - set(TRACKERS))
     if unknown:
         sys.exit(f"real_video.py: error: unknown trackers {unknown}; choose from {', '.join(TRACKERS)}")
+    if args.one_step and {"csrt", "kcf"} & set(wanted):
+        print("real_video.py: --one-step leaves out csrt and kcf (an OpenCV tracker's box cannot be placed)")
+        wanted = [name for name in wanted if name not in ("csrt", "kcf")]
     if {"csrt", "kcf"} & set(wanted):
         if not (args.opencv_contrib / "cv2").is_dir():
             sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
@@ -87,6 +98,9 @@ class _StaticBox:
     """The box that stays where it started: what any tracker must beat."""
 
     def initialize(self, frame, box) -> None:
+        self.place(box)
+
+    def place(self, box) -> None:
         self._box = tuple(float(v) for v in box)
 
     def track(self, frame):
@@ -95,13 +109,14 @@ class _StaticBox:
         return SimpleNamespace(box=self._box, score=1.0)
 
 
-def _factories(args, wanted: list[str]) -> dict:
+def _factories(args, wanted: list[str], **params) -> dict:
+    """A maker per tracker; ``params`` go to every MixFormerV2 tracker."""
     from mixformerv2_core import load_tracker
     from mixformerv2_core.demo_model import DEMO_WEIGHTS
 
     makers = {
-        "demo": lambda: load_tracker(str(DEMO_WEIGHTS)),
-        "demo-int8": lambda: load_tracker(str(DEMO_WEIGHTS), backend="onnx-int8"),
+        "demo": lambda: load_tracker(str(DEMO_WEIGHTS), **params),
+        "demo-int8": lambda: load_tracker(str(DEMO_WEIGHTS), backend="onnx-int8", **params),
         "csrt": lambda: _OpenCVTracker("csrt"),
         "kcf": lambda: _OpenCVTracker("kcf"),
         "static": _StaticBox,
@@ -111,14 +126,14 @@ def _factories(args, wanted: list[str]) -> dict:
         name, sep, path = item.partition("=")
         if not sep:
             sys.exit(f"real_video.py: error: --weights takes NAME=PATH, got {item!r}")
-        chosen[name] = lambda path=path: load_tracker(path)
+        chosen[name] = lambda path=path: load_tracker(path, **params)
     for item in args.teacher:
         name, sep, path = item.partition("=")
         if not sep:
             sys.exit(f"real_video.py: error: --teacher takes NAME=PATH, got {item!r}")
         from mixformerv2_training.synthetic_eval import teacher_tracker
 
-        chosen[name] = lambda path=path: teacher_tracker(path, search_factor=4.0)
+        chosen[name] = lambda path=path: teacher_tracker(path, search_factor=4.0, **params)
     return chosen
 
 
@@ -162,6 +177,46 @@ def _evaluate(makers: dict, sequences: dict, curves: dict) -> dict:
     return results
 
 
+def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
+    """``{tracker: {sequence: numbers}}`` with every step started from the previous frame's label."""
+    import numpy as np
+
+    from mixformerv2_core.evaluation.metrics import iou
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, make in makers.items():
+        results[name] = {}
+        for sequence, (frames, gt) in sequences.items():
+            tracker = make()
+            tracker.initialize(frames[0], gt[0])
+            boxes = []
+            for index in range(1, len(frames)):
+                if hasattr(tracker, "place"):
+                    tracker.place(gt[index - 1])
+                boxes.append(tracker.track(frames[index]).box)
+            boxes, labels = np.asarray(boxes, dtype=np.float64), gt[1:]
+            results[name][sequence] = {
+                "median_iou": float(np.median(iou(boxes, labels))),
+                "log_width": float(np.mean(np.log(boxes[:, 2] / labels[:, 2]))),
+                "log_height": float(np.mean(np.log(boxes[:, 3] / labels[:, 3]))),
+            }
+        print(f"  {name:>12s}: one-step IoU " + " ".join(f"{r['median_iou']:.2f}" for r in results[name].values()),
+              flush=True)
+    return results
+
+
+def _print_one_step_table(results: dict) -> None:
+    """Per sequence: median one-step IoU and the mean log width / height ratios to the label's."""
+    names = list(next(iter(results.values())))
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:20]:>20s} | " for n in names) + "median IoU"
+    print(header + "\n" + "-" * len(header))
+    for name, per_sequence in results.items():
+        rows = [per_sequence[sequence] for sequence in names]
+        cells = "".join(f"{r['median_iou']:6.2f} {r['log_width']:+6.2f} {r['log_height']:+6.2f} | " for r in rows)
+        print(f"{name:>12s} | {cells}{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
+    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's))")
+
+
 def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
     names = [name for name in next(iter(results.values())) if name != "all"]
@@ -180,6 +235,13 @@ def _print_table(results: dict, columns: bool) -> None:
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))
+
+
+def _suite(args, makers: dict, sequences: dict, curves: dict, where: str) -> dict:
+    """One set of sequences, tracked whole (score curves into ``curves[where]``) or one step at a time."""
+    if args.one_step:
+        return _evaluate_one_step(makers, sequences)
+    return _evaluate(makers, sequences, curves.setdefault(where, {}))
 
 
 def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
@@ -213,25 +275,28 @@ def run(args, wanted: list[str]) -> None:
         clips = [clip for clip in clips if clip.name in names]
         if not clips:
             sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
-    makers = _factories(args, wanted)
+    makers = _factories(args, wanted, **({"reacquire": "off"} if args.one_step else {}))
     report, curves = {}, {}
     if clips:
         sequences = {}
         for clip in clips:
             frames = list(clip.frames(args.max_frames))
             sequences[clip.name] = (frames, clip.boxes[:len(frames)])
-        report["labelled real clips"] = _evaluate(makers, sequences, curves.setdefault("clips", {}))
+        report["labelled real clips"] = _suite(args, makers, sequences, curves, "clips")
         print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
     if args.real_texture:
         scenes = _real_texture_scenes(args.real_texture, tuple(args.scene_size), args.scene_frames)
-        report["held-out real-texture scenes"] = _evaluate(makers, scenes, curves.setdefault("scenes", {}))
+        report["held-out real-texture scenes"] = _suite(args, makers, scenes, curves, "scenes")
     machine = (f"{cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, "
                f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
                f"load average {os.getloadavg()[0]:.2f} at the end")
     print(f"machine: {machine}")
     for title, results in report.items():
-        print(f"\n{title}")
-        _print_table(results, columns=len(next(iter(results.values()))) <= 7)
+        print(f"\n{title}" + (" (one step from the previous label)" if args.one_step else ""))
+        if args.one_step:
+            _print_one_step_table(results)
+        else:
+            _print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
     if args.score_curves and curves:

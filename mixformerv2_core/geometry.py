@@ -101,16 +101,22 @@ def clip_box(box: Sequence[float], height: int, width: int, margin: float = 10) 
     return (x1, y1, max(margin, x2 - x1), max(margin, y2 - y1))
 
 
-def validate_init_box(box: Sequence[float], height: int, width: int) -> Box:
-    """A usable initial box: finite, positive size, overlapping the image. Raises ``ValueError`` otherwise."""
+def validate_box(box: Sequence[float], what: str = "box") -> Box:
+    """Four finite numbers with a positive width and height; ``ValueError`` naming ``what`` otherwise."""
     try:
         x, y, w, h = as_box(box)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"initial box must be 4 numbers (x, y, w, h): {error}") from None
+        raise ValueError(f"{what} must be 4 numbers (x, y, w, h): {error}") from None
     if not all(math.isfinite(v) for v in (x, y, w, h)):
-        raise ValueError(f"initial box has non-finite values: {(x, y, w, h)}")
+        raise ValueError(f"{what} has non-finite values: {(x, y, w, h)}")
     if w <= 0 or h <= 0:
-        raise ValueError(f"initial box must have positive width and height, got w={w}, h={h}")
+        raise ValueError(f"{what} must have positive width and height, got w={w}, h={h}")
+    return (x, y, w, h)
+
+
+def validate_init_box(box: Sequence[float], height: int, width: int) -> Box:
+    """A usable initial box: finite, positive size, overlapping the image. Raises ``ValueError`` otherwise."""
+    x, y, w, h = validate_box(box, "initial box")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise ValueError(f"initial box {(x, y, w, h)} lies entirely outside the {width}x{height} image")
     return (x, y, w, h)

@@ -18,7 +18,7 @@ from .backends import InferenceBackend, create_backend
 from .backends.base import NetworkInput
 from .checkpoint import LoadedCheckpoint, read_checkpoint
 from .config import VARIANT_TRACKING, CropSpec, ModelConfig, tracking_defaults
-from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_init_box
+from .geometry import Box, CropWindow, clip_box, crop_window, map_box_back, validate_box, validate_init_box
 from .preprocessing import check_color_order, check_frame
 from .reacquire import (REACQUIRE_MODES, appearance_proposals, best_window, colour_histogram, is_near, looks_like,
                         search_windows, target_patch, window_anchor)
@@ -274,6 +274,17 @@ class MultiTargetTracker:
                                                 colours=None if patch is None else colour_histogram(patch))
         return result
 
+    def place(self, target_id: Hashable, box_xywh: Sequence[float]) -> Box:
+        """Move a tracked target's box, where its next search looks, keeping its templates and state: a
+        correction from outside the tracker (a detector, the camera's own motion, or a benchmark that starts
+        every step from the label). ``KeyError`` for an unknown target, ``ValueError`` for an unusable box.
+        """
+        target = self._targets[target_id]
+        target.box = validate_box(box_xywh)
+        if target.states.state.confident:
+            target.confident_box = target.box
+        return target.box
+
     def warm_up(self, frame_size: tuple[int, int] = (480, 640), steps: int = 3) -> None:
         """Runs ``steps`` tracking steps for a throw-away target on a blank frame, so that one-time costs
         (allocations, kernel selection of the backend) are paid before a live stream's first target and
@@ -413,6 +424,12 @@ class MixFormerV2Tracker:
     def initialize(self, frame: np.ndarray, box_xywh: Sequence[float]) -> TrackResult:
         self._multi.reset()
         return self._multi.add(self.TARGET_ID, frame, box_xywh)
+
+    def place(self, box_xywh: Sequence[float]) -> Box:
+        """Move the target's box without new templates (:meth:`MultiTargetTracker.place`)."""
+        if not self.initialized:
+            raise RuntimeError("place() called before initialize(frame, box)")
+        return self._multi.place(self.TARGET_ID, box_xywh)
 
     def track(self, frame: np.ndarray) -> TrackResult:
         if not self.initialized:

@@ -8,6 +8,7 @@ import torch
 from mixformerv2_core import MixFormerV2Tracker, MultiTargetTracker, TrackerParams, load_tracker, resolve_params
 from mixformerv2_core.backends import TorchBackend
 from mixformerv2_core.config import VARIANTS
+from mixformerv2_core.geometry import crop_window
 from mixformerv2_core.preprocessing import crop_and_normalize
 from mixformerv2_core.synthetic import generate_sequence
 
@@ -123,6 +124,27 @@ def test_warm_up_leaves_no_target_and_changes_no_result(tiny_checkpoint, sequenc
         np.testing.assert_array_equal(warm.track(frame)["a"].box, cold.track(frame)["a"].box)
     with pytest.raises(RuntimeError, match="without targets"):
         warm.warm_up()
+
+
+def test_place_moves_the_next_search_and_keeps_the_templates(tiny_model, sequence):
+    backend = RecordingBackend(tiny_model)
+    tracker = MixFormerV2Tracker(backend, TrackerParams(update_interval=100, search_factor=4.0))
+    with pytest.raises(RuntimeError, match="before initialize"):
+        tracker.place((1, 1, 5, 5))
+    tracker.initialize(sequence.frames[0], sequence.boxes[0])
+    tracker.track(sequence.frames[1])
+    placed = (40.0, 30.0, 20.0, 16.0)
+    assert tracker.place(placed) == placed
+    result = tracker.track(sequence.frames[2])
+    expected = crop_window(placed, 4.0, tiny_model.config.search_size)
+    assert result.search_window == expected  # the search went where the box was placed
+    assert len(backend.installed) == 1  # no template was taken from the placed box
+    for bad, message in [((1, 1, 0, 5), "positive"), ((float("inf"), 1, 5, 5), "non-finite"), ((1, 2), "4 numbers")]:
+        with pytest.raises(ValueError, match=message):
+            tracker.place(bad)
+    multi = MultiTargetTracker(TorchBackend(tiny_model))
+    with pytest.raises(KeyError):
+        multi.place("nobody", placed)
 
 
 @pytest.mark.parametrize("device_crops", [False, True], ids=["host_crops", "device_crops"])
