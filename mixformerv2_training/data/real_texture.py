@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene
+from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene, _Mover
 
 from .registry import photo_paths, video_paths
 from .synthetic import SyntheticTrackingDataset
@@ -126,10 +126,11 @@ class RealTextureScene(SyntheticScene):
     def __init__(self, images: RealImages, seed: int = 0, num_frames: int = 60,
                  frame_size: tuple[int, int] = (480, 640), max_rotation: float = 25.0, illumination: float = 0.3,
                  blur_prob: float = 0.15, video_background_prob: float = 0.3, absence_prob: float = 0.3,
-                 **scene_options) -> None:
+                 attach_prob: float = 0.0, **scene_options) -> None:
         """``max_rotation``: largest in-plane turn of the target (degrees); ``illumination``: largest relative
         brightness drift; ``blur_prob``: share of motion-blurred frames; ``absence_prob``: share of scenes where
-        the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given); other
+        the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given);
+        ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`); other
         options go to the scene.
         """
         rng = np.random.default_rng([seed, 0x5EA1])  # a stream of its own: the geometry stays the scene's
@@ -157,6 +158,26 @@ class RealTextureScene(SyntheticScene):
         self._angles = max_rotation * rng.uniform(0, 1) * np.sin(phase + 2 * np.pi * frames / period)
         self._gains = 1 + illumination * rng.uniform(-1, 1) * np.sin(rng.uniform(0, 2 * np.pi) + frames / period)
         self._blur_prob = float(blur_prob)
+        attach_rng = np.random.default_rng([seed, 0xA77])  # its own stream: scenes without stay seed for seed
+        if attach_rng.random() < attach_prob:
+            self._attach(images, attach_rng)
+
+    def _attach(self, images: RealImages, rng: np.random.Generator) -> None:
+        """A cut-out of another photo that moves with the target and reaches into one of its sides behind it,
+        as a hand holds a cup: the box is what the template shows, not the whole blob that stands out from the
+        background.
+        """
+        side = int(rng.integers(4))  # left, right, top, bottom
+        axis, sign = side // 2, (-1.0, 1.0)[side % 2]
+        sizes = self._target.sizes * rng.uniform(0.4, 1.0, 2)
+        overlap = rng.uniform(0.0, 0.4)  # of the attachment's size along the axis
+        offset = np.zeros_like(sizes)
+        offset[:, axis] = sign * (self._target.sizes[:, axis] / 2 + sizes[:, axis] * (0.5 - overlap))
+        across = 1 - axis
+        offset[:, across] = rng.uniform(-0.4, 0.4) * self._target.sizes[:, across]
+        holder = _Mover(_cut(images.photo(rng), rng), self._target.centers + offset, sizes)
+        self._masks[id(holder)] = silhouette(rng)
+        self._distractors.append(holder)  # distractors are drawn before (behind) the target
 
     def _background_at(self, index: int) -> np.ndarray:
         if self._video is None:

@@ -147,3 +147,20 @@ def test_outlines_keep_the_box_tight_and_show_the_scene_behind():
     for mask in outlined:
         assert mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()  # touches every side
         assert 0.6 < mask.mean() < 0.95  # an object, not a sliver and not the whole box
+
+
+def test_an_attachment_clings_to_the_target_behind_it_and_the_labels_stay(images):
+    options = dict(num_frames=60, frame_size=(120, 160), absence_prob=0, max_rotation=0.0, num_distractors=0,
+                   occlusion=False, blur_prob=0.0)
+    for seed in range(4):
+        bare = RealTextureScene(images, seed=seed, attach_prob=0.0, **options)
+        held = RealTextureScene(images, seed=seed, attach_prob=1.0, **options)
+        np.testing.assert_array_equal(held.boxes, bare.boxes)
+        for index in (0, 30, 59):
+            changed = np.any(held.render(index) != bare.render(index), axis=2)
+            x, y, w, h = bare.boxes[index].astype(int)
+            ys, xs = np.nonzero(changed)
+            assert len(xs) > 0  # something new is drawn ...
+            assert x - 2 * w <= xs.min() and xs.max() <= x + 3 * w and y - 2 * h <= ys.min() and ys.max() <= y + 3 * h
+            inner = changed[y + h * 3 // 10:y + h * 7 // 10, x + w * 3 // 10:x + w * 7 // 10]
+            assert not inner.any()  # ... next to the target and behind it: the target's own pixels stay
