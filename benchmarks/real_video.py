@@ -205,15 +205,22 @@ def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
     return results
 
 
-def _print_one_step_table(results: dict) -> None:
-    """Per sequence: median one-step IoU and the mean log width / height ratios to the label's."""
+def _print_one_step_table(results: dict, columns: bool) -> None:
+    """Median one-step IoU and the mean log width / height ratios to the label's; ``columns``: per sequence,
+    else their medians over sequences.
+    """
     names = list(next(iter(results.values())))
-    header = f"{'tracker':>12s} | " + "".join(f"{n[:20]:>20s} | " for n in names) + "median IoU"
+    cell = "{:6.2f} {:+6.2f} {:+6.2f} | ".format
+    heads = names if columns else ["median over sequences"]
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:22]:>22s} | " for n in heads) + "median IoU"
     print(header + "\n" + "-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
-        cells = "".join(f"{r['median_iou']:6.2f} {r['log_width']:+6.2f} {r['log_height']:+6.2f} | " for r in rows)
-        print(f"{name:>12s} | {cells}{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
+        keys = ("median_iou", "log_width", "log_height")
+        cells = [[r[k] for k in keys] for r in rows] if columns else \
+            [[_percentile([r[k] for r in rows], 50) for k in keys]]
+        print(f"{name:>12s} | " + "".join(cell(*c) for c in cells)
+              + f"{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
     print("(each cell: median IoU, mean log(width / label's), mean log(height / label's))")
 
 
@@ -294,7 +301,7 @@ def run(args, wanted: list[str]) -> None:
     for title, results in report.items():
         print(f"\n{title}" + (" (one step from the previous label)" if args.one_step else ""))
         if args.one_step:
-            _print_one_step_table(results)
+            _print_one_step_table(results, columns=len(next(iter(results.values()))) <= 7)
         else:
             _print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
