@@ -191,8 +191,7 @@ def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
             tracker.initialize(frames[0], gt[0])
             boxes = []
             for index in range(1, len(frames)):
-                if hasattr(tracker, "place"):
-                    tracker.place(gt[index - 1])
+                tracker.place(gt[index - 1])
                 boxes.append(tracker.track(frames[index]).box)
             boxes, labels = np.asarray(boxes, dtype=np.float64), gt[1:]
             results[name][sequence] = {
@@ -300,10 +299,8 @@ def run(args, wanted: list[str]) -> None:
     print(f"machine: {machine}")
     for title, results in report.items():
         print(f"\n{title}" + (" (one step from the previous label)" if args.one_step else ""))
-        if args.one_step:
-            _print_one_step_table(results, columns=len(next(iter(results.values()))) <= 7)
-        else:
-            _print_table(results, columns=len(next(iter(results.values()))) <= 7)
+        print_table = _print_one_step_table if args.one_step else _print_table
+        print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
     if args.score_curves and curves:
