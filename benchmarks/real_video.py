@@ -7,7 +7,11 @@ With --one-step, each step starts from the previous frame's label instead (the t
 its templates stay the first frame's): how well a network localises frame to frame, apart from drift that builds
 up; reported per sequence are the median IoU and the mean log ratios of width and height to the label's (a bias
 toward square or growing boxes shows there). MixFormerV2 trackers only, with re-acquisition "off" so that every
-step's box is the network's; the static box's row is the previous frame's label.
+step's box is the network's; the static box's row is the previous frame's label. Each frame is also tracked from
+the label scaled by 2/3 and by 3/2 about its centre (run first, so the label's step has the last word): the
+"size slope" is the fitted slope of log(box size / label's size) against log(scale). 0 means the network
+measures the target's size, 1 that it copies the size it was placed with; a tracker near 1 has nothing that pulls
+a size error back, and its box drifts in size from frame to frame.
 
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
@@ -189,19 +193,32 @@ def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
         for sequence, (frames, gt) in sequences.items():
             tracker = make()
             tracker.initialize(frames[0], gt[0])
-            boxes = []
+            boxes = np.empty((len(PROBE_SCALES), len(frames) - 1, 4))
             for index in range(1, len(frames)):
-                tracker.place(gt[index - 1])
-                boxes.append(tracker.track(frames[index]).box)
-            boxes, labels = np.asarray(boxes, dtype=np.float64), gt[1:]
+                for probe, scale in enumerate(PROBE_SCALES):
+                    tracker.place(_scaled(gt[index - 1], scale))
+                    boxes[probe, index - 1] = tracker.track(frames[index]).box
+            labels = np.asarray(gt[1:], dtype=np.float64)
+            sizes = [np.mean(0.5 * np.log(b[:, 2] * b[:, 3] / (labels[:, 2] * labels[:, 3]))) for b in boxes]
+            step = boxes[PROBE_SCALES.index(1.0)]
             results[name][sequence] = {
-                "median_iou": float(np.median(iou(boxes, labels))),
-                "log_width": float(np.mean(np.log(boxes[:, 2] / labels[:, 2]))),
-                "log_height": float(np.mean(np.log(boxes[:, 3] / labels[:, 3]))),
+                "median_iou": float(np.median(iou(step, labels))),
+                "log_width": float(np.mean(np.log(step[:, 2] / labels[:, 2]))),
+                "log_height": float(np.mean(np.log(step[:, 3] / labels[:, 3]))),
+                "size_slope": float(np.polyfit(np.log(PROBE_SCALES), sizes, 1)[0]),
             }
         print(f"  {name:>12s}: one-step IoU " + " ".join(f"{r['median_iou']:.2f}" for r in results[name].values()),
               flush=True)
     return results
+
+
+PROBE_SCALES = (2 / 3, 1.5, 1.0)  # the label's own step last: the one the tracker carries on from
+
+
+def _scaled(box, scale: float) -> tuple[float, float, float, float]:
+    """``box`` (x, y, w, h) scaled about its centre."""
+    x, y, w, h = (float(v) for v in box)
+    return x + w * (1 - scale) / 2, y + h * (1 - scale) / 2, w * scale, h * scale
 
 
 def _print_one_step_table(results: dict, columns: bool) -> None:
@@ -209,18 +226,18 @@ def _print_one_step_table(results: dict, columns: bool) -> None:
     else their medians over sequences.
     """
     names = list(next(iter(results.values())))
-    cell = "{:6.2f} {:+6.2f} {:+6.2f} | ".format
+    cell = "{:6.2f} {:+6.2f} {:+6.2f} {:5.2f} | ".format
     heads = names if columns else ["median over sequences"]
-    header = f"{'tracker':>12s} | " + "".join(f"{n[:22]:>22s} | " for n in heads) + "median IoU"
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:26]:>26s} | " for n in heads) + "median IoU"
     print(header + "\n" + "-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
-        keys = ("median_iou", "log_width", "log_height")
+        keys = ("median_iou", "log_width", "log_height", "size_slope")
         cells = [[r[k] for k in keys] for r in rows] if columns else \
             [[_percentile([r[k] for r in rows], 50) for k in keys]]
         print(f"{name:>12s} | " + "".join(cell(*c) for c in cells)
               + f"{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
-    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's))")
+    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's), size slope)")
 
 
 def _print_table(results: dict, columns: bool) -> None:

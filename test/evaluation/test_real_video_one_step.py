@@ -1,0 +1,73 @@
+"""benchmarks/real_video.py --one-step: the size slope tells a network that measures the target's size from
+one that copies the size it was placed with.
+"""
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mixformerv2_core import load_tracker
+from mixformerv2_core.synthetic import generate_sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def real_video():
+    spec = importlib.util.spec_from_file_location("real_video", ROOT / "benchmarks" / "real_video.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Oracle:
+    """Answers with the frame's label whatever box it was placed with: a network that measures perfectly.
+
+    The benchmark tracks every frame once per probe scale, so the frame is the call count over the probes.
+    """
+
+    def __init__(self, labels: np.ndarray, probes: int) -> None:
+        self._labels, self._probes, self._calls = labels, probes, 0
+
+    def initialize(self, frame, box) -> None:
+        self._calls = 0
+
+    def place(self, box) -> None:
+        pass
+
+    def track(self, frame):
+        box = self._labels[1 + self._calls // self._probes]
+        self._calls += 1
+        return SimpleNamespace(box=tuple(box), score=1.0)
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    seq = generate_sequence(seed=5, num_frames=8, frame_size=(96, 128))
+    return {"gen": (list(seq.frames), np.asarray(seq.boxes, dtype=np.float64))}
+
+
+def test_a_box_that_copies_the_placed_size_has_slope_one_and_one_that_measures_it_zero(real_video, sequence):
+    labels = sequence["gen"][1]
+    results = real_video._evaluate_one_step({"static": real_video._StaticBox, "oracle": lambda: _Oracle(labels, len(real_video.PROBE_SCALES))},
+                                            sequence)
+    static, oracle = results["static"]["gen"], results["oracle"]["gen"]
+    assert static["size_slope"] == pytest.approx(1.0, abs=1e-9)
+    assert oracle["size_slope"] == pytest.approx(0.0, abs=1e-9)
+    assert oracle["median_iou"] == pytest.approx(1.0)
+    assert oracle["log_width"] == pytest.approx(0.0) and oracle["log_height"] == pytest.approx(0.0)
+
+
+def test_the_label_step_comes_last_so_the_tracker_carries_on_from_it(real_video):
+    assert real_video.PROBE_SCALES[-1] == 1.0
+    assert real_video._scaled((10, 20, 30, 40), 1.5) == pytest.approx((2.5, 10.0, 45.0, 60.0))
+
+
+def test_a_mixformerv2_tracker_gets_every_one_step_number(real_video, sequence, eval_checkpoint):
+    results = real_video._evaluate_one_step({"net": lambda: load_tracker(str(eval_checkpoint), reacquire="off")},
+                                            sequence)
+    numbers = results["net"]["gen"]
+    assert set(numbers) == {"median_iou", "log_width", "log_height", "size_slope"}
+    assert all(np.isfinite(v) for v in numbers.values())
