@@ -8,10 +8,12 @@ its templates stay the first frame's): how well a network localises frame to fra
 up; reported per sequence are the median IoU and the mean log ratios of width and height to the label's (a bias
 toward square or growing boxes shows there). MixFormerV2 trackers only, with re-acquisition "off" so that every
 step's box is the network's; the static box's row is the previous frame's label. Each frame is also tracked from
-the label scaled by 2/3 and by 3/2 about its centre (run first, so the label's step has the last word): the
-"size slope" is the fitted slope of log(box size / label's size) against log(scale). 0 means the network
-measures the target's size, 1 that it copies the size it was placed with; a tracker near 1 has nothing that pulls
-a size error back, and its box drifts in size from frame to frame.
+the label scaled by 2/3 and by 3/2 about its centre, and from the label moved by -0.4 and +0.4 of its width and
+height (these probes run first, so that the tracker carries on from the label's own step). The "size slope" is
+the fitted slope of log(box size / label's size) against log(scale), the "position slope" that of the centre's
+error (in label widths and heights, x and y averaged) against the move. 0 means the network measures the
+target, 1 that it returns the box it was placed with: a network near 1 does not look at the frame, and as a
+tracker it has nothing that pulls an error back.
 
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
@@ -193,51 +195,69 @@ def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
         for sequence, (frames, gt) in sequences.items():
             tracker = make()
             tracker.initialize(frames[0], gt[0])
-            boxes = np.empty((len(PROBE_SCALES), len(frames) - 1, 4))
+            boxes = np.empty((len(PROBES), len(frames) - 1, 4))
             for index in range(1, len(frames)):
-                for probe, scale in enumerate(PROBE_SCALES):
-                    tracker.place(_scaled(gt[index - 1], scale))
+                for probe, (scale, shift) in enumerate(PROBES):
+                    tracker.place(_placed(gt[index - 1], scale, shift))
                     boxes[probe, index - 1] = tracker.track(frames[index]).box
             labels = np.asarray(gt[1:], dtype=np.float64)
-            sizes = [np.mean(0.5 * np.log(b[:, 2] * b[:, 3] / (labels[:, 2] * labels[:, 3]))) for b in boxes]
-            step = boxes[PROBE_SCALES.index(1.0)]
+            step = boxes[-1]
             results[name][sequence] = {
                 "median_iou": float(np.median(iou(step, labels))),
                 "log_width": float(np.mean(np.log(step[:, 2] / labels[:, 2]))),
                 "log_height": float(np.mean(np.log(step[:, 3] / labels[:, 3]))),
-                "size_slope": float(np.polyfit(np.log(PROBE_SCALES), sizes, 1)[0]),
+                **_probe_slopes(boxes, labels),
             }
         print(f"  {name:>12s}: one-step IoU " + " ".join(f"{r['median_iou']:.2f}" for r in results[name].values()),
               flush=True)
     return results
 
 
-PROBE_SCALES = (2 / 3, 1.5, 1.0)  # the label's own step last: the one the tracker carries on from
+# (scale, move) of the placed box against the previous label; the label's own step last: the tracker carries on
+# from it.
+PROBES = ((2 / 3, 0.0), (1.5, 0.0), (1.0, -0.4), (1.0, 0.4), (1.0, 0.0))
 
 
-def _scaled(box, scale: float) -> tuple[float, float, float, float]:
-    """``box`` (x, y, w, h) scaled about its centre."""
+def _placed(box, scale: float, shift: float) -> tuple[float, float, float, float]:
+    """``box`` (x, y, w, h) scaled about its centre, then moved by ``shift`` of its width and height."""
     x, y, w, h = (float(v) for v in box)
-    return x + w * (1 - scale) / 2, y + h * (1 - scale) / 2, w * scale, h * scale
+    return x + w * ((1 - scale) / 2 + shift), y + h * ((1 - scale) / 2 + shift), w * scale, h * scale
+
+
+def _probe_slopes(boxes, labels) -> dict[str, float]:
+    """Size and position slopes from the probes' boxes ``(len(PROBES), frames, 4)`` against the labels."""
+    import numpy as np
+
+    scales, sizes, shifts, errors = [], [], [], []
+    for (scale, shift), b in zip(PROBES, boxes):
+        if shift == 0.0:
+            scales.append(np.log(scale))
+            sizes.append(np.mean(0.5 * np.log(b[:, 2] * b[:, 3] / (labels[:, 2] * labels[:, 3]))))
+        if scale == 1.0:
+            centre_error = (b[:, :2] + b[:, 2:] / 2 - labels[:, :2] - labels[:, 2:] / 2) / labels[:, 2:]
+            shifts.append(shift)
+            errors.append(centre_error.mean())
+    return {"size_slope": float(np.polyfit(scales, sizes, 1)[0]),
+            "position_slope": float(np.polyfit(shifts, errors, 1)[0])}
 
 
 def _print_one_step_table(results: dict, columns: bool) -> None:
-    """Median one-step IoU and the mean log width / height ratios to the label's; ``columns``: per sequence,
-    else their medians over sequences.
+    """Median one-step IoU, the mean log width / height ratios to the label's and the probes' slopes;
+    ``columns``: per sequence, else their medians over sequences.
     """
     names = list(next(iter(results.values())))
-    cell = "{:6.2f} {:+6.2f} {:+6.2f} {:5.2f} | ".format
+    cell = "{:6.2f} {:+6.2f} {:+6.2f} {:5.2f} {:5.2f} | ".format
     heads = names if columns else ["median over sequences"]
-    header = f"{'tracker':>12s} | " + "".join(f"{n[:26]:>26s} | " for n in heads) + "median IoU"
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:32]:>32s} | " for n in heads) + "median IoU"
     print(header + "\n" + "-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
-        keys = ("median_iou", "log_width", "log_height", "size_slope")
+        keys = ("median_iou", "log_width", "log_height", "size_slope", "position_slope")
         cells = [[r[k] for k in keys] for r in rows] if columns else \
             [[_percentile([r[k] for r in rows], 50) for k in keys]]
         print(f"{name:>12s} | " + "".join(cell(*c) for c in cells)
               + f"{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
-    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's), size slope)")
+    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's), size slope, position slope)")
 
 
 def _print_table(results: dict, columns: bool) -> None:

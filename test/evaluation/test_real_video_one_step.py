@@ -49,25 +49,28 @@ def sequence():
     return {"gen": (list(seq.frames), np.asarray(seq.boxes, dtype=np.float64))}
 
 
-def test_a_box_that_copies_the_placed_size_has_slope_one_and_one_that_measures_it_zero(real_video, sequence):
+def test_a_box_that_returns_the_placed_box_has_slopes_one_and_one_that_measures_zero(real_video, sequence):
     labels = sequence["gen"][1]
-    results = real_video._evaluate_one_step({"static": real_video._StaticBox, "oracle": lambda: _Oracle(labels, len(real_video.PROBE_SCALES))},
-                                            sequence)
+    results = real_video._evaluate_one_step({"static": real_video._StaticBox,
+                                             "oracle": lambda: _Oracle(labels, len(real_video.PROBES))}, sequence)
     static, oracle = results["static"]["gen"], results["oracle"]["gen"]
     assert static["size_slope"] == pytest.approx(1.0, abs=1e-9)
+    assert static["position_slope"] == pytest.approx(1.0, abs=0.05)  # labels of consecutive frames differ a little
     assert oracle["size_slope"] == pytest.approx(0.0, abs=1e-9)
+    assert oracle["position_slope"] == pytest.approx(0.0, abs=1e-9)
     assert oracle["median_iou"] == pytest.approx(1.0)
     assert oracle["log_width"] == pytest.approx(0.0) and oracle["log_height"] == pytest.approx(0.0)
 
 
 def test_the_label_step_comes_last_so_the_tracker_carries_on_from_it(real_video):
-    assert real_video.PROBE_SCALES[-1] == 1.0
-    assert real_video._scaled((10, 20, 30, 40), 1.5) == pytest.approx((2.5, 10.0, 45.0, 60.0))
+    assert real_video.PROBES[-1] == (1.0, 0.0)
+    assert real_video._placed((10, 20, 30, 40), 1.5, 0.0) == pytest.approx((2.5, 10.0, 45.0, 60.0))
+    assert real_video._placed((10, 20, 30, 40), 1.0, 0.5) == pytest.approx((25.0, 40.0, 30.0, 40.0))
 
 
 def test_a_mixformerv2_tracker_gets_every_one_step_number(real_video, sequence, eval_checkpoint):
     results = real_video._evaluate_one_step({"net": lambda: load_tracker(str(eval_checkpoint), reacquire="off")},
                                             sequence)
     numbers = results["net"]["gen"]
-    assert set(numbers) == {"median_iou", "log_width", "log_height", "size_slope"}
+    assert set(numbers) == {"median_iou", "log_width", "log_height", "size_slope", "position_slope"}
     assert all(np.isfinite(v) for v in numbers.values())
