@@ -220,13 +220,17 @@ PROBES = ((2 / 3, 0.0), (1.5, 0.0), (1.0, -0.4), (1.0, 0.4), (1.0, 0.0))
 
 def _placed(box, scale: float, shift: float) -> tuple[float, float, float, float]:
     """``box`` (x, y, w, h) scaled about its centre, then moved by ``shift`` of its width and height."""
-    x, y, w, h = (float(v) for v in box)
-    return x + w * ((1 - scale) / 2 + shift), y + h * ((1 - scale) / 2 + shift), w * scale, h * scale
+    from mixformerv2_core.geometry import cxcywh_to_xywh, xywh_to_cxcywh
+
+    cx, cy, w, h = xywh_to_cxcywh(box)
+    return cxcywh_to_xywh((cx + shift * w, cy + shift * h, w * scale, h * scale))
 
 
 def _probe_slopes(boxes, labels) -> dict[str, float]:
     """Size and position slopes from the probes' boxes ``(len(PROBES), frames, 4)`` against the labels."""
     import numpy as np
+
+    from mixformerv2_core.evaluation.metrics import box_centers
 
     scales, sizes, shifts, errors = [], [], [], []
     for (scale, shift), b in zip(PROBES, boxes):
@@ -234,7 +238,7 @@ def _probe_slopes(boxes, labels) -> dict[str, float]:
             scales.append(np.log(scale))
             sizes.append(np.mean(0.5 * np.log(b[:, 2] * b[:, 3] / (labels[:, 2] * labels[:, 3]))))
         if scale == 1.0:
-            centre_error = (b[:, :2] + b[:, 2:] / 2 - labels[:, :2] - labels[:, 2:] / 2) / labels[:, 2:]
+            centre_error = (box_centers(b) - box_centers(labels)) / labels[:, 2:]
             shifts.append(shift)
             errors.append(centre_error.mean())
     return {"size_slope": float(np.polyfit(scales, sizes, 1)[0]),

@@ -1,5 +1,5 @@
-"""benchmarks/real_video.py --one-step: the size slope tells a network that measures the target's size from
-one that copies the size it was placed with.
+"""benchmarks/real_video.py --one-step: the size and position slopes tell a network that measures the target
+from one that returns the box it was placed with.
 """
 import importlib.util
 from pathlib import Path
@@ -25,7 +25,7 @@ def real_video():
 class _Oracle:
     """Answers with the frame's label whatever box it was placed with: a network that measures perfectly.
 
-    The benchmark tracks every frame once per probe scale, so the frame is the call count over the probes.
+    The benchmark tracks every frame once per probe, so the frame is the call count over the probes.
     """
 
     def __init__(self, labels: np.ndarray, probes: int) -> None:
