@@ -13,6 +13,7 @@ STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
 WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
 
+TARGET_ATTENTION = ("box", "edges")
 DEFAULTS: dict[str, Any] = {
     "stage": "student",
     "seed": 42,
@@ -50,7 +51,8 @@ DEFAULTS: dict[str, Any] = {
         "amp": True,  # only on CUDA
         "amp_dtype": "bfloat16",
         "iou_loss": "ciou",
-        "loss_weights": {"l1": 5.0, "iou": 2.0, "kl": 1.0, "feat": 0.2, "score": 1.0},
+        "loss_weights": {"l1": 5.0, "iou": 2.0, "kl": 1.0, "feat": 0.2, "score": 1.0, "attn": 0.0},
+        "target_attention": "box",  # with loss weight attn: "box" (whole box) or "edges" (each token its side)
         "remove_layers": [],  # deep-to-shallow: blocks eliminated by progressive depth pruning
         "pruning_epochs": 40,  # m of eq. 9
         "feature_pairs": [],  # [[student_block, teacher_block], ...]
@@ -142,4 +144,7 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
         train[key] = float(train[key])  # YAML reads "3e-4" (no dot) as a string
     if config["stage"] not in STAGES:
         raise ValueError(f"unknown stage {config['stage']!r}; choose one of {STAGES}")
+    if train["target_attention"] not in TARGET_ATTENTION:
+        raise ValueError(f"unknown train.target_attention {train['target_attention']!r}; "
+                         f"choose one of {TARGET_ATTENTION}")
     return config

@@ -1,4 +1,4 @@
-"""Training losses: box regression (L1, GIoU, CIoU), logits distillation and feature mimicking.
+"""Training losses: box regression (L1, GIoU, CIoU), logits distillation, feature mimicking, target attention.
 
 Boxes are normalised; ``cxcywh`` is what the networks predict, ``xyxy`` what the IoU losses compare.
 """
@@ -114,3 +114,48 @@ def feature_mimic(student_feats: Sequence[Tensor], teacher_feats: Sequence[Tenso
     student = torch.stack([student_feats[s] for s, _ in pairs]).float()
     teacher = torch.stack([teacher_feats[t] for _, t in pairs]).float()
     return F.mse_loss(student, teacher)
+
+
+def box_cell_coverage(box_xywh: Tensor, grid: int) -> Tensor:
+    """Fraction of each cell of a ``grid x grid`` search map covered by a normalised box: ``(B, grid*grid)``.
+
+    Cells are row-major like the search tokens; parts of the box outside the crop cover nothing.
+    """
+    edges = torch.arange(grid + 1, device=box_xywh.device, dtype=torch.float32) / grid
+    x0, y0, w, h = box_xywh.reshape(-1, 4).float().unbind(-1)
+
+    def overlap(start: Tensor, length: Tensor) -> Tensor:
+        low = torch.max(edges[:-1], start[:, None])
+        high = torch.min(edges[1:], (start + length)[:, None])
+        return (high - low).clamp(min=0) * grid
+
+    return (overlap(y0, h)[:, :, None] * overlap(x0, w)[:, None, :]).flatten(1)
+
+
+def box_edge_cells(box_xywh: Tensor, grid: int) -> Tensor:
+    """Cells ``(B, 4, grid*grid)`` (1 or 0) that a one-cell-wide band along each box side touches (l, r, t, b).
+
+    The band runs along the side's whole length and is centred on it; a side outside the crop touches nothing.
+    """
+    x0, y0, w, h = box_xywh.reshape(-1, 4).float().unbind(-1)
+    band = torch.full_like(x0, 1.0 / grid)
+    bands = [(x0 - band / 2, y0, band, h), (x0 + w - band / 2, y0, band, h),
+             (x0, y0 - band / 2, w, band), (x0, y0 + h - band / 2, w, band)]
+    covered = [box_cell_coverage(torch.stack(b, dim=-1), grid) for b in bands]
+    return (torch.stack(covered, dim=1) > 0).float()
+
+
+def target_attention(search_probs: Tensor, cells: Tensor) -> Tensor:
+    """Mean of ``-log`` of the attention mass the prediction tokens put on their target cells.
+
+    ``search_probs`` ``(B, heads, tokens, cells)`` are the tokens' attention probabilities restricted to the
+    search cells (heads averaged: a head may still read the templates); ``cells`` weighs each cell, the same
+    for every token ``(B, cells)`` or per token ``(B, tokens, cells)``. A token whose target cells all lie
+    outside the crop carries no term. See docs/training.md ("target attention").
+    """
+    weights = cells[:, None, :] if cells.dim() == 2 else cells
+    mass = (search_probs.float().mean(dim=1) * weights).sum(dim=-1)
+    present = (weights.sum(dim=-1) > 0).expand_as(mass)
+    if not bool(present.any()):
+        return mass.new_zeros(())
+    return -torch.log(mass[present].clamp(min=1e-6)).mean()

@@ -2,7 +2,8 @@
 
 * ``teacher``: MixViT + corner head on ground truth (L1 + CIoU).
 * ``student``: MixFormerV2 on ground truth alone (no teacher; the demo model is trained this way).
-* ``dense_to_sparse``: MixFormerV2 from a frozen MixViT: box losses + KL to the marginalised corner maps.
+* ``dense_to_sparse``: MixFormerV2 from a frozen MixViT: box losses + KL to the marginalised corner maps
+  (both student stages optionally add the target-attention term, weight ``attn``).
 * ``deep_to_shallow``: MixFormerV2 from a frozen MixFormerV2 (a copy of it, or a previous stage), with
   progressive depth pruning, MLP slicing and feature mimicking; eliminated blocks are removed on export.
 * ``score``: only the score head, BCE on positive/negative search frames.
@@ -22,6 +23,7 @@ from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
 from . import losses
+from .config import TARGET_ATTENTION
 from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
 from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
@@ -43,6 +45,11 @@ def _load_init_weights(model: nn.Module, path: str) -> None:
     if not matched:
         raise CheckpointError(f"{path}: no tensor matches the model (wrong file for this stage?)")
     model.load_state_dict(matched, strict=False)
+
+
+# What the prediction tokens are taught to look at (train.target_attention): every token at the whole box, or
+# each token at a band along its own side.
+TARGET_CELLS = dict(zip(TARGET_ATTENTION, (losses.box_cell_coverage, losses.box_edge_cells)))
 
 
 class Stage:
@@ -134,8 +141,31 @@ class StudentStage(Stage):
         t = batch["template_images"]
         return model(t[:, 0], t[:, 1], batch["search_images"], softmax=False, run_score_head=False, **kwargs)
 
+    def _add_target_attention(self, terms: dict[str, Tensor], out: Mapping[str, Any],
+                              batch: Mapping[str, Tensor]) -> None:
+        """Optional aid (weight ``attn``): the prediction tokens' last-block attention mass on the target.
+
+        Recomputed from the last block's input for the four query rows only (cheap); docs/training.md says
+        when it is needed.
+        """
+        weight = self.weights.get("attn", 0.0)
+        if not weight:
+            return
+        config = self.model.config
+        features = out["distill_feat_list"]
+        if len(features) < 2:
+            raise ValueError("loss weight attn needs a student of at least two blocks")
+        probs = self.model.backbone.blocks[-1].query_attention(features[-2], config.num_reg_tokens)
+        search_probs = probs[..., -(config.num_search_tokens + config.num_reg_tokens):-config.num_reg_tokens]
+        cells = TARGET_CELLS[self.train_cfg["target_attention"]](batch["search_anno"], config.search_grid)
+        terms["attn"] = losses.target_attention(search_probs, cells)
+        terms["total"] = terms["total"] + weight * terms["attn"]
+
     def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        return self._box_terms(self._student_forward(model, batch)["pred_boxes"], batch)
+        out = self._student_forward(model, batch)
+        terms = self._box_terms(out["pred_boxes"], batch)
+        self._add_target_attention(terms, out, batch)
+        return terms
 
     def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
         from .export import export_student  # the one route from a run to a tracking checkpoint
@@ -172,6 +202,7 @@ class DenseToSparseStage(StudentStage):
         student_logits = {side: out[f"prob_{side}"] for side in losses.SIDES}
         terms["kl"] = losses.distribution_kl(student_logits, _teacher_kl_targets(teacher_out))
         terms["total"] = terms["total"] + self.weights["kl"] * terms["kl"]
+        self._add_target_attention(terms, out, batch)
         return terms
 
 

@@ -103,6 +103,15 @@ class MixedAttention(nn.Module):
         kv = kv.reshape(batch, tokens, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         return q, kv[0], kv[1]
 
+    def query_attention(self, x: Tensor, num_queries: int) -> Tensor:
+        """Attention probabilities ``(B, heads, num_queries, tokens)`` of the last ``num_queries`` tokens.
+
+        For a full sequence whose last tokens are search-side queries (they attend to every token). Training
+        reads it to supervise where the prediction tokens look; inference never needs it.
+        """
+        q, k, _ = self._last_queries_and_all_kv(x, num_queries)
+        return (q @ k.transpose(-2, -1) * self.head_dim**-0.5).softmax(dim=-1)
+
     def forward_search(self, x_s: Tensor, template_kv: Tensor, num_queries: Optional[int] = None) -> Tensor:
         """Search + prediction tokens attending to cached template keys/values and to themselves.
 
@@ -144,6 +153,10 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor, num_template_tokens: int, gamma: Gamma = 1.0) -> Tensor:
         return self._residuals(x, self.attn(self.norm1(x), num_template_tokens), gamma)
+
+    def query_attention(self, x: Tensor, num_queries: int) -> Tensor:
+        """Where the last ``num_queries`` tokens of this block's input ``x`` look (see MixedAttention)."""
+        return self.attn.query_attention(self.norm1(x), num_queries)
 
     def forward_templates(self, x_t: Tensor, gamma: Gamma = 1.0) -> tuple[Tensor, Tensor]:
         attn_out, kv = self.attn.forward_templates(self.norm1(x_t))

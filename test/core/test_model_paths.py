@@ -134,3 +134,18 @@ def test_trimmed_last_block_with_pruning_gammas(tiny_config):
         full = model.forward_search(s, kv, block_gammas=gammas)
         trimmed = model.forward_search(s, kv, block_gammas=gammas, trim_last_block=True)
     assert_outputs_close(full, trimmed)
+
+
+def test_query_attention_is_what_the_prediction_tokens_attend_with(tiny_model):
+    """Probabilities from ``query_attention`` rebuild the last block's attention output of the four tokens."""
+    t, o, s = inputs(tiny_model.config, 2)
+    block = tiny_model.backbone.blocks[-1]
+    with torch.no_grad():
+        x = tiny_model.backbone(t, o, s)[-2]
+        probs = block.query_attention(x, 4)
+        _, _, v = block.attn._split_heads(block.norm1(x))
+        rebuilt = block.attn._merge_heads(probs @ v)
+        expected = block.attn(block.norm1(x), 2 * tiny_model.config.num_template_tokens)[:, -4:]
+    assert probs.shape == (2, tiny_model.config.num_heads, 4, x.shape[1])
+    torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:-1]))
+    torch.testing.assert_close(rebuilt, expected, atol=1e-5, rtol=0)

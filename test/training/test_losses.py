@@ -90,3 +90,57 @@ def test_feature_mimic_pairs():
     assert losses.feature_mimic(student, teacher, [(0, 1), (1, 0)]).item() == pytest.approx((1 + 4) / 2)
     with pytest.raises(ValueError):
         losses.feature_mimic(student, teacher, [])
+
+
+def test_box_cell_coverage_counts_the_covered_fraction_of_each_cell():
+    grid = 4
+    cell = torch.tensor([[0.50, 0.25, 0.25, 0.25]])  # exactly cell row 1, column 2
+    coverage = losses.box_cell_coverage(cell, grid)
+    assert coverage.shape == (1, 16) and coverage[0, 1 * grid + 2] == pytest.approx(1.0)
+    assert coverage.sum().item() == pytest.approx(1.0)
+    half = losses.box_cell_coverage(torch.tensor([[0.0, 0.0, 0.125, 0.25]]), grid)
+    assert half[0, 0] == pytest.approx(0.5) and half.sum().item() == pytest.approx(0.5)
+    spilling = losses.box_cell_coverage(torch.tensor([[0.75, 0.75, 0.5, 0.5]]), grid)  # 3/4 outside the crop
+    assert spilling[0, 15] == pytest.approx(1.0) and spilling.sum().item() == pytest.approx(1.0)
+    outside = losses.box_cell_coverage(torch.tensor([[1.2, 0.1, 0.2, 0.2]]), grid)
+    assert outside.sum().item() == 0.0
+
+
+def test_target_attention_rewards_mass_on_the_target_cells():
+    coverage = losses.box_cell_coverage(torch.tensor([[0.0, 0.0, 0.5, 0.5]]), 2)  # cell 0 of four
+    on_target = torch.zeros(1, 2, 4, 4)
+    on_target[..., 0] = 1.0
+    assert losses.target_attention(on_target, coverage).item() == pytest.approx(0.0, abs=1e-6)
+    uniform = torch.full((1, 2, 4, 4), 0.25)
+    assert losses.target_attention(uniform, coverage).item() == pytest.approx(math.log(4), abs=1e-5)
+    split = torch.stack([on_target[0, 0], uniform[0, 0]])[None]  # heads are averaged: mass 0.625
+    assert losses.target_attention(split, coverage).item() == pytest.approx(-math.log(0.625), abs=1e-5)
+    absent = torch.zeros(1, 16)  # target outside the crop: no term
+    assert losses.target_attention(uniform, absent[:, :4]).item() == 0.0
+    both = torch.cat([coverage, absent[:, :4]])
+    assert losses.target_attention(uniform.expand(2, -1, -1, -1), both).item() == pytest.approx(math.log(4))
+
+
+def test_box_edge_cells_mark_a_band_along_each_side():
+    grid = 4
+    cells = losses.box_edge_cells(torch.tensor([[0.25, 0.25, 0.5, 0.25]]), grid).reshape(4, grid, grid)
+    expected = torch.zeros(4, grid, grid)
+    expected[0, 1, 0:2] = 1  # left side at x = 0.25: the band spans columns 0 and 1 in row 1
+    expected[1, 1, 2:4] = 1  # right side at x = 0.75
+    expected[2, 0:2, 1:3] = 1  # top at y = 0.25, columns 1-2 (x 0.25..0.75)
+    expected[3, 1:3, 1:3] = 1  # bottom at y = 0.5
+    assert torch.equal(cells, expected)
+    outside = losses.box_edge_cells(torch.tensor([[-0.6, 0.0, 0.5, 0.5]]), grid)  # left side off the crop
+    assert outside[0, 0].sum() == 0 and outside[0, 1].sum() > 0
+
+
+def test_per_token_cells_give_each_token_its_own_term():
+    probs = torch.zeros(1, 1, 2, 4)
+    probs[0, 0, 0, 0] = 1.0  # token 0 on cell 0, token 1 on cell 3
+    probs[0, 0, 1, 3] = 1.0
+    own = torch.tensor([[[1.0, 0, 0, 0], [0, 0, 0, 1.0]]])
+    assert losses.target_attention(probs, own).item() == pytest.approx(0.0, abs=1e-6)
+    swapped = own.flip(1)
+    assert losses.target_attention(probs, swapped).item() == pytest.approx(-math.log(1e-6))
+    one_absent = torch.tensor([[[1.0, 0, 0, 0], [0, 0, 0, 0]]])  # token 1's side is off the crop: no term
+    assert losses.target_attention(probs, one_absent).item() == pytest.approx(0.0, abs=1e-6)
