@@ -9,11 +9,12 @@ import yaml
 
 from mixformerv2_core.config import training_crop_defaults
 
+from .losses import TARGET_CELLS
+
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
 WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
 
-TARGET_ATTENTION = ("box", "edges")
 DEFAULTS: dict[str, Any] = {
     "stage": "student",
     "seed": 42,
@@ -144,7 +145,7 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
         train[key] = float(train[key])  # YAML reads "3e-4" (no dot) as a string
     if config["stage"] not in STAGES:
         raise ValueError(f"unknown stage {config['stage']!r}; choose one of {STAGES}")
-    if train["target_attention"] not in TARGET_ATTENTION:
+    if train["target_attention"] not in TARGET_CELLS:
         raise ValueError(f"unknown train.target_attention {train['target_attention']!r}; "
-                         f"choose one of {TARGET_ATTENTION}")
+                         f"choose one of {tuple(TARGET_CELLS)}")
     return config

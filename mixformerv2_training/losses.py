@@ -159,3 +159,8 @@ def target_attention(search_probs: Tensor, cells: Tensor) -> Tensor:
     if not bool(present.any()):
         return mass.new_zeros(())
     return -torch.log(mass[present].clamp(min=1e-6)).mean()
+
+
+# What the prediction tokens may be taught to look at (train.target_attention): every token at the whole box,
+# or each token at a band along its own side.
+TARGET_CELLS = {"box": box_cell_coverage, "edges": box_edge_cells}

@@ -23,7 +23,6 @@ from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
 from . import losses
-from .config import TARGET_ATTENTION
 from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
 from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
@@ -45,11 +44,6 @@ def _load_init_weights(model: nn.Module, path: str) -> None:
     if not matched:
         raise CheckpointError(f"{path}: no tensor matches the model (wrong file for this stage?)")
     model.load_state_dict(matched, strict=False)
-
-
-# What the prediction tokens are taught to look at (train.target_attention): every token at the whole box, or
-# each token at a band along its own side.
-TARGET_CELLS = dict(zip(TARGET_ATTENTION, (losses.box_cell_coverage, losses.box_edge_cells)))
 
 
 class Stage:
@@ -148,7 +142,7 @@ class StudentStage(Stage):
         Recomputed from the last block's input for the four query rows only (cheap); docs/training.md says
         when it is needed.
         """
-        weight = self.weights.get("attn", 0.0)
+        weight = self.weights["attn"]
         if not weight:
             return
         config = self.model.config
@@ -157,7 +151,7 @@ class StudentStage(Stage):
             raise ValueError("loss weight attn needs a student of at least two blocks")
         probs = self.model.backbone.blocks[-1].query_attention(features[-2], config.num_reg_tokens)
         search_probs = probs[..., -(config.num_search_tokens + config.num_reg_tokens):-config.num_reg_tokens]
-        cells = TARGET_CELLS[self.train_cfg["target_attention"]](batch["search_anno"], config.search_grid)
+        cells = losses.TARGET_CELLS[self.train_cfg["target_attention"]](batch["search_anno"], config.search_grid)
         terms["attn"] = losses.target_attention(search_probs, cells)
         terms["total"] = terms["total"] + weight * terms["attn"]
 
