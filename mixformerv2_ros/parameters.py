@@ -97,7 +97,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("reacquire", "", "Search for a lost target with wider windows: 'wide' or 'off' (the official "
                   "tracker); '': unset ('wide', or 'off' under a benchmark preset).", choices=("", "wide", "off")),
     ParameterSpec("reacquire_threshold", -1.0, "Score a lost target's window needs to count as found; negative: "
-                  f"unset (tracker default {TrackerParams.reacquire_threshold}).", value_range=(-1.0, 1.0)),
+                  f"unset (checkpoint > tracker default {TrackerParams.reacquire_threshold}).",
+                  value_range=(-1.0, 1.0)),
     ParameterSpec("found_after", 0, "Frames in a row found at the same place before a lost target is "
                   f"re-acquired; 0: unset (tracker default {TrackerParams.found_after}).", value_range=(0, 1000)),
     ParameterSpec("reacquire_windows", 0, "Most search windows per lost target and frame (its cost: about one "

@@ -12,6 +12,7 @@ from mixformerv2_core.config import training_crop_defaults
 from .losses import TARGET_CELLS
 
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
+SCORE_LABELS = ("presence", "iou")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
 WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
 
@@ -54,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
         "iou_loss": "ciou",
         "loss_weights": {"l1": 5.0, "iou": 2.0, "kl": 1.0, "feat": 0.2, "score": 1.0, "attn": 0.0},
         "target_attention": "box",  # with loss weight attn: "box" (whole box) or "edges" (each token its side)
+        "score_label": "presence",  # score stage: "presence" (the paper: the crop holds the target) or "iou"
+        # (the overlap of the model's own box with the target, 0 without one: the score estimates the IoU)
         "remove_layers": [],  # deep-to-shallow: blocks eliminated by progressive depth pruning
         "pruning_epochs": 40,  # m of eq. 9
         "feature_pairs": [],  # [[student_block, teacher_block], ...]
@@ -148,4 +151,6 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
     if train["target_attention"] not in TARGET_CELLS:
         raise ValueError(f"unknown train.target_attention {train['target_attention']!r}; "
                          f"choose one of {tuple(TARGET_CELLS)}")
+    if train["score_label"] not in SCORE_LABELS:
+        raise ValueError(f"unknown train.score_label {train['score_label']!r}; choose one of {SCORE_LABELS}")
     return config

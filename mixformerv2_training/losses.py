@@ -59,12 +59,23 @@ def ciou(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return (iou - rho / diag.clamp(min=1e-7) - alpha * v).clamp(-1, 1), iou
 
 
+def _xyxy_pairs(pred_cxcywh: Tensor, target_xywh: Tensor) -> tuple[Tensor, Tensor]:
+    """Predictions and the ground truth clamped to the crop, both ``(N, 4)`` xyxy."""
+    pred = cxcywh_to_xyxy(pred_cxcywh.reshape(-1, 4).float())
+    return pred, xywh_to_xyxy(target_xywh.reshape(-1, 4).float()).clamp(0, 1)
+
+
 def box_losses(pred_cxcywh: Tensor, target_xywh: Tensor, iou_kind: str = "ciou") -> dict[str, Tensor]:
     """L1 and (1 - CIoU/GIoU) between predictions and the ground truth clamped to the crop."""
-    pred = cxcywh_to_xyxy(pred_cxcywh.reshape(-1, 4).float())
-    target = xywh_to_xyxy(target_xywh.reshape(-1, 4).float()).clamp(0, 1)
+    pred, target = _xyxy_pairs(pred_cxcywh, target_xywh)
     overlap, iou = (ciou if iou_kind == "ciou" else giou)(pred, target)
     return {"l1": F.l1_loss(pred, target), "iou_loss": (1 - overlap).mean(), "iou": iou.detach().mean()}
+
+
+def prediction_iou(pred_cxcywh: Tensor, target_xywh: Tensor) -> Tensor:
+    """Per-sample IoU of predicted boxes with the ground truth clamped to the crop (no gradient)."""
+    with torch.no_grad():
+        return _iou_parts(*_xyxy_pairs(pred_cxcywh, target_xywh))[0]
 
 
 def marginalize_corners(prob_tl: Tensor, prob_br: Tensor) -> dict[str, Tensor]:

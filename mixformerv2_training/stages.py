@@ -6,7 +6,8 @@
   (both student stages optionally add the target-attention term, weight ``attn``).
 * ``deep_to_shallow``: MixFormerV2 from a frozen MixFormerV2 (a copy of it, or a previous stage), with
   progressive depth pruning, MLP slicing and feature mimicking; eliminated blocks are removed on export.
-* ``score``: only the score head, BCE on positive/negative search frames.
+* ``score``: only the score head, BCE on positive/negative search frames (optionally labelled by the
+  IoU of the model's own box).
 """
 from __future__ import annotations
 
@@ -271,9 +272,21 @@ class ScoreStage(StudentStage):
     def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         t = batch["template_images"]
         out = model(t[:, 0], t[:, 1], batch["search_images"], softmax=False, run_score_head=True)
-        bce = F.binary_cross_entropy_with_logits(out["pred_scores"].float(), batch["label"].float())
-        accuracy = ((out["pred_scores"] > 0).float() == batch["label"]).float().mean().detach()
-        return {"score_bce": bce, "score_acc": accuracy, "total": self.weights["score"] * bce}
+        labels = self._labels(out, batch)
+        bce = F.binary_cross_entropy_with_logits(out["pred_scores"].float(), labels)
+        accuracy = ((out["pred_scores"] > 0) == (labels > 0.5)).float().mean().detach()
+        return {"score_bce": bce, "score_acc": accuracy, "score_target_mean": labels.mean(),
+                "total": self.weights["score"] * bce}
+
+    def _labels(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        """Presence of the target, or with ``score_label: iou`` the overlap of the model's own box with it
+        (soft BCE target): the tracker asks whether its box is right, and a crop that holds the target but
+        is measured wrong is not a tracked frame.
+        """
+        labels = batch["label"].float()
+        if self.train_cfg["score_label"] == "iou":
+            labels = labels * losses.prediction_iou(out["pred_boxes"], batch["search_anno"]).reshape(labels.shape)
+        return labels
 
 
 STAGE_CLASSES = {"teacher": TeacherStage, "student": StudentStage, "dense_to_sparse": DenseToSparseStage,

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lost-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; read it off the model's score curve "
                              "(benchmarks/real_video.py prints the best threshold)")
+    parser.add_argument("--reacquire-threshold", type=float, default=None,
+                        help="checkpoint: tracker default to embed; the score a lost target's window needs "
+                             "(at least the lost threshold)")
     return parser
 
 
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     writable_file(args.output)
     defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval,
-                "lost_threshold": args.lost_threshold}
+                "lost_threshold": args.lost_threshold, "reacquire_threshold": args.reacquire_threshold}
     path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
     print(f"wrote {args.format} weights to {path}")
     return 0

@@ -46,10 +46,12 @@ def test_int8_recipe_follows_the_cpu_or_the_request(tiny_checkpoint, tmp_path, c
 def test_checkpoint_formats(tiny_checkpoint, tmp_path):
     ours = tmp_path / "ours.pt"
     assert main(["--weights", str(tiny_checkpoint), "--format", "checkpoint", "--output", str(ours),
-                 "--search-factor", "4.5", "--update-interval", "25", "--lost-threshold", "0.35"]) == 0
+                 "--search-factor", "4.5", "--update-interval", "25", "--lost-threshold", "0.35",
+                 "--reacquire-threshold", "0.4"]) == 0
     loaded = read_checkpoint(ours)
     assert loaded.source == "ours"
-    assert loaded.tracker_defaults == {"search_factor": 4.5, "update_interval": 25, "lost_threshold": 0.35}
+    assert loaded.tracker_defaults == {"search_factor": 4.5, "update_interval": 25, "lost_threshold": 0.35,
+                                       "reacquire_threshold": 0.4}
     official = tmp_path / "official.pth.tar"
     assert main(["--weights", str(ours), "--format", "official", "--output", str(official)]) == 0
     again = read_checkpoint(official)
@@ -63,6 +65,10 @@ def test_errors_exit_with_a_message(tiny_checkpoint, tmp_path, capsys):
     assert main(["--weights", str(tiny_checkpoint), "--format", "checkpoint", "--output", str(tmp_path / "t.pt"),
                  "--lost-threshold", "1.5"]) == 2
     assert "lost_threshold must lie in [0, 1]" in capsys.readouterr().err and not (tmp_path / "t.pt").exists()
+    assert main(["--weights", str(tiny_checkpoint), "--format", "checkpoint", "--output", str(tmp_path / "t.pt"),
+                 "--lost-threshold", "0.3", "--reacquire-threshold", "0.2"]) == 2
+    assert "reacquire_threshold must lie in [lost_threshold, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "t.pt").exists()
     assert main(["--weights", str(tmp_path / "missing.pt"), "--output", str(tmp_path / "x")]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["--weights", str(tiny_checkpoint), "--variant", "B", "--output", str(tmp_path / "x")]) == 2
