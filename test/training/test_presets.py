@@ -15,7 +15,8 @@ from mixformerv2_training.stages import student_config
 ROUTES = {
     "B": ["dense_to_sparse_b", "deep_to_shallow_b", "score_b"],
     "demo": ["demo_teacher", "demo_dense_to_sparse", "demo_score"],
-    "real": ["real_teacher", "real_teacher_scale", "real_dense_to_sparse", "real_score"],  # issue #16's trial: the wide96 size on real imagery
+    "real": ["real_teacher", "real_teacher_scale", "real_dense_to_sparse", "real_dense_to_sparse_fine",
+             "real_score"],  # issue #16's trial: the wide96 size on real imagery
     "mixed": ["mixed_teacher", "mixed_dense_to_sparse", "mixed_score"],  # issue #16's trial: demo size, generated + real
     "tiny": ["tiny_teacher", "tiny_dense_to_sparse", "tiny_deep_to_shallow", "tiny_mlp_reduction", "tiny_score"],
     "S": ["teacher_mixvit_b224", "dense_to_sparse_s", "deep_to_shallow_s12to8", "deep_to_shallow_s",
@@ -53,14 +54,17 @@ def test_each_route_chains_its_stages_and_ends_in_the_released_architecture(vari
     for name, config in zip(ROUTES[variant], configs):
         if previous is not None:
             source = _result_of(previous)
-            if config["stage"] == "dense_to_sparse":  # the MixViT teacher teaches; the student starts from MAE
+            if config["stage"] == "dense_to_sparse" and previous["stage"] == "dense_to_sparse":  # a continuation
+                assert config["init"]["checkpoint"] == source, name
+                assert config["teacher"]["checkpoint"] == previous["teacher"]["checkpoint"], name
+            elif config["stage"] == "dense_to_sparse":  # the MixViT teacher teaches; the student starts from MAE
                 assert previous["stage"] == "teacher" and config["teacher"]["checkpoint"] == source, name
             else:
                 assert config["init"]["checkpoint"] == source, name
             if config["stage"] == "deep_to_shallow":
                 assert config["teacher"]["checkpoint"] == source, name
         if config["stage"] == "dense_to_sparse" and previous is not None:
-            teacher = TeacherConfig.from_dict(previous["teacher_model"])
+            teacher = TeacherConfig.from_dict((previous if previous["stage"] == "teacher" else config)["teacher_model"])
             student = student_config(config["model"])
             assert (teacher.template_size, teacher.search_size) == (student.template_size, student.search_size)
         if config["stage"] in ("deep_to_shallow", "score") and previous["stage"] != "teacher":
