@@ -108,11 +108,15 @@ class TeacherStage(Stage):
 class StudentStage(Stage):
     """MixFormerV2 on ground truth; the base of the distillation stages."""
 
+    adds_target_attention = True  # whether losses() adds the optional target-attention term
+
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.model = self._build_student()
         c = self.model.config
         self.template_size, self.search_size, self.patch_size = c.template_size, c.search_size, c.patch_size
+        if self.adds_target_attention and self.weights["attn"] and c.depth < 2:  # it reads the last block's input
+            raise ValueError(f"loss weight attn needs a student of at least two blocks, this one has {c.depth}")
 
     def _build_student(self) -> MixFormerV2:
         config = student_config(self.config["model"])
@@ -148,8 +152,6 @@ class StudentStage(Stage):
             return
         config = self.model.config
         features = out["distill_feat_list"]
-        if len(features) < 2:
-            raise ValueError("loss weight attn needs a student of at least two blocks")
         probs = self.model.backbone.blocks[-1].query_attention(features[-2], config.num_reg_tokens)
         search_probs = probs[..., -(config.num_search_tokens + config.num_reg_tokens):-config.num_reg_tokens]
         cells = losses.TARGET_CELLS[self.train_cfg["target_attention"]](batch["search_anno"], config.search_grid)
@@ -204,6 +206,8 @@ class DenseToSparseStage(StudentStage):
 class DeepToShallowStage(StudentStage):
     """Stage 2: progressive depth pruning / MLP reduction against a frozen MixFormerV2 teacher."""
 
+    adds_target_attention = False
+
     def __init__(self, config: Mapping[str, Any]) -> None:
         tc = config["train"]
         super().__init__(config)
@@ -253,6 +257,7 @@ class ScoreStage(StudentStage):
     """Stage 3: the score head alone learns whether the search crop holds the target."""
 
     score_labels = True
+    adds_target_attention = False
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         if not config["init"]["checkpoint"]:
