@@ -11,13 +11,11 @@ from mixformerv2_training.stages import build_stage
 from .test_target_attention import _batch
 
 
-def _stage(tmp_path, label):
-    model = build_model(ModelConfig(embed_dim=32, depth=2, num_heads=2, template_size=32, search_size=64,
+def _stage(tmp_path, *overrides, depth=2):
+    model = build_model(ModelConfig(embed_dim=32, depth=depth, num_heads=2, template_size=32, search_size=64,
                                     feat_sz=16, head_hidden_dim=32, drop_path_rate=0.0))
     init = save_checkpoint(model, tmp_path / "student.pt")
-    config = load_config("tiny_score", [f"init.checkpoint={init}", f"output_dir={tmp_path}",
-                                        f"train.score_label={label}"])
-    return build_stage(config)
+    return build_stage(load_config("tiny_score", [f"init.checkpoint={init}", f"output_dir={tmp_path}", *overrides]))
 
 
 def _scored(stage, labels):
@@ -30,7 +28,7 @@ def _scored(stage, labels):
 
 
 def test_iou_labels_are_the_overlap_of_the_models_own_box_and_zero_without_the_target(tmp_path):
-    stage = _stage(tmp_path, "iou")
+    stage = _stage(tmp_path, "train.score_label=iou")
     centred = [0.5, 0.5, 0.2, 0.2]  # cx, cy, w, h
     out = {"pred_boxes": torch.tensor([[centred], [centred], [centred]])}
     batch = {"label": torch.tensor([1.0, 0.0, 1.0]),  # x, y, w, h: the same box; the same, absent; half off
@@ -39,14 +37,14 @@ def test_iou_labels_are_the_overlap_of_the_models_own_box_and_zero_without_the_t
 
 
 def test_the_score_loss_is_bce_against_those_labels(tmp_path):
-    stage = _stage(tmp_path, "iou")
+    stage = _stage(tmp_path, "train.score_label=iou")
     batch, out = _scored(stage, [1.0, 0.0, 1.0])
     expected = F.binary_cross_entropy_with_logits(out["pred_scores"].float(), stage._labels(out, batch))
     torch.testing.assert_close(stage.losses(stage.model, batch)["score_bce"].detach(), expected)
 
 
 def test_presence_labels_are_the_samplers(tmp_path):
-    stage = _stage(tmp_path, "presence")
+    stage = _stage(tmp_path, "train.score_label=presence")
     batch, out = _scored(stage, [1.0, 0.0, 1.0])
     torch.testing.assert_close(stage._labels(out, batch), batch["label"])
 
@@ -54,3 +52,8 @@ def test_presence_labels_are_the_samplers(tmp_path):
 def test_an_unknown_label_kind_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown train.score_label 'box'"):
         load_config("tiny_score", ["train.score_label=box"])
+
+
+def test_a_score_stage_inheriting_the_attention_weight_builds_on_a_one_block_student(tmp_path):
+    """The score stage never adds the target-attention term (real_score inherits attn 1 from its base preset)."""
+    assert _stage(tmp_path, "train.loss_weights.attn=1.0", depth=1).model.config.depth == 1

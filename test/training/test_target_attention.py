@@ -2,8 +2,6 @@
 import pytest
 import torch
 
-from mixformerv2_core import ModelConfig, build_model
-from mixformerv2_core.checkpoint import save_checkpoint
 from mixformerv2_training import losses
 from mixformerv2_training.config import load_config
 from mixformerv2_training.stages import build_stage
@@ -73,12 +71,3 @@ def test_a_one_block_student_with_the_term_is_refused_when_the_stage_is_built(tm
     config["train"]["loss_weights"]["attn"] = 0.0
     assert build_stage(config).model.config.depth == 1
 
-
-def test_a_score_stage_inheriting_the_weight_builds_on_a_one_block_student(tmp_path):
-    """The score stage never adds the term (real_score inherits attn 1 from its base preset)."""
-    model = build_model(ModelConfig(embed_dim=32, depth=1, num_heads=2, template_size=32, search_size=64,
-                                    feat_sz=16, head_hidden_dim=32, drop_path_rate=0.0))
-    init = save_checkpoint(model, tmp_path / "one_block.pt")
-    config = load_config("tiny_score", [f"init.checkpoint={init}", f"output_dir={tmp_path}",
-                                        "train.loss_weights.attn=1.0"])
-    assert build_stage(config).model.config.depth == 1
