@@ -175,32 +175,46 @@ def _evaluate(makers: dict, sequences: dict, curves: dict) -> dict:
             }
             scores.append(out.scores[1:])
             ious.append(errors.ious[1:])
-        curve = score_curve(np.concatenate(scores), np.concatenate(ious))
-        curves[name] = curve
-        results[name]["all"] = {"score_roc_auc": curve.auc, "best_lost_threshold": curve.best_threshold}
+        curves[name] = curve = score_curve(np.concatenate(scores), np.concatenate(ious))
+        results[name]["all"] = _curve_numbers(curve)
         print(f"  {name:>12s}: AUC " + " ".join(f"{r['auc']:.3f}" for k, r in results[name].items() if k != "all"),
               flush=True)
     return results
 
 
+def _curve_numbers(curve) -> dict[str, float]:
+    """A score curve's numbers for the tables and the JSON: its ROC AUC and the two lost thresholds read off it."""
+    return {"score_roc_auc": curve.auc, "best_lost_threshold": curve.best_threshold,
+            "lost_threshold_keeping": curve.threshold_keeping()}
+
+
 def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
-    """``{tracker: {sequence: numbers}}`` with every step started from the previous frame's label."""
+    """``{tracker: {sequence: numbers}}`` with every step started from the previous frame's label; under
+    ``"all"`` the ROC of the score over every probe's step, pooled: a test of the score on crops that the
+    tracker's own choices (thresholds, drift) did not pick.
+    """
     import numpy as np
 
     from mixformerv2_core.evaluation.metrics import iou
+    from mixformerv2_core.evaluation.score_curve import score_curve
 
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, make in makers.items():
         results[name] = {}
+        scores, ious = [], []
         for sequence, (frames, gt) in sequences.items():
             tracker = make()
             tracker.initialize(frames[0], gt[0])
             boxes = np.empty((len(PROBES), len(frames) - 1, 4))
+            step_scores = np.empty((len(PROBES), len(frames) - 1))
             for index in range(1, len(frames)):
                 for probe, (scale, shift) in enumerate(PROBES):
                     tracker.place(_placed(gt[index - 1], scale, shift))
-                    boxes[probe, index - 1] = tracker.track(frames[index]).box
+                    result = tracker.track(frames[index])
+                    boxes[probe, index - 1], step_scores[probe, index - 1] = result.box, result.score
             labels = np.asarray(gt[1:], dtype=np.float64)
+            scores.append(step_scores.ravel())
+            ious.append(iou(boxes.reshape(-1, 4), np.tile(labels, (len(PROBES), 1))))
             step = boxes[-1]
             results[name][sequence] = {
                 "median_iou": float(np.median(iou(step, labels))),
@@ -210,6 +224,7 @@ def _evaluate_one_step(makers: dict, sequences: dict) -> dict:
             }
         print(f"  {name:>12s}: one-step IoU " + " ".join(f"{r['median_iou']:.2f}" for r in results[name].values()),
               flush=True)
+        results[name]["all"] = _curve_numbers(score_curve(np.concatenate(scores), np.concatenate(ious)))
     return results
 
 
@@ -249,10 +264,10 @@ def _print_one_step_table(results: dict, columns: bool) -> None:
     """Median one-step IoU, the mean log width / height ratios to the label's and the probes' slopes;
     ``columns``: per sequence, else their medians over sequences.
     """
-    names = list(next(iter(results.values())))
+    names = [name for name in next(iter(results.values())) if name != "all"]
     cell = "{:6.2f} {:+6.2f} {:+6.2f} {:5.2f} {:5.2f} | ".format
     heads = names if columns else ["median over sequences"]
-    header = f"{'tracker':>12s} | " + "".join(f"{n[:32]:>32s} | " for n in heads) + "median IoU"
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:32]:>32s} | " for n in heads) + "median IoU | " + _SCORE_HEAD
     print(header + "\n" + "-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
@@ -260,25 +275,34 @@ def _print_one_step_table(results: dict, columns: bool) -> None:
         cells = [[r[k] for k in keys] for r in rows] if columns else \
             [[_percentile([r[k] for r in rows], 50) for k in keys]]
         print(f"{name:>12s} | " + "".join(cell(*c) for c in cells)
-              + f"{_percentile([r['median_iou'] for r in rows], 50):10.2f}")
-    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's), size slope, position slope)")
+              + f"{_percentile([r['median_iou'] for r in rows], 50):10.2f} | " + _score_cell(per_sequence["all"]))
+    print("(each cell: median IoU, mean log(width / label's), mean log(height / label's), size slope, position slope;"
+          " the score's ROC pools every probe's step)")
+
+
+_SCORE_HEAD = "score ROC (thresholds: best, keeping 95 %)"
+
+
+def _score_cell(numbers: dict) -> str:
+    return (f"{numbers['score_roc_auc']:9.3f} ({numbers['best_lost_threshold']:.2f}, "
+            f"{numbers['lost_threshold_keeping']:.2f})")
 
 
 def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
     names = [name for name in next(iter(results.values())) if name != "all"]
     header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
-        "AUC median  p90 | P@20 median | mIoU median | score ROC (best threshold) | step ms median  p90 | FPS median"
+        f"AUC mean median  p90 | P@20 median | mIoU median | {_SCORE_HEAD} | step ms median  p90 | FPS median"
     print(header)
     print("-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
         auc, steps = [r["auc"] for r in rows], [r["median_ms"] for r in rows]
         print(f"{name:>12s} | " + ("".join(f"{r['auc']:14.3f} | " for r in rows) if columns else "")
-              + f"{_percentile(auc, 50):10.3f} {_percentile(auc, 90):4.3f}"
+              + f"{sum(auc) / len(auc):8.3f} {_percentile(auc, 50):6.3f} {_percentile(auc, 90):4.3f}"
               + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
               + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
-              + f" | {per_sequence['all']['score_roc_auc']:9.3f} ({per_sequence['all']['best_lost_threshold']:.2f})"
+              + f" | {_score_cell(per_sequence['all']):>{len(_SCORE_HEAD)}s}"
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))

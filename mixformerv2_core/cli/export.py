@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--update-interval", type=int, default=None, help="checkpoint: tracker default to embed")
     parser.add_argument("--lost-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; read it off the model's score curve "
-                             "(benchmarks/real_video.py prints the best threshold)")
+                             "(benchmarks/real_video.py prints the best one and the one keeping 95 %% of tracked frames)")
     parser.add_argument("--reacquire-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; the score a lost target's window needs "
                              "(at least the lost threshold)")

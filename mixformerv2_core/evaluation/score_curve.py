@@ -2,9 +2,13 @@
 that follows from it.
 
 A model's ``lost_threshold`` should come from its own score distribution (a network trained on other data
-scores background differently), so the threshold is read off the ROC curve of held-out frames: the score
-that maximises Youden's J (true-positive rate minus false-positive rate), where calling a frame "lost" by
-mistake and calling a drift "tracking" weigh the same.
+scores background differently), so the threshold is read off the ROC curve of held-out frames. Two readings:
+the score that maximises Youden's J (true-positive rate minus false-positive rate), where calling a frame
+"lost" by mistake and calling a drift "tracking" weigh the same, which suits a score that says whether the
+target is in the crop; and the highest score that keeps a stated share of the tracked frames above it
+(:meth:`ScoreCurve.threshold_keeping`), which suits a score that estimates the box's overlap: there Youden's
+point lies near the overlap of 0.5 itself, and a tracker that stops at it gives up on boxes that still follow
+the target.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TRACKED_IOU = 0.5
+KEPT_TRACKED_SHARE = 0.95  # the share of tracked frames a lost threshold read by threshold_keeping leaves alone
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,16 @@ class ScoreCurve:
         if not self.positives or not self.negatives:
             return float("nan")
         return float(self.thresholds[int(np.argmax(self.true_positive_rate - self.false_positive_rate))])
+
+    def threshold_keeping(self, share: float = KEPT_TRACKED_SHARE) -> float:
+        """The highest threshold at which at least ``share`` of the tracked frames score at or above it;
+        NaN when one kind of frame is missing.
+        """
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share must lie in (0, 1], got {share}")
+        if not self.positives or not self.negatives:
+            return float("nan")
+        return float(self.thresholds[int(np.argmax(self.true_positive_rate >= share - 1e-12))])
 
     def rates_at(self, threshold: float) -> tuple[float, float]:
         """(true-positive rate, false-positive rate) of calling frames at or above ``threshold`` tracked."""
@@ -87,4 +102,4 @@ def plot_score_curves(curves: dict[str, ScoreCurve], path, title: str = "") -> N
     plt.close(figure)
 
 
-__all__ = ["ScoreCurve", "TRACKED_IOU", "plot_score_curves", "score_curve"]
+__all__ = ["KEPT_TRACKED_SHARE", "ScoreCurve", "TRACKED_IOU", "plot_score_curves", "score_curve"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mixformerv2_core import load_tracker
+from mixformerv2_core.evaluation.metrics import iou
 from mixformerv2_core.synthetic import generate_sequence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,20 @@ class _Oracle:
         return SimpleNamespace(box=tuple(box), score=1.0)
 
 
+class _ScoresItsOverlap(_Oracle):
+    """Returns the box it was placed with and, as its score, that box's overlap with the frame's label: a
+    score that knows exactly when the box is right.
+    """
+
+    def place(self, box) -> None:
+        self._placed = box
+
+    def track(self, frame):
+        label = self._labels[1 + self._calls // self._probes]
+        self._calls += 1
+        return SimpleNamespace(box=tuple(self._placed), score=float(iou(np.asarray([self._placed]), label[None])[0]))
+
+
 @pytest.fixture(scope="module")
 def sequence():
     seq = generate_sequence(seed=5, num_frames=8, frame_size=(96, 128))
@@ -60,6 +75,18 @@ def test_a_box_that_returns_the_placed_box_has_slopes_one_and_one_that_measures_
     assert oracle["position_slope"] == pytest.approx(0.0, abs=1e-9)
     assert oracle["median_iou"] == pytest.approx(1.0)
     assert oracle["log_width"] == pytest.approx(0.0) and oracle["log_height"] == pytest.approx(0.0)
+
+
+def test_the_score_roc_pools_every_probe_and_needs_a_score_that_knows_the_overlap(real_video, sequence):
+    labels = sequence["gen"][1]
+    results = real_video._evaluate_one_step(
+        {"static": real_video._StaticBox, "knows": lambda: _ScoresItsOverlap(labels, len(real_video.PROBES))},
+        sequence)
+    assert results["static"]["all"]["score_roc_auc"] == 0.5  # the same score for every frame tells nothing
+    knows = results["knows"]["all"]
+    assert knows["score_roc_auc"] == 1.0  # the shifted and scaled probes give the lost frames
+    assert 0.5 < knows["best_lost_threshold"] <= 1.0 and 0.0 < knows["lost_threshold_keeping"] <= 1.0
+    assert set(results["knows"]) == {"gen", "all"}
 
 
 def test_the_label_step_comes_last_so_the_tracker_carries_on_from_it(real_video):

@@ -30,6 +30,19 @@ def test_best_threshold_separates_a_separable_score_and_reads_its_rates():
     assert curve.rates_at(0.6) == (1.0, 0.0) and curve.rates_at(0.35) == (1.0, 2 / 3) and curve.rates_at(0.95) == (0, 0)
 
 
+def test_threshold_keeping_a_share_leaves_that_share_of_tracked_frames_above_it():
+    ious = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    scores = np.array([0.9, 0.5, 0.3, 0.1, 0.4, 0.05])
+    curve = score_curve(scores, ious)
+    assert curve.threshold_keeping(0.5) == 0.5  # two of four tracked frames at or above 0.5
+    assert curve.threshold_keeping(0.75) == 0.3 and curve.threshold_keeping(0.95) == 0.1
+    assert curve.threshold_keeping(1.0) == 0.1 and curve.rates_at(0.1)[0] == 1.0
+    assert curve.threshold_keeping(0.95) < curve.best_threshold == 0.5
+    assert np.isnan(score_curve([0.5, 0.6], [0.9, 0.9]).threshold_keeping())
+    with pytest.raises(ValueError, match="share must lie in"):
+        curve.threshold_keeping(0.0)
+
+
 def test_nan_scores_count_as_lowest_and_one_sided_input_has_no_threshold():
     curve = score_curve([np.nan, 0.8, 0.2], [0.9, 0.9, 0.1])
     assert curve.auc == 0.5  # the NaN tracked frame ranks below the lost one
