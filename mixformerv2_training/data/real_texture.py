@@ -126,12 +126,13 @@ class RealTextureScene(SyntheticScene):
     def __init__(self, images: RealImages, seed: int = 0, num_frames: int = 60,
                  frame_size: tuple[int, int] = (480, 640), max_rotation: float = 25.0, illumination: float = 0.3,
                  blur_prob: float = 0.15, video_background_prob: float = 0.3, absence_prob: float = 0.3,
-                 attach_prob: float = 0.0, **scene_options) -> None:
+                 attach_prob: float = 0.0, attach_lookalike: bool = False, **scene_options) -> None:
         """``max_rotation``: largest in-plane turn of the target (degrees); ``illumination``: largest relative
         brightness drift; ``blur_prob``: share of motion-blurred frames; ``absence_prob``: share of scenes where
         the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given);
-        ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`); other
-        options go to the scene.
+        ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`);
+        ``attach_lookalike``: that something is cut from the target's own photo next to it, a look-alike touching
+        the target (a person beside another), instead of from another photo; other options go to the scene.
         """
         rng = np.random.default_rng([seed, 0x5EA1])  # a stream of its own: the geometry stays the scene's
         if "absences" not in scene_options and rng.random() < absence_prob and num_frames >= 40:
@@ -160,9 +161,10 @@ class RealTextureScene(SyntheticScene):
         self._blur_prob = float(blur_prob)
         attach_rng = np.random.default_rng([seed, 0xA77])  # its own stream: scenes without stay seed for seed
         if attach_rng.random() < attach_prob:
-            self._attach(images, attach_rng)
+            self._attach(_cut(source, attach_rng, near=centre) if attach_lookalike else
+                         _cut(images.photo(attach_rng), attach_rng), attach_rng)
 
-    def _attach(self, images: RealImages, rng: np.random.Generator) -> None:
+    def _attach(self, texture: np.ndarray, rng: np.random.Generator) -> None:
         """A cut-out of another photo that moves with the target and reaches into one of its sides behind it,
         as a hand holds a cup: the box is what the template shows, not the whole blob that stands out from the
         background.
@@ -175,7 +177,7 @@ class RealTextureScene(SyntheticScene):
         offset[:, axis] = sign * (self._target.sizes[:, axis] / 2 + sizes[:, axis] * (0.5 - overlap))
         across = 1 - axis
         offset[:, across] = rng.uniform(-0.4, 0.4) * self._target.sizes[:, across]
-        holder = _Mover(_cut(images.photo(rng), rng), self._target.centers + offset, sizes)
+        holder = _Mover(texture, self._target.centers + offset, sizes)
         self._masks[id(holder)] = silhouette(rng)
         self._distractors.append(holder)  # distractors are drawn before (behind) the target
 

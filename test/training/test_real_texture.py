@@ -164,3 +164,17 @@ def test_an_attachment_clings_to_the_target_behind_it_and_the_labels_stay(images
             assert x - 2 * w <= xs.min() and xs.max() <= x + 3 * w and y - 2 * h <= ys.min() and ys.max() <= y + 3 * h
             inner = changed[y + h * 3 // 10:y + h * 7 // 10, x + w * 3 // 10:x + w * 7 // 10]
             assert not inner.any()  # ... next to the target and behind it: the target's own pixels stay
+
+
+def test_a_lookalike_attachment_is_cut_from_the_target_s_own_photo(images):
+    options = dict(num_frames=20, frame_size=(120, 160), absence_prob=0, num_distractors=0, occlusion=False,
+                   attach_prob=1.0)
+    gaps = {True: [], False: []}
+    for seed in range(12):
+        for lookalike in gaps:
+            scene = RealTextureScene(images, seed=seed, attach_lookalike=lookalike, **options)
+            holder = scene._distractors[-1]  # the only one: the attachment
+            colours = [mover.texture.reshape(-1, 3).mean(axis=0) for mover in (scene._target, holder)]
+            gaps[lookalike].append(np.abs(colours[0] - colours[1]).mean())
+        np.testing.assert_array_equal(scene.boxes, RealTextureScene(images, seed=seed, **options).boxes)
+    assert np.mean(gaps[True]) < 0.5 * np.mean(gaps[False])  # the same photo's colours, not another's
