@@ -126,13 +126,16 @@ class RealTextureScene(SyntheticScene):
     def __init__(self, images: RealImages, seed: int = 0, num_frames: int = 60,
                  frame_size: tuple[int, int] = (480, 640), max_rotation: float = 25.0, illumination: float = 0.3,
                  blur_prob: float = 0.15, video_background_prob: float = 0.3, absence_prob: float = 0.3,
-                 attach_prob: float = 0.0, attach_lookalike: bool = False, **scene_options) -> None:
+                 attach_prob: float = 0.0, attach_lookalike: bool = False, passer_prob: float = 0.0,
+                 **scene_options) -> None:
         """``max_rotation``: largest in-plane turn of the target (degrees); ``illumination``: largest relative
         brightness drift; ``blur_prob``: share of motion-blurred frames; ``absence_prob``: share of scenes where
         the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given);
         ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`);
         ``attach_lookalike``: that something is cut from the target's own photo next to it, a look-alike touching
-        the target (a person beside another), instead of from another photo; other options go to the scene.
+        the target (a person beside another), instead of from another photo; ``passer_prob``: share of scenes
+        where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); other options go to the
+        scene.
         """
         rng = np.random.default_rng([seed, 0x5EA1])  # a stream of its own: the geometry stays the scene's
         if "absences" not in scene_options and rng.random() < absence_prob and num_frames >= 40:
@@ -163,6 +166,10 @@ class RealTextureScene(SyntheticScene):
         if attach_rng.random() < attach_prob:
             self._attach(_cut(source, attach_rng, near=centre) if attach_lookalike else
                          _cut(images.photo(attach_rng), attach_rng), attach_rng)
+        passer_rng = np.random.default_rng([seed, 0xC055])  # its own stream as well
+        self._passer = None
+        if passer_rng.random() < passer_prob:
+            self._passer = self._passing_lookalike(_cut(source, passer_rng, near=centre), passer_rng)
 
     def _attach(self, texture: np.ndarray, rng: np.random.Generator) -> None:
         """A cut-out of another photo that moves with the target and reaches into one of its sides behind it,
@@ -180,6 +187,22 @@ class RealTextureScene(SyntheticScene):
         holder = _Mover(texture, self._target.centers + offset, sizes)
         self._masks[id(holder)] = silhouette(rng)
         self._distractors.append(holder)  # distractors are drawn before (behind) the target
+
+    def _passing_lookalike(self, texture: np.ndarray, rng: np.random.Generator) -> _Mover:
+        """A look-alike of about the target's size that crosses in front of it once, at a steady pace and
+        slightly off its centre line, as one pedestrian passes another: the target's box stays the label while
+        it is covered, so the box must not follow the passer.
+        """
+        frames = np.arange(self.num_frames, dtype=np.float64)
+        crossing = rng.uniform(0.2, 0.8) * self.num_frames
+        side = float(np.sqrt(self._target.sizes.prod(axis=1).mean()))
+        angle = rng.uniform(0, 2 * np.pi)
+        along, across = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+        path = (frames - crossing)[:, None] * rng.uniform(0.05, 0.15) * side * along
+        centers = self._target.centers + path + rng.uniform(-0.3, 0.3) * side * across
+        passer = _Mover(texture, centers, self._target.sizes * rng.uniform(0.8, 1.25, 2))
+        self._masks[id(passer)] = silhouette(rng)
+        return passer
 
     def _background_at(self, index: int) -> np.ndarray:
         if self._video is None:
@@ -209,7 +232,10 @@ class RealTextureScene(SyntheticScene):
 
     def render(self, index: int) -> np.ndarray:
         self._background = self._background_at(index)
-        frame = super().render(index).astype(np.float32) * self._gains[index]
+        frame = super().render(index)
+        if self._passer is not None:  # in front of everything, free to leave the frame
+            self._paste(frame, self._passer, index, clamp=False)
+        frame = frame.astype(np.float32) * self._gains[index]
         rng = np.random.default_rng([self.seed, 0xB1, index])
         if rng.random() < self._blur_prob:  # camera shake: a short linear smear in a random direction
             length = int(rng.integers(3, 10))

@@ -178,3 +178,25 @@ def test_a_lookalike_attachment_is_cut_from_the_target_s_own_photo(images):
             gaps[lookalike].append(np.abs(colours[0] - colours[1]).mean())
         np.testing.assert_array_equal(scene.boxes, RealTextureScene(images, seed=seed, **options).boxes)
     assert np.mean(gaps[True]) < 0.5 * np.mean(gaps[False])  # the same photo's colours, not another's
+
+
+def test_a_passer_crosses_in_front_of_the_target_once_and_the_labels_stay(images):
+    options = dict(num_frames=60, frame_size=(120, 160), absence_prob=0, max_rotation=0.0, num_distractors=0,
+                   occlusion=False, blur_prob=0.0)
+    for seed in range(4):
+        bare = RealTextureScene(images, seed=seed, **options)
+        passed = RealTextureScene(images, seed=seed, passer_prob=1.0, **options)
+        np.testing.assert_array_equal(passed.boxes, bare.boxes)
+        gap = np.linalg.norm(passed._passer.centers - passed._target.centers, axis=1)
+        closest = int(np.argmin(gap))
+        assert gap[closest] < 0.5 * np.sqrt(passed._target.sizes[closest].prod())  # it crosses the target ...
+        assert np.all(np.diff(gap[closest:]) > 0) and np.all(np.diff(gap[:closest + 1]) < 0)  # ... once
+        x, y, w, h = bare.boxes[closest].astype(int)
+        inside = (slice(y, y + h), slice(x, x + w))
+        covered = np.any(passed.render(closest)[inside] != bare.render(closest)[inside], axis=2)
+        assert covered.mean() > 0.25  # in front of the target
+        far = int(np.argmax(gap))
+        x, y, w, h = bare.boxes[far].astype(int)
+        if gap[far] > 2 * max(passed._passer.sizes[far].max(), w, h):  # away from the crossing it leaves it alone
+            np.testing.assert_array_equal(passed.render(far)[y:y + h, x:x + w], bare.render(far)[y:y + h, x:x + w])
+        np.testing.assert_array_equal(passed.render(closest), passed.render(closest))  # deterministic
