@@ -189,17 +189,23 @@ class RealTextureScene(SyntheticScene):
         self._distractors.append(holder)  # distractors are drawn before (behind) the target
 
     def _passing_lookalike(self, texture: np.ndarray, rng: np.random.Generator) -> _Mover:
-        """A look-alike of about the target's size that crosses in front of it once, at a steady pace and
-        slightly off its centre line, as one pedestrian passes another: the target's box stays the label while
-        it is covered, so the box must not follow the passer.
+        """A look-alike of about the target's size in front of it once, slightly off its centre line: either
+        crossing it at a steady pace, as one pedestrian passes another, or standing where the target walks
+        behind it (when the target has moved well clear of that spot by then, so the first frame shows the
+        target). The target's box stays the label while it is covered, so the box must not follow the passer.
         """
         frames = np.arange(self.num_frames, dtype=np.float64)
-        crossing = rng.uniform(0.2, 0.8) * self.num_frames
+        crossing = int(rng.uniform(0.2, 0.8) * self.num_frames)
         side = float(np.sqrt(self._target.sizes.prod(axis=1).mean()))
         angle = rng.uniform(0, 2 * np.pi)
         along, across = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
-        path = (frames - crossing)[:, None] * rng.uniform(0.05, 0.15) * side * along
-        centers = self._target.centers + path + rng.uniform(-0.3, 0.3) * side * across
+        offset = rng.uniform(-0.3, 0.3) * side * across
+        travelled = np.linalg.norm(self._target.centers[crossing] - self._target.centers[0])
+        if rng.random() < 0.5 and travelled > 1.5 * side:  # standing
+            centers = np.repeat(self._target.centers[crossing][None] + offset, self.num_frames, axis=0)
+        else:
+            centers = self._target.centers + (frames - crossing)[:, None] * rng.uniform(0.05, 0.15) * side * along
+            centers = centers + offset
         passer = _Mover(texture, centers, self._target.sizes * rng.uniform(0.8, 1.25, 2))
         self._masks[id(passer)] = silhouette(rng)
         return passer
