@@ -172,9 +172,9 @@ class RealTextureScene(SyntheticScene):
             self._passer = self._passing_lookalike(_cut(source, passer_rng, near=centre), passer_rng)
 
     def _attach(self, texture: np.ndarray, rng: np.random.Generator) -> None:
-        """A cut-out of another photo that moves with the target and reaches into one of its sides behind it,
-        as a hand holds a cup: the box is what the template shows, not the whole blob that stands out from the
-        background.
+        """``texture`` (another photo's cut-out, or a look-alike) moves with the target and reaches into one of
+        its sides behind it, as a hand holds a cup: the box is what the template shows, not the whole blob that
+        stands out from the background.
         """
         side = int(rng.integers(4))  # left, right, top, bottom
         axis, sign = side // 2, (-1.0, 1.0)[side % 2]
