@@ -267,7 +267,7 @@ def _print_one_step_table(results: dict, columns: bool) -> None:
     names = [name for name in next(iter(results.values())) if name != "all"]
     cell = "{:6.2f} {:+6.2f} {:+6.2f} {:5.2f} {:5.2f} | ".format
     heads = names if columns else ["median over sequences"]
-    header = f"{'tracker':>12s} | " + "".join(f"{n[:32]:>32s} | " for n in heads) + "median IoU | " + _SCORE_HEAD
+    header = f"{'tracker':>12s} | " + "".join(f"{n[:32]:>32s} | " for n in heads) + "median IoU | " + _score_head()
     print(header + "\n" + "-" * len(header))
     for name, per_sequence in results.items():
         rows = [per_sequence[sequence] for sequence in names]
@@ -280,7 +280,10 @@ def _print_one_step_table(results: dict, columns: bool) -> None:
           " the score's ROC pools every probe's step)")
 
 
-_SCORE_HEAD = "score ROC (thresholds: best, keeping 95 %)"
+def _score_head() -> str:
+    from mixformerv2_core.evaluation.score_curve import KEPT_TRACKED_SHARE
+
+    return f"score ROC (thresholds: best, keeping {KEPT_TRACKED_SHARE:.0%})"
 
 
 def _score_cell(numbers: dict) -> str:
@@ -292,7 +295,7 @@ def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
     names = [name for name in next(iter(results.values())) if name != "all"]
     header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
-        f"AUC mean median  p90 | P@20 median | mIoU median | {_SCORE_HEAD} | step ms median  p90 | FPS median"
+        f"AUC mean median  p90 | P@20 median | mIoU median | {_score_head()} | step ms median  p90 | FPS median"
     print(header)
     print("-" * len(header))
     for name, per_sequence in results.items():
@@ -302,7 +305,7 @@ def _print_table(results: dict, columns: bool) -> None:
               + f"{sum(auc) / len(auc):8.3f} {_percentile(auc, 50):6.3f} {_percentile(auc, 90):4.3f}"
               + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
               + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
-              + f" | {_score_cell(per_sequence['all']):>{len(_SCORE_HEAD)}s}"
+              + f" | {_score_cell(per_sequence['all']):>{len(_score_head())}s}"
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))

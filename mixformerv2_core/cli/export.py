@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 from ..checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint, save_official_format
 from ..cpu_features import detect_cpu
 from ..export.bundles import write_onnx_bundles
+from ..evaluation.score_curve import KEPT_TRACKED_SHARE
 from ..export.quantize import INT8_RECIPES, recipe_for_cpu
 from .runner import command_main, writable_dir, writable_file
 from ..export.onnx_export import MIN_OPSET
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--update-interval", type=int, default=None, help="checkpoint: tracker default to embed")
     parser.add_argument("--lost-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; read it off the model's score curve "
-                             "(benchmarks/real_video.py prints the best one and the one keeping 95 %% of tracked frames)")
+                             f"(benchmarks/real_video.py prints the best one and the one keeping {100 * KEPT_TRACKED_SHARE:.0f} %% "
+                             "of tracked frames)")
     parser.add_argument("--reacquire-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; the score a lost target's window needs "
                              "(at least the lost threshold)")
