@@ -294,8 +294,9 @@ def _score_cell(numbers: dict) -> str:
 def _print_table(results: dict, columns: bool) -> None:
     """Median and p90 over sequences per tracker; ``columns``: also each sequence's AUC."""
     names = [name for name in next(iter(results.values())) if name != "all"]
+    score_head = _score_head()
     header = f"{'tracker':>12s} | " + ("".join(f"{n:>14s} | " for n in names) if columns else "") + \
-        f"AUC mean median  p90 | P@20 median | mIoU median | {_score_head()} | step ms median  p90 | FPS median"
+        f"AUC mean median  p90 | P@20 median | mIoU median | {score_head} | step ms median  p90 | FPS median"
     print(header)
     print("-" * len(header))
     for name, per_sequence in results.items():
@@ -305,7 +306,7 @@ def _print_table(results: dict, columns: bool) -> None:
               + f"{sum(auc) / len(auc):8.3f} {_percentile(auc, 50):6.3f} {_percentile(auc, 90):4.3f}"
               + f" | {_percentile([r['precision20'] for r in rows], 50):11.3f}"
               + f" | {_percentile([r['mean_iou'] for r in rows], 50):11.3f}"
-              + f" | {_score_cell(per_sequence['all']):>{len(_score_head())}s}"
+              + f" | {_score_cell(per_sequence['all']):>{len(score_head)}s}"
               + (" | " + " " * 14 + "-     -" + " | " + " " * 9 + "-" if name == "static" else
                  f" | {_percentile(steps, 50):14.2f} {_percentile([r['p90_ms'] for r in rows], 90):5.2f}"
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))

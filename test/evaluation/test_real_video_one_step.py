@@ -38,10 +38,13 @@ class _Oracle:
     def place(self, box) -> None:
         pass
 
-    def track(self, frame):
-        box = self._labels[1 + self._calls // self._probes]
+    def _next_label(self) -> np.ndarray:
+        label = self._labels[1 + self._calls // self._probes]
         self._calls += 1
-        return SimpleNamespace(box=tuple(box), score=1.0)
+        return label
+
+    def track(self, frame):
+        return SimpleNamespace(box=tuple(self._next_label()), score=1.0)
 
 
 class _ScoresItsOverlap(_Oracle):
@@ -53,8 +56,7 @@ class _ScoresItsOverlap(_Oracle):
         self._placed = box
 
     def track(self, frame):
-        label = self._labels[1 + self._calls // self._probes]
-        self._calls += 1
+        label = self._next_label()
         return SimpleNamespace(box=tuple(self._placed), score=float(iou(np.asarray([self._placed]), label[None])[0]))
 
 
