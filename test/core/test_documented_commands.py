@@ -35,7 +35,7 @@ SKIPS: list[tuple[str, str]] = [
      "needs the official weights (external data)"),
     (r"^(pip|python3 -m pip) install", "changes the environment; scripts/setup_env.sh installs the pinned versions"),
     (r"torchrun|--config (dense_to_sparse_b|deep_to_shallow_b)", "paper-scale training: GPUs and the datasets"),
-    (r"^for stage in|mixformerv2-train --config (tiny_|demo_)",
+    (r"mixformerv2-train --config (tiny_|demo_|real_)",
      "minutes to hours of CPU training; test/training runs the presets on a few steps"),
     (r"^cp runs/demo_score", "replaces the built-in demo weights (last step of their training recipe)"),
     (r"benchmarks/", "benchmarks take minutes; their tables are recorded in docs/"),
