@@ -15,6 +15,7 @@ from .config import PRESET_DIR, load_config
 
 INPUT_SECTIONS = ("teacher", "init")  # the sections whose ``checkpoint`` may be an earlier stage's result
 FINAL = "final.pt"
+CHAIN_SETS = ("output_dir", *(f"{section}.checkpoint" for section in INPUT_SECTIONS))  # per stage, never shared
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ def plan_chain(source: str, overrides: Sequence[str] = (), root: Optional[str | 
     ``overrides`` apply to every stage. With ``root`` each stage writes ``root/<name>`` and reads its inputs
     from there, so a route can run outside ``runs/`` without editing a preset.
     """
+    fixed = [text for text in overrides if text.split("=", 1)[0] in CHAIN_SETS]
+    if fixed:
+        raise ValueError(f"a chain sets each stage's folder and inputs itself: {', '.join(fixed)} would give every "
+                         "stage the same one (use --output-dir ROOT for the folders)")
     producers = _producers()
     planned: dict[str, ChainStage] = {}
 

@@ -63,3 +63,9 @@ def test_chain_with_resume_is_refused(tmp_path, capsys):
     assert main(["--config", "demo_score", "--chain", "--resume", "--output-dir", str(tmp_path)]) == 2
     assert "drop --resume" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("override", ["output_dir=runs/x", "init.checkpoint=a.pt", "teacher.checkpoint=b.pt"])
+def test_a_setting_the_chain_makes_per_stage_cannot_be_given_to_all(override):
+    with pytest.raises(ValueError, match="same one"):
+        plan_chain("real_score", [override])
