@@ -7,6 +7,7 @@ torchrun --nproc_per_node 8 -m mixformerv2_training.cli --config dense_to_sparse
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -81,6 +82,8 @@ def _run_chain(args: argparse.Namespace) -> int:
 
     if args.resume:
         raise ValueError("--chain resumes a stage that was cut short by itself; drop --resume")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each rank would race the others to the next stage's inputs
+        raise ValueError("--chain runs in one process; under torchrun, run one stage per command")
     stages = plan_chain(args.config, args.overrides, args.output_dir)
     print("mixformerv2-train: route " + " -> ".join(stage.name for stage in stages))
     rows = []

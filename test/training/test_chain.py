@@ -69,3 +69,9 @@ def test_chain_with_resume_is_refused(tmp_path, capsys):
 def test_a_setting_the_chain_makes_per_stage_cannot_be_given_to_all(override):
     with pytest.raises(ValueError, match="same one"):
         plan_chain("real_score", [override])
+
+
+def test_chain_under_torchrun_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["--config", "demo_score", "--chain", "--output-dir", str(tmp_path)]) == 2
+    assert "one stage per command" in capsys.readouterr().err
