@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .config import PRESET_DIR, load_config
+from .trainer import CHECKPOINTS, FINAL, LAST
 
 INPUT_SECTIONS = ("teacher", "init")  # the sections whose ``checkpoint`` may be an earlier stage's result
-FINAL = "final.pt"
 CHAIN_SETS = ("output_dir", *(f"{section}.checkpoint" for section in INPUT_SECTIONS))  # per stage, never shared
 
 
@@ -28,12 +28,16 @@ class ChainStage:
         return Path(self.config["output_dir"])
 
     @property
+    def final(self) -> Path:
+        return self.run_dir / FINAL
+
+    @property
     def done(self) -> bool:
-        return (self.run_dir / FINAL).is_file()
+        return self.final.is_file()
 
     @property
     def cut_short(self) -> bool:
-        return not self.done and (self.run_dir / "checkpoints" / "last.pt").is_file()
+        return not self.done and (self.run_dir / CHECKPOINTS / LAST).is_file()
 
 
 def _producers() -> dict[Path, str]:
@@ -67,7 +71,7 @@ def plan_chain(source: str, overrides: Sequence[str] = (), root: Optional[str | 
             config["output_dir"] = str(Path(root) / label)
             for section, earlier in inputs.items():
                 if earlier is not None:
-                    config[section]["checkpoint"] = str(planned[earlier].run_dir / FINAL)
+                    config[section]["checkpoint"] = str(planned[earlier].final)
         planned[name] = ChainStage(label, config)
 
     visit(source, ())

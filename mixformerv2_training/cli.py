@@ -89,7 +89,7 @@ def _run_chain(args: argparse.Namespace) -> int:
     rows = []
     for stage in stages:
         if stage.done:
-            print(f"mixformerv2-train: {stage.name}: {stage.run_dir / 'final.pt'} exists, skipped "
+            print(f"mixformerv2-train: {stage.name}: {stage.final} exists, skipped "
                   "(delete its folder to train it again)")
             rows.append((stage.name, "skipped", "-"))
             continue

@@ -30,6 +30,8 @@ from .data import build_loader, build_training_dataset
 from .stages import Stage, build_stage
 
 LAST = "last.pt"
+CHECKPOINTS = "checkpoints"  # <run>/checkpoints/last.pt: the state a run resumes from
+FINAL = "final.pt"  # <run>/final.pt: the stage's result, what the next stage reads
 
 
 class DistributedContext:
@@ -132,7 +134,7 @@ class Trainer:
         self.ctx = DistributedContext()
         self.train_cfg = config["train"]
         self.run_dir = Path(config["output_dir"])
-        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.ckpt_dir = self.run_dir / CHECKPOINTS
         seed_everything(int(config["seed"]) + self.ctx.rank)
         self.stage: Stage = build_stage(config).to(self.ctx.device)
         self.model = self.stage.model
@@ -278,7 +280,7 @@ class Trainer:
         if finished and self.ctx.is_main:
             meta = {"stage": self.config["stage"], "seed": self.config["seed"], "steps": self.global_step,
                     "epochs_done": self.epoch - 1}
-            summary["final"] = str(self.stage.export(self.run_dir / "final.pt", meta))
+            summary["final"] = str(self.stage.export(self.run_dir / FINAL, meta))
         if self.writer is not None:
             self.writer.close()
         self.ctx.close()
