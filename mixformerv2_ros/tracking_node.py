@@ -28,7 +28,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -44,6 +43,7 @@ from mixformerv2_core.geometry import intersect_with_image
 
 from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
+from .executors import ResilientMultiThreadedExecutor
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
 from .frame_buffer import FrameRingBuffer
 from .ros_args import init_ros
@@ -579,7 +579,7 @@ def _serve(args: Optional[list], exit_process: bool) -> int:
         rclpy.try_shutdown()
         _leave(exit_process)
         return 0
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = ResilientMultiThreadedExecutor(num_threads=3)  # deactivate destroys subscriptions mid-spin
     executor.add_node(node)
     try:
         executor.spin()

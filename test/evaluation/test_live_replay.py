@@ -12,12 +12,12 @@ if not os.environ.get("ROS_DISTRO"):
     pytest.importorskip("vision_msgs.msg", reason="vision_msgs not built (scripts/setup_ros_env.sh)")
 
 import rclpy  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 from mixformerv2_core.results_io import read_boxes  # noqa: E402
 from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
 from mixformerv2_ros import bags  # noqa: E402
+from mixformerv2_ros.executors import ResilientMultiThreadedExecutor  # noqa: E402
 from mixformerv2_ros.live_replay import replay_live  # noqa: E402
 from mixformerv2_ros.tracking_node import TrackingNode  # noqa: E402
 
@@ -34,7 +34,7 @@ def context():
 def running_node(context, eval_checkpoint):
     node = TrackingNode(namespace="/live", context=context,
                         parameter_overrides=[Parameter("weights", value=str(eval_checkpoint))])
-    executor = MultiThreadedExecutor(num_threads=3, context=context)
+    executor = ResilientMultiThreadedExecutor(num_threads=3, context=context)
     executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()

@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -21,6 +20,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_ros.detection_messages import detection_from_box
+from mixformerv2_ros.executors import ResilientMultiThreadedExecutor
 from mixformerv2_ros.image_conversion import frame_to_compressed, frame_to_image
 from mixformerv2_ros.tracking_node import NODE_NAME, TrackingNode
 
@@ -79,7 +79,7 @@ class NodeHarness:
         self.client.create_subscription(Detection2DArray, private + "detections", self._record(self.arrays), 100)
         self.client.create_subscription(Detection2D, private + "detection", self._record(self.singles), 100)
         self.client.create_subscription(DiagnosticArray, "/diagnostics", self._record(self.diagnostics), 100)
-        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor = ResilientMultiThreadedExecutor(num_threads=4)
         self.executor.add_node(self.node)
         self.executor.add_node(self.client)
         self._closing = False
