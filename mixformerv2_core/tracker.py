@@ -46,6 +46,11 @@ class TrackerParams:
     and takes online templates only from ``tracking`` frames. ``"off"`` is the official tracker (the default
     of every benchmark preset): the state is reported, and changes nothing. ``None`` in any of these means
     "not set" too (entry points pass it through); it takes the default written here.
+
+    ``tight_search_factor`` (0: off, the official tracker) adds a second, tighter search window around the box
+    of a target that is not lost, in the same batch, and keeps the box of the better-scoring window: a small
+    network loses fewer targets to a look-alike inside the wide window, at about twice the network's work
+    (docs/tracker.md, "A tighter second window"). Weights trained for it store it (mixformerv2-export).
     """
 
     search_factor: Optional[float] = None
@@ -63,12 +68,13 @@ class TrackerParams:
     found_after: int = StateRules.found_after
     reacquire_windows: int = 3
     reacquire_similarity: float = 0.6
+    tight_search_factor: float = 0.0
 
     def state_rules(self) -> StateRules:
         return StateRules(self.lost_threshold, self.lost_after, self.reacquire_threshold, self.found_after)
 
     def validate(self) -> "TrackerParams":
-        for name in _STATE_SETTINGS:  # None = not set: the documented default (no row of the variant table)
+        for name in _STATE_SETTINGS + ("tight_search_factor",):  # None = not set: the default written here
             if getattr(self, name) is None:
                 setattr(self, name, _FIELD_DEFAULTS[name])
         problems = []
@@ -83,6 +89,8 @@ class TrackerParams:
             problems.append(f"update_threshold must lie in [0, 1], got {self.update_threshold}")
         if not 0.0 <= self.max_score_decay <= 1.0:
             problems.append(f"max_score_decay must lie in [0, 1], got {self.max_score_decay}")
+        if not (self.tight_search_factor >= 0 and math.isfinite(self.tight_search_factor)):
+            problems.append(f"tight_search_factor must be >= 0 (0: off), got {self.tight_search_factor}")
         if self.clip_margin < 0:
             problems.append(f"clip_margin must be >= 0, got {self.clip_margin}")
         try:
@@ -321,20 +329,24 @@ class MultiTargetTracker:
         source = self._crops.prepare(frame)
         keys = list(self._targets)
         plans = [self._search_windows(self._targets[key], frame) for key in keys]
-        # One batch: a lost target's windows repeat its key (the backend reuses its cached templates per row).
-        rows = [key for key, windows in zip(keys, plans) for _ in windows]
-        output = self.backend.infer(rows, self._crops.search_batch(source, [w for ws in plans for w in ws]))
+        # One batch: a target's extra windows repeat its key (the backend reuses its cached templates per row).
+        rows = [key for key, (windows, _) in zip(keys, plans) for _ in windows]
+        crops = self._crops.search_batch(source, [w for windows, _ in plans for w in windows])
+        output = self.backend.infer(rows, crops)
         scores = confidence(output.score_logits)
         results, start = {}, 0
-        for key, windows in zip(keys, plans):
+        for key, (windows, elsewhere) in zip(keys, plans):
             pick = best_window(scores[start:start + len(windows)])
             results[key] = self._advance(key, source, frame, windows[pick], output.pred_boxes[start + pick],
-                                         scores[start + pick], wide_window=pick > 0)
+                                         scores[start + pick], wide_window=elsewhere and pick > 0)
             start += len(windows)
         return results
 
-    def _search_windows(self, target: _TargetState, frame: np.ndarray) -> list[CropWindow]:
-        """The window around the box; for a lost target under ``reacquire="wide"`` also the wide search's."""
+    def _search_windows(self, target: _TargetState, frame: np.ndarray) -> tuple[list[CropWindow], bool]:
+        """This frame's windows for ``target``, first the one around its box, and whether the others look
+        elsewhere: the wide search's for a lost target under ``reacquire="wide"``; else the tighter window
+        around the same box, when ``tight_search_factor`` is set.
+        """
         params, size = self.params, self.crop_spec.search_size
         if params.reacquire == "wide" and target.states.state is TargetState.LOST:
             cap = params.reacquire_windows
@@ -342,8 +354,10 @@ class MultiTargetTracker:
                 frame, target.patch, target.box[2:], cap - 1)
             windows, target.pending_tiles = search_windows(target.box, frame.shape[:2], params.search_factor, size,
                                                            cap, target.sweep, target.probe, proposals)
-            return windows
-        return [crop_window(target.box, params.search_factor, size)]
+            return windows, True
+        factors = (params.search_factor, params.tight_search_factor) if params.tight_search_factor else (
+            params.search_factor,)
+        return [crop_window(target.box, factor, size) for factor in factors], False
 
     def _advance(self, key: Hashable, source: Any, frame: np.ndarray, window: CropWindow,
                  pred: np.ndarray, score: float, wide_window: bool = False) -> TrackResult:

@@ -6,7 +6,7 @@ time). Changing a configure/activate parameter while it is in use is refused wit
 never silently ignores a change.
 
 Tracker parameters are "unset" by default (``preset`` '', ``search_factor`` 0.0, ``update_interval`` 0,
-``update_threshold`` -1.0): the node then passes None and the core resolves the value (user-set > preset >
+``update_threshold`` and ``tight_search_factor`` -1.0): the node then passes None and the core resolves the value (user-set > preset >
 checkpoint's stored defaults > variant default), exactly as ``mixformerv2-track`` does.
 """
 from __future__ import annotations
@@ -81,6 +81,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "'default': none.", stage="configure"),
     ParameterSpec("search_factor", 0.0, "Search region size relative to the box; 0: unset (preset > checkpoint > "
                   "variant default).", stage="configure", value_range=(0.0, 10.0)),
+    ParameterSpec("tight_search_factor", -1.0, "A second, tighter search window around a tracked target's box "
+                  "(same batch, about twice the network's work; the better-scoring window's box is kept); 0: off; "
+                  "negative: unset (checkpoint > tracker default, off).", stage="configure",
+                  value_range=(-1.0, 10.0)),
     ParameterSpec("color_order", "rgb", "Channel order handed to the tracker; match the camera ('bgr' for bgr8) "
                   "so frames need no copy.", stage="configure", choices=("rgb", "bgr")),
     # tracking (read every frame)
@@ -169,7 +173,8 @@ UNSET_AT_RUNTIME = "is resolved on configure: clean the node up and configure it
 # Target-state settings the tracker reads every frame; the node hands changes to set_state_settings().
 STATE_SETTINGS = ("lost_threshold", "lost_after", "reacquire", "reacquire_threshold", "found_after",
                   "reacquire_windows", "reacquire_similarity")
-TRACKER_SETTINGS = ("preset", "search_factor", "update_interval", "update_threshold") + STATE_SETTINGS
+TRACKER_SETTINGS = ("preset", "search_factor", "tight_search_factor", "update_interval",
+                    "update_threshold") + STATE_SETTINGS
 
 
 def is_unset(name: str, value: Any) -> bool:
@@ -178,7 +183,8 @@ def is_unset(name: str, value: Any) -> bool:
         return value in ("", "default")
     if name in ("search_factor", "update_interval", "lost_after", "found_after", "reacquire_windows"):
         return value == 0
-    if name in ("update_threshold", "reacquire_threshold", "lost_threshold", "reacquire_similarity"):
+    if name in ("update_threshold", "reacquire_threshold", "lost_threshold", "reacquire_similarity",
+                "tight_search_factor"):
         return value < 0
     return False
 

@@ -231,8 +231,8 @@ class TrackingNode(LifecycleNode):
         if params is None:
             return {}
         return {name: str(getattr(params, name))
-                for name in ("search_factor", "template_factor", "update_interval", "update_threshold")
-                + STATE_SETTINGS}
+                for name in ("search_factor", "template_factor", "tight_search_factor", "update_interval",
+                             "update_threshold") + STATE_SETTINGS}
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         try:

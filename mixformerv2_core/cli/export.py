@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reacquire-threshold", type=float, default=None,
                         help="checkpoint: tracker default to embed; the score a lost target's window needs "
                              "(at least the lost threshold)")
+    parser.add_argument("--tight-search-factor", type=float, default=None, metavar="F",
+                        help="checkpoint: tracker default to embed; a second, tighter search window around the "
+                             "box (0: off)")
     return parser
 
 
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     writable_file(args.output)
     defaults = {"search_factor": args.search_factor, "update_interval": args.update_interval,
-                "lost_threshold": args.lost_threshold, "reacquire_threshold": args.reacquire_threshold}
+                "lost_threshold": args.lost_threshold, "reacquire_threshold": args.reacquire_threshold,
+                "tight_search_factor": args.tight_search_factor}
     path = export_checkpoint(args.weights, args.output, args.variant, args.format, defaults)
     print(f"wrote {args.format} weights to {path}")
     return 0

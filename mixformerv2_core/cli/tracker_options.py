@@ -10,12 +10,12 @@ from typing import Any, Mapping, Union
 
 from ..tracker import TRACKER_PRESETS, TrackerParams
 
-SETTINGS = ("search_factor", "template_factor", "update_interval", "update_threshold")
+SETTINGS = ("search_factor", "template_factor", "update_interval", "update_threshold", "tight_search_factor")
 _PRESET_NAMES = ", ".join(sorted(TRACKER_PRESETS["B"]))
 
 
 def add_tracker_options(parser: argparse.ArgumentParser, preset_default: str = "none") -> argparse._ArgumentGroup:
-    """Adds ``--preset`` and the four tracking settings; ``preset_default`` says what an unset preset means."""
+    """Adds ``--preset`` and the tracking settings; ``preset_default`` says what an unset preset means."""
     group = parser.add_argument_group(
         "tracker settings", "each unset one comes from the preset, else the checkpoint, else the variant table")
     group.add_argument("--preset", default=None,
@@ -29,6 +29,8 @@ def add_tracker_options(parser: argparse.ArgumentParser, preset_default: str = "
                        help="frames between online-template updates")
     group.add_argument("--update-threshold", type=float, default=None, metavar="S",
                        help="lowest score of a frame that may become the online template")
+    group.add_argument("--tight-search-factor", type=float, default=None, metavar="F",
+                       help="a second, tighter search window around the box, in the same batch (0: off)")
     return group
 
 

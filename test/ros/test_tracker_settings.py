@@ -18,7 +18,7 @@ from mixformerv2_ros import make_bag, replay
 
 from evaluation.conftest import write_otb_tree
 
-SETTINGS = ("search_factor", "template_factor", "update_interval", "update_threshold")
+SETTINGS = ("search_factor", "template_factor", "update_interval", "update_threshold", "tight_search_factor")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,8 @@ def s_weights(tmp_path_factory):
     plain = save_checkpoint(model, folder / "s.pt")
     stored = save_checkpoint(model, folder / "s_stored.pt", tracker_defaults={"update_interval": 25,
                                                                                "search_factor": 4.5,
-                                                                               "lost_threshold": 0.4})
+                                                                               "lost_threshold": 0.4,
+                                                                               "tight_search_factor": 3.0})
     return {"plain": str(plain), "stored": str(stored)}
 
 
@@ -53,6 +54,8 @@ CASES = {
                                 {"preset": "got10k_test", "update_interval": 7}, ("4.55", "7")),
     "checkpoint_defaults": ("stored", {}, {}, ("4.5", "25")),
     "preset_over_checkpoint": ("stored", {"preset": "got10k_test"}, {"preset": "got10k_test"}, ("4.55", "15")),
+    "user_turns_the_stored_tight_window_off": ("stored", {"tight_search_factor": 0.0}, {"tight_search_factor": 0.0},
+                                               ("4.5", "25")),
     "user_over_everything": ("stored", {"preset": "vot20", "search_factor": 4.0, "update_threshold": 0.7},
                              {"preset": "vot20", "search_factor": 4.0, "update_threshold": 0.7}, ("4.0", "10")),
 }
