@@ -3,8 +3,9 @@
 It runs in its own process, as a real camera driver does, so whatever reaches the tracking node has crossed
 the DDS transport. For generated scenes it also publishes the true box of every frame on ``ground_truth``
 (``vision_msgs/Detection2D`` with the image's header) and can write it to a file, so a recorder in a third
-process can score the node's answers by stamp. Used by ``scripts/demo.sh``, the system tests and
-``benchmarks/node_latency.py``.
+process can score the node's answers by stamp. When the source ends it waits (at most 2 s per publisher)
+until reliable subscribers hold the last messages before it exits. Used by ``scripts/demo.sh``, the system
+tests and ``benchmarks/node_latency.py``.
 
     mixformerv2-camera --source synthetic:1 --size 640x480 --rate 30 --frames 300 --ros-args -r image:=/camera/image_raw
 """
@@ -20,6 +21,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import rclpy
+from rclpy.duration import Duration
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -36,6 +38,7 @@ from .stamps import stamp_to_ns
 NODE_NAME = "camera"
 IMAGE_TOPIC = "image"
 GROUND_TRUTH_TOPIC = "ground_truth"
+ACK_TIMEOUT_S = 2.0  # per publisher, once the source has ended; a signal skips the wait
 
 
 @dataclass
@@ -206,6 +209,12 @@ class CameraPublisher:
                 truth_file.close()
 
     def close(self) -> None:
+        """Ends the node; when the source ran out, first waits until reliable subscribers have the last messages
+        (a process that exits at once drops what is still in flight: the last frames and their ground truth).
+        """
+        if not self.stopping:
+            for publisher in (*self._image_publishers(), self.truth):
+                publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         self.node.destroy_node()
         if self.context.ok():
             self.context.shutdown()
