@@ -6,8 +6,9 @@ time). Changing a configure/activate parameter while it is in use is refused wit
 never silently ignores a change.
 
 Tracker parameters are "unset" by default (``preset`` '', ``search_factor`` 0.0, ``update_interval`` 0,
-``update_threshold`` and ``tight_search_factor`` -1.0): the node then passes None and the core resolves the value (user-set > preset >
-checkpoint's stored defaults > variant default), exactly as ``mixformerv2-track`` does.
+``update_threshold`` and ``tight_search_factor`` -1.0): the node then passes None and the core resolves the
+value (user-set > preset > checkpoint's stored defaults > variant default), exactly as ``mixformerv2-track``
+does.
 """
 from __future__ import annotations
 

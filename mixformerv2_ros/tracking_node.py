@@ -38,13 +38,14 @@ from mixformerv2_core import MultiTargetTracker, TargetState
 from mixformerv2_core.backends import available_backends
 from mixformerv2_core.backends.selection import check_backend_choice
 from mixformerv2_core.cli.runner import run_command
+from mixformerv2_core.cli.tracker_options import SETTINGS as COMMAND_SETTINGS
 from mixformerv2_core.demo_model import demo_weights_warning
 from mixformerv2_core.geometry import intersect_with_image
 
 from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
-from .executors import ResilientMultiThreadedExecutor
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
+from .executors import ResilientMultiThreadedExecutor
 from .frame_buffer import FrameRingBuffer
 from .ros_args import init_ros
 from .stamps import stamp_to_ns
@@ -230,9 +231,7 @@ class TrackingNode(LifecycleNode):
             params = self._tracker.params if self._tracker is not None else None
         if params is None:
             return {}
-        return {name: str(getattr(params, name))
-                for name in ("search_factor", "template_factor", "tight_search_factor", "update_interval",
-                             "update_threshold") + STATE_SETTINGS}
+        return {name: str(getattr(params, name)) for name in COMMAND_SETTINGS + STATE_SETTINGS}
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         try:
