@@ -45,7 +45,7 @@ from mixformerv2_core.geometry import intersect_with_image
 from .click_box import ClickBoxBuilder
 from .debug_drawing import draw_targets
 from .detection_messages import check_box_size, detections_from_results, init_request_from_detection
-from .executors import ResilientMultiThreadedExecutor
+from .executors import ResilientMultiThreadedExecutor, favour_executor_threads
 from .frame_buffer import FrameRingBuffer
 from .ros_args import init_ros
 from .stamps import stamp_to_ns
@@ -572,6 +572,7 @@ def main(args: Optional[list] = None, exit_process: bool = True) -> int:
 
 def _serve(args: Optional[list], exit_process: bool) -> int:
     init_ros(args)
+    favour_executor_threads()
     try:
         node = TrackingNode()  # with autostart this loads the model: SIGINT may come meanwhile
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 from mixformerv2_ros.detection_messages import detection_from_box
-from mixformerv2_ros.executors import ResilientMultiThreadedExecutor
+from mixformerv2_ros.executors import ResilientMultiThreadedExecutor, favour_executor_threads
 from mixformerv2_ros.image_conversion import frame_to_compressed, frame_to_image
 from mixformerv2_ros.tracking_node import NODE_NAME, TrackingNode
 
@@ -59,6 +59,7 @@ class NodeHarness:
 
     def __init__(self, parameters: dict, transport: str = "raw") -> None:
         self.namespace = f"/h{next(_namespaces)}"
+        favour_executor_threads()  # as the node's own process does
         overrides = [Parameter(name, value=value) for name, value in parameters.items()]
         if transport != "raw":
             overrides.append(Parameter("image_transport", value=transport))

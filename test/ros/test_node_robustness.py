@@ -236,9 +236,9 @@ def test_init_reset_storm_keeps_memory_bounded(make_harness, frame):
             samples.append(_status_mb("VmRSS"))
         index += 1
         time.sleep(max(0.0, start + index / 30.0 - time.monotonic()))
-    # In one process the storm's init callbacks slow the node's image callbacks down (executor threads and
-    # the GIL; a real camera and init source are other processes): enough frames, not a share, are required.
-    wait_for(lambda: harness.node.stats.received >= 30)
+    # Publisher, init source and node share this process and its GIL; with the node's short switch interval
+    # 97 % of the frames reached the node's image callback (Python's default 5 ms: 15-46 %).
+    wait_for(lambda: harness.node.stats.received >= 0.8 * index)
     samples.append(_status_mb("VmRSS"))
     _, values = harness.latest_diagnostics(lambda v: int(v["frames_processed"]) > 0)
     assert "problem.callback_error" not in values and "problem.processing_error" not in values
