@@ -61,6 +61,8 @@ def format_summary(summary: dict, stage: str = "") -> str:
         ("run folder", summary.get("run_dir", "-")),
         ("final weights", summary.get("final") or "not written (interrupted: continue with --resume)"),
     ]
+    if summary.get("selected_epoch") is not None:
+        rows.append(("chosen epoch", f"{summary['selected_epoch']} (best on the validation scenes; validation.json)"))
     width = max(len(name) for name, _ in rows)
     return "mixformerv2-train: summary\n" + "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 

@@ -14,6 +14,9 @@ from .losses import TARGET_CELLS
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
 SCORE_LABELS = ("presence", "iou")
 PRESET_DIR = Path(__file__).resolve().parent / "configs"
+VALIDATION_SEED = 300_000  # training scenes: seeds from 0 (easy variants from 50,000); benchmarks: from 100,000
+VALIDATION_KINDS = ("real_texture", "synthetic")
+VALIDATION_METRICS = ("auc", "score_roc_auc")  # the score stage trains the confidence only: its epochs differ there
 WHOLE_SECTIONS = ("model", "teacher_model")  # a preset's model replaces its base's instead of merging into it
 
 DEFAULTS: dict[str, Any] = {
@@ -65,6 +68,17 @@ DEFAULTS: dict[str, Any] = {
         "keep_checkpoints": 3,
         "max_steps": None,  # stop after this many optimizer steps (smoke runs, tests)
         "tracker_search_factor": None,  # stored with the exported student (None: see export.tracker_defaults_for)
+    },
+    "validation": {  # choosing the epoch by tracking (validation.py); scenes 0: final.pt is the last epoch
+        "scenes": 0,
+        "kind": "real_texture",  # or "synthetic" (generated scenes: no registry sources needed)
+        "photos": "train",  # real_texture: "held_out" shows the benchmark's held-out photos (other seeds)
+        "frames": 100,
+        "frame_size": [240, 320],
+        "first_seed": VALIDATION_SEED,
+        "every": 1,  # epochs between validations (the last epoch is always validated)
+        "metric": "auc",  # or "score_roc_auc" (the score stage)
+        "select_best": True,  # final.pt is the best validated epoch's export (best.pt)
     },
 }
 
@@ -136,6 +150,20 @@ def _overlay(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def check_validation_config(section: Mapping[str, Any]) -> None:
+    """Refuses what would fail only after the first epoch (a wrong kind, metric or photo split)."""
+    if section["kind"] not in VALIDATION_KINDS:
+        raise ValueError(f"unknown validation.kind {section['kind']!r}; choose one of {VALIDATION_KINDS}")
+    if section["metric"] not in VALIDATION_METRICS:
+        raise ValueError(f"unknown validation.metric {section['metric']!r}; choose one of {VALIDATION_METRICS}")
+    if section["photos"] not in ("train", "held_out"):
+        raise ValueError(f"validation.photos must be 'train' or 'held_out', got {section['photos']!r}")
+    for key in ("scenes", "frames", "every"):
+        if not isinstance(section[key], int) or section[key] < (0 if key == "scenes" else 1):
+            raise ValueError(f"validation.{key} must be a whole number >= {0 if key == 'scenes' else 1}, "
+                             f"got {section[key]!r}")
+
+
 def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Defaults <- preset file (or dict) <- ``section.key=value`` overrides; the stage name is checked."""
     config = copy.deepcopy(DEFAULTS)
@@ -153,4 +181,5 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
                          f"choose one of {tuple(TARGET_CELLS)}")
     if train["score_label"] not in SCORE_LABELS:
         raise ValueError(f"unknown train.score_label {train['score_label']!r}; choose one of {SCORE_LABELS}")
+    check_validation_config(config["validation"])
     return config

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mixformerv2_core import MixFormerV2, ModelConfig, build_model, load_model
+from mixformerv2_core import MixFormerV2, ModelConfig, build_model, load_model, load_tracker
 from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
@@ -85,6 +85,10 @@ class Stage:
     def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
         raise NotImplementedError
 
+    def tracker_factory(self, exported: Path) -> Callable[[], Any]:
+        """Fresh trackers on what ``export`` wrote (the epoch choice tracks with them)."""
+        return lambda: load_tracker(str(exported))
+
 
 class TeacherStage(Stage):
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -103,6 +107,13 @@ class TeacherStage(Stage):
     def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
         save_teacher(self.model, path, meta=meta)
         return path
+
+    def tracker_factory(self, exported: Path) -> Callable[[], Any]:
+        from .synthetic_eval import teacher_tracker  # a MixViT tracks through the core's PyTorch backend
+
+        teacher = load_teacher(str(exported))
+        factor = self.train_cfg.get("tracker_search_factor")
+        return lambda: teacher_tracker(teacher, search_factor=factor)
 
 
 class StudentStage(Stage):

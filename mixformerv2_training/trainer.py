@@ -2,13 +2,16 @@
 
 A run folder holds ``config.yaml`` (resolved), ``log.jsonl`` (losses per log interval), TensorBoard events,
 ``checkpoints/last.pt`` (model, optimizer, scheduler, scaler, data position, RNG states; written atomically
-every epoch and on SIGTERM/SIGINT) and, at the end, ``final.pt`` in the format the tracker loads.
+every epoch and on SIGTERM/SIGINT) and, at the end, ``final.pt`` in the format the tracker loads. With a
+``validation`` section, ``validation.json`` (each validated epoch's tracking numbers) and ``best.pt`` (the best
+epoch's export, which becomes ``final.pt`` under ``select_best``).
 """
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -28,6 +31,7 @@ from mixformerv2_core.checkpoint import atomic_torch_save, read_training_state
 
 from .data import build_loader, build_training_dataset
 from .stages import Stage, build_stage
+from .validation import EpochSelector
 
 LAST = "last.pt"
 CHECKPOINTS = "checkpoints"  # <run>/checkpoints/last.pt: the state a run resumes from
@@ -158,6 +162,7 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.global_step = 1, 0, 0
         if resume:
             self._load(self.ckpt_dir / LAST)
+        self.selector = EpochSelector(config["validation"], self.run_dir, resume=resume)
         self.writer = None
         if self.ctx.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +238,42 @@ class Trainer:
                 if key not in ("step", "epoch"):
                     self.writer.add_scalar(f"train/{key}", value, self.global_step)
 
+    def _meta(self) -> dict[str, Any]:
+        return {"stage": self.config["stage"], "seed": self.config["seed"], "steps": self.global_step,
+                "epochs_done": self.epoch - 1}
+
+    def _validate(self, finished_epoch: int, last_epoch: int) -> None:
+        """Rank 0 tracks the validation scenes (the others wait at the barrier); runs before the epoch's save,
+        so that a resume never repeats or skips one.
+        """
+        if not self.selector.due(finished_epoch, last_epoch):
+            return
+        if self.ctx.is_main:
+            entry = self.selector.validate(
+                finished_epoch, lambda path: self.stage.export(path, {**self._meta(), "validation_epoch": finished_epoch}),
+                self.stage.tracker_factory)
+            if entry is not None:
+                self._log_validation(entry)
+        if self.ctx.world_size > 1:
+            dist.barrier()
+
+    def _log_validation(self, entry: Mapping[str, Any]) -> None:
+        if self.writer is not None:
+            for key in ("auc", "mean_iou", "score_roc_auc"):
+                self.writer.add_scalar(f"validation/{key}", entry[key], entry["epoch"])
+        best = self.selector.best or {}
+        print(f"validation after epoch {entry['epoch']}: AUC {entry['auc']:.3f}, score ROC AUC "
+              f"{entry['score_roc_auc']:.3f} (best: epoch {best.get('epoch')})", flush=True)
+
+    def _export_final(self) -> Path:
+        """The best validated epoch's export when validation chooses, else the network as it ended."""
+        final = self.run_dir / FINAL
+        if self.config["validation"]["select_best"] and self.selector.best is not None \
+                and self.selector.best_path.is_file():
+            shutil.copyfile(self.selector.best_path, final)
+            return final
+        return self.stage.export(final, self._meta())
+
     def fit(self) -> dict[str, Any]:
         """Train to the end (or until ``max_steps`` or a signal); returns a summary."""
         epochs, max_steps = int(self.train_cfg["epochs"]), self.train_cfg["max_steps"]
@@ -271,6 +312,7 @@ class Trainer:
                     self.epoch += 1
                     self.batch_in_epoch = 0
                     self.scheduler.step()
+                    self._validate(self.epoch - 1, epochs)
                 if stopped_by or (self.epoch - 1) % int(self.train_cfg["checkpoint_every"]) == 0 or self.epoch > epochs:
                     self.save()
         summary = {"epochs_done": self.epoch - 1, "epochs": epochs, "batches_into_next_epoch": self.batch_in_epoch,
@@ -278,9 +320,8 @@ class Trainer:
                    "seconds": time.perf_counter() - started, "run_dir": str(self.run_dir)}
         finished = stopped_by is None or stopped_by == "max_steps"
         if finished and self.ctx.is_main:
-            meta = {"stage": self.config["stage"], "seed": self.config["seed"], "steps": self.global_step,
-                    "epochs_done": self.epoch - 1}
-            summary["final"] = str(self.stage.export(self.run_dir / FINAL, meta))
+            summary["final"] = str(self._export_final())
+            summary["selected_epoch"] = (self.selector.best or {}).get("epoch")
         if self.writer is not None:
             self.writer.close()
         self.ctx.close()
