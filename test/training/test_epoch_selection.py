@@ -119,3 +119,13 @@ def test_a_student_run_validates_through_the_tracker_it_exports(tmp_path):
     assert all(0.0 <= entry["auc"] <= 1.0 and entry["scenes"] == 2 for entry in record["history"])
     assert (run_dir / "final.pt").read_bytes() == (run_dir / "best.pt").read_bytes()
     assert load_tracker(str(run_dir / "final.pt")) is not None
+
+
+@pytest.mark.parametrize("override, factor", [("data.search_factor=3.5", 3.5),
+                                              ("train.tracker_search_factor=4.5", 4.5)])
+def test_a_teacher_is_validated_at_the_search_factor_it_was_trained_for(tmp_path, override, factor):
+    from mixformerv2_training.stages import build_stage
+
+    stage = build_stage(load_config("tiny_teacher", [override]))
+    exported = stage.export(tmp_path / "teacher.pt", {})
+    assert stage.tracker_factory(exported)().params.search_factor == factor
