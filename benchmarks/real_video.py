@@ -322,14 +322,11 @@ def _suite(args, makers: dict, sequences: dict, curves: dict, where: str) -> dic
 def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
     """Held-out real-texture scenes: held-out seeds and photos, the target always present."""
     from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED
-    from mixformerv2_training.data.real_texture import RealImages, RealTextureScene
+    from mixformerv2_training.validation import validation_scenes
 
-    images = RealImages(split="held_out")  # photos no training scene shows
-    scenes = {}
-    for seed in range(HELD_OUT_SEED, HELD_OUT_SEED + count):
-        scene = RealTextureScene(images, seed=seed, num_frames=num_frames, frame_size=frame_size, absence_prob=0)
-        scenes[f"rt-{seed}"] = (list(scene), scene.boxes.copy())
-    return scenes
+    section = {"kind": "real_texture", "photos": "held_out", "first_seed": HELD_OUT_SEED, "scenes": count,
+               "frames": num_frames, "frame_size": frame_size}
+    return {f"rt-{HELD_OUT_SEED + index}": scene for index, scene in enumerate(validation_scenes(section))}
 
 
 def run(args, wanted: list[str]) -> None:

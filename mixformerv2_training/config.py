@@ -90,6 +90,17 @@ def training_crop_factors(data: Mapping[str, Any], patch_size: int, template_siz
     return {key: float(data.get(key) if data.get(key) is not None else defaults[key]) for key in defaults}
 
 
+def trained_search_factor(config: Mapping[str, Any], patch_size: int, template_size: int,
+                          search_size: int) -> float:
+    """The search factor a run's network tracks at: ``train.tracker_search_factor`` when set, else the factor
+    its training crops were cut with.
+    """
+    factor = config["train"].get("tracker_search_factor")
+    if factor is None:
+        factor = training_crop_factors(config["data"], patch_size, template_size, search_size)["search_factor"]
+    return float(factor)
+
+
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     merged = copy.deepcopy(dict(base))
     for key, value in update.items():

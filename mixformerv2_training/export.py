@@ -26,7 +26,7 @@ from mixformerv2_core.config import ModelConfig, tracking_family
 from mixformerv2_core.errors import MixFormerV2Error
 
 from .reduction import check_layers, pruning_gamma, remove_blocks
-from .config import training_crop_factors
+from .config import trained_search_factor
 from .stages import student_config
 
 
@@ -55,11 +55,10 @@ def tracker_defaults_for(config: Mapping[str, Any], model_config: ModelConfig) -
     nothing for a released variant's family (its row of the variant table applies when tracking); otherwise
     the factor its training crops were cut with.
     """
-    factor = config["train"].get("tracker_search_factor")
-    if factor is None and tracking_family(model_config) is None:
-        factor = training_crop_factors(config["data"], model_config.patch_size, model_config.template_size,
-                                       model_config.search_size)["search_factor"]
-    return {} if factor is None else {"search_factor": float(factor)}
+    if config["train"].get("tracker_search_factor") is None and tracking_family(model_config) is not None:
+        return {}
+    return {"search_factor": trained_search_factor(config, model_config.patch_size, model_config.template_size,
+                                                   model_config.search_size)}
 
 
 def export_student(config: Mapping[str, Any], model: MixFormerV2, epoch: int) -> ExportedModel:

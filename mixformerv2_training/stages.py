@@ -24,7 +24,7 @@ from mixformerv2_core.checkpoint import CheckpointError, _torch_load
 from mixformerv2_core.config import variant_config
 
 from . import losses
-from .config import training_crop_factors
+from .config import trained_search_factor
 from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
 from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
@@ -113,11 +113,8 @@ class TeacherStage(Stage):
         from .synthetic_eval import teacher_tracker  # a MixViT tracks through the core's PyTorch backend
 
         teacher = load_teacher(str(exported))
-        factor = self.train_cfg.get("tracker_search_factor")  # else the factor its training crops were cut with
-        if factor is None:
-            factor = training_crop_factors(self.config["data"], self.patch_size, self.template_size,
-                                           self.search_size)["search_factor"]
-        return lambda: teacher_tracker(teacher, search_factor=float(factor))
+        factor = trained_search_factor(self.config, self.patch_size, self.template_size, self.search_size)
+        return lambda: teacher_tracker(teacher, search_factor=factor)
 
 
 class StudentStage(Stage):

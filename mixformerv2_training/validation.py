@@ -30,7 +30,9 @@ BEST = "best.pt"  # <run>/best.pt: the best epoch's export, in the format final.
 
 
 def validation_scenes(section: Mapping[str, Any]) -> Iterator[tuple[list, np.ndarray]]:
-    """(frames, true boxes) of each validation scene, rendered one at a time; the target is always present."""
+    """(frames, true boxes) of each scene a ``validation`` section describes, rendered one at a time; the target
+    is always present (benchmarks/real_video.py builds its held-out scenes here too).
+    """
     first, size = int(section["first_seed"]), tuple(section["frame_size"])
     seeds = range(first, first + int(section["scenes"]))
     if section["kind"] == "synthetic":
@@ -96,7 +98,6 @@ class EpochSelector:
         return best is None or math.isnan(best) or value > best
 
     def _remember(self, entry: dict[str, Any]) -> None:
-        self.record_path.parent.mkdir(parents=True, exist_ok=True)
         self.history = [old for old in self.history if old["epoch"] != entry["epoch"]] + [entry]
         atomic_write_text(self.record_path, json.dumps({"best": self.best, "history": self.history}, indent=1))
 

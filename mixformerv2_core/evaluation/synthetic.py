@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..synthetic import generate_sequence
 from .metrics import iou, success_curve
 from .runner import track_frames
@@ -73,7 +74,7 @@ def evaluate_sequences(make_tracker: Callable[[], object],
         scores.append(np.asarray(result.scores[1:], dtype=np.float64))
         static.append(iou(np.repeat(gt[:1], len(gt) - 1, axis=0), gt[1:]))
     if not tracked:
-        raise ValueError("no sequences to evaluate")
+        raise InputError("no sequences to evaluate")
     tracked_arr, static_arr = np.concatenate(tracked), np.concatenate(static)
     curve = score_curve(np.concatenate(scores), tracked_arr)
     return SyntheticScore(
