@@ -114,8 +114,24 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any], path: str = "
             merged[key] = deep_merge(merged[key], value, where + ".")
         elif isinstance(merged.get(key), Mapping) and isinstance(value, Mapping):
             merged[key] = {**merged[key], **value}
+        elif isinstance(merged.get(key), list) and isinstance(value, Mapping):
+            merged[key] = _merge_into_list(merged[key], value, where)
         else:
             merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _merge_into_list(items: list, update: Mapping[Any, Any], where: str) -> list:
+    """``data.datasets.0.cache_size=600``: an override reaches into a list by the element's index."""
+    merged = copy.deepcopy(items)
+    for index, value in update.items():
+        position = int(index) if str(index).isdigit() else -1
+        if not 0 <= position < len(items):
+            raise ValueError(f"{where!r} is a list of {len(items)}: index it as {where}.N with N from 0 to "
+                             f"{len(items) - 1}, got {where}.{index}")
+        element = merged[position]
+        fits = isinstance(element, Mapping) and isinstance(value, Mapping)
+        merged[position] = deep_merge(element, value, f"{where}.{index}.") if fits else copy.deepcopy(value)
     return merged
 
 

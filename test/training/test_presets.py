@@ -102,6 +102,19 @@ def test_a_preset_names_a_base_and_overrides_only_what_differs(tmp_path):
         load_config(str(loop))
 
 
+def test_an_override_reaches_into_a_list_by_index_and_names_the_valid_ones():
+    base = load_config("real_teacher")
+    config = load_config("real_teacher", ["data.datasets.0.cache_size=7",
+                                          "data.datasets.1.scene_options.blur_prob=0.5"])
+    first, second = config["data"]["datasets"][:2]
+    assert first == {**base["data"]["datasets"][0], "cache_size": 7}
+    assert second["scene_options"] == {**base["data"]["datasets"][1]["scene_options"], "blur_prob": 0.5}
+    assert config["data"]["datasets"][2:] == base["data"]["datasets"][2:]
+    for wrong in ("data.datasets.3.cache_size=1", "data.datasets.first.cache_size=1"):
+        with pytest.raises(ValueError, match=r"list of 3: index it as data\.datasets\.N with N from 0 to 2"):
+            load_config("real_teacher", [wrong])
+
+
 def test_s_route_crops_at_the_s_factor_and_stores_no_factor_of_its_own(tmp_path):
     """The -S route samples training crops at -S's 4.5 and leaves the tracker at -S's 4.4 (variant table)."""
     from mixformerv2_core import build_model
