@@ -1,6 +1,7 @@
 """Data loaders: rank sharding, resumable position, worker processes and pinned memory."""
 from __future__ import annotations
 
+import signal
 from typing import Iterator
 
 from torch.utils.data import DataLoader, Sampler
@@ -32,6 +33,15 @@ class EpochSampler(Sampler):
             yield self.epoch, position * self.world_size + self.rank
 
 
+def ignore_stop_signals(_worker_id: int) -> None:
+    """A worker leaves stopping to the trainer: Ctrl-C or a SIGTERM to the process group would otherwise kill it
+    mid-batch, and the trainer would die on the lost worker instead of finishing its step and checkpointing.
+    Workers still exit with the trainer (PyTorch's watchdog ends them when their parent is gone).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def build_loader(dataset: TrainingPairDataset, batch_size: int, num_workers: int = 0, rank: int = 0, world_size: int = 1,
                  pin_memory: bool = False) -> tuple[DataLoader, EpochSampler]:
     sampler = EpochSampler(len(dataset), batch_size, rank, world_size)
@@ -46,5 +56,6 @@ def build_loader(dataset: TrainingPairDataset, batch_size: int, num_workers: int
         drop_last=True,
         persistent_workers=num_workers > 0,
         prefetch_factor=4 if num_workers > 0 else None,
+        worker_init_fn=ignore_stop_signals if num_workers > 0 else None,
     )
     return loader, sampler

@@ -67,6 +67,40 @@ def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
     assert steps[-1] == 24
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_process_group_with_loader_workers_checkpoints_cleanly(tmp_path, signum):
+    """A SIGTERM to the whole group (a service or container stopping, a batch system) or a terminal's Ctrl-C
+    reaches the loader workers too; the run must still stop after its step, save and exit 130 without a
+    traceback, and leave no worker behind.
+    """
+    run = {**TINY_RUN, "data": {**TINY_RUN["data"], "num_workers": 1}}
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump(run))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "mixformerv2_training.cli", "--config", str(config_path),
+                                "--threads", "1", "--output-dir", str(tmp_path / "run")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = tmp_path / "run" / "log.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 5):
+        time.sleep(0.05)
+    os.killpg(process.pid, signum)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 130, output
+    assert "Traceback" not in output and "killed by signal" not in output, output
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
+    assert 5 <= state["global_step"] < 24
+    deadline = time.time() + 30
+    while time.time() < deadline:  # the worker follows its trainer out
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a loader worker outlived the trainer")
+
+
 def test_config_errors_are_reported(tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown keys in 'train'"):
         load_config(TINY_RUN, ["train.epochz=3"])
