@@ -41,7 +41,8 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
                         help="also run these weights on the torch backend (repeatable)")
     parser.add_argument("--teacher", action="append", default=[], metavar="NAME=PATH",
-                        help="also run this MixViT teacher (a route's first stage) on its full forward (repeatable)")
+                        help="also run this MixViT teacher (a route's first stage) on its full forward, at the search factor "
+                             "saved with it (files without one: the tracker's default) (repeatable)")
     parser.add_argument("--clips", default="", help="comma-separated clip names (default: every labelled clip)")
     parser.add_argument("--max-frames", type=int, default=None, help="at most this many frames per clip")
     parser.add_argument("--real-texture", type=int, default=0, metavar="N",
@@ -139,7 +140,7 @@ def _factories(args, wanted: list[str], **params) -> dict:
             sys.exit(f"real_video.py: error: --teacher takes NAME=PATH, got {item!r}")
         from mixformerv2_training.synthetic_eval import teacher_tracker
 
-        chosen[name] = lambda path=path: teacher_tracker(path, search_factor=4.0, **params)
+        chosen[name] = lambda path=path: teacher_tracker(path, **params)  # at the factor saved with it
     return chosen
 
 

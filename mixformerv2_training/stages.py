@@ -25,7 +25,7 @@ from mixformerv2_core.config import variant_config
 
 from . import losses
 from .config import trained_search_factor
-from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher
+from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher, stored_search_factor
 from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
 
@@ -106,14 +106,14 @@ class TeacherStage(Stage):
         return self._box_terms(out["pred_boxes"], batch)
 
     def export(self, path: Path, meta: Mapping[str, Any]) -> Path:
-        save_teacher(self.model, path, meta=meta)
+        factor = trained_search_factor(self.config, self.patch_size, self.template_size, self.search_size)
+        save_teacher(self.model, path, meta=meta, search_factor=factor)
         return path
 
     def tracker_factory(self, exported: Path) -> Callable[[], Any]:
         from .synthetic_eval import teacher_tracker  # a MixViT tracks through the core's PyTorch backend
 
-        teacher = load_teacher(str(exported))
-        factor = trained_search_factor(self.config, self.patch_size, self.template_size, self.search_size)
+        teacher, factor = load_teacher(str(exported)), stored_search_factor(exported)
         return lambda: teacher_tracker(teacher, search_factor=factor)
 
 

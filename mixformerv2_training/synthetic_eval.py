@@ -18,7 +18,7 @@ from mixformerv2_core.cli.runner import command_main
 from mixformerv2_core.cli.tracker_options import add_tracker_options, settings_line, tracker_overrides
 from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, SyntheticScore, evaluate_synthetic
 
-from .models.teacher import MixViT, load_teacher
+from .models.teacher import MixViT, load_teacher, stored_search_factor
 
 __all__ = ["HELD_OUT_SEED", "SyntheticScore", "evaluate_synthetic", "teacher_backend", "teacher_tracker"]
 
@@ -30,8 +30,14 @@ def teacher_backend(model: MixViT, device: Union[str, torch.device] = "cpu") -> 
 
 def teacher_tracker(teacher: Union[str, MixViT], search_factor: Optional[float] = None, device: str = "cpu",
                     preset: Optional[str] = None, **params) -> MixFormerV2Tracker:
-    model = load_teacher(teacher) if isinstance(teacher, str) else teacher
-    backend = teacher_backend(model, device)
+    """A teacher file tracks at the search factor saved with it unless one is given (a loaded model, or a file
+    without one: the tracker's default).
+    """
+    if isinstance(teacher, str):
+        if search_factor is None:
+            search_factor = stored_search_factor(teacher)
+        teacher = load_teacher(teacher)
+    backend = teacher_backend(teacher, device)
     return MixFormerV2Tracker(backend, resolve_params(backend.crop_spec, preset, search_factor=search_factor, **params))
 
 
@@ -53,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     settings = tracker_overrides(args)
     if args.teacher:
-        teacher = load_teacher(args.weights)
+        teacher, stored = load_teacher(args.weights), stored_search_factor(args.weights)
+        settings.setdefault("search_factor", stored)  # the factor it was trained at, unless the user set one
         make = lambda: teacher_tracker(teacher, preset=args.preset, **settings)  # noqa: E731
     else:
         make = lambda: load_tracker(args.weights, preset=args.preset, **settings)  # noqa: E731

@@ -179,7 +179,18 @@ def load_teacher(path: Union[str, os.PathLike], config: Optional[TeacherConfig] 
     return model
 
 
-def save_teacher(model: MixViT, path: Union[str, os.PathLike], meta: Optional[Mapping[str, Any]] = None) -> None:
+def save_teacher(model: MixViT, path: Union[str, os.PathLike], meta: Optional[Mapping[str, Any]] = None,
+                 search_factor: Optional[float] = None) -> None:
+    """``search_factor``: the factor the teacher tracks at (its training crops'), kept for whoever tracks with it."""
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
     atomic_torch_save({"format": TEACHER_FORMAT, "config": model.config.to_dict(), "state_dict": state,
-                       "meta": dict(meta or {})}, path)
+                       "meta": dict(meta or {}), "search_factor": search_factor}, path)
+
+
+def stored_search_factor(path: Union[str, os.PathLike]) -> Optional[float]:
+    """The search factor saved with a teacher of this toolkit; None for an official file or an older export."""
+    payload = _torch_load(path) if os.path.isfile(path) else None
+    if isinstance(payload, Mapping) and payload.get("format") == TEACHER_FORMAT:
+        factor = payload.get("search_factor")
+        return None if factor is None else float(factor)
+    return None

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from mixformerv2_training.cli import main as cli_main
@@ -125,7 +126,14 @@ def test_a_student_run_validates_through_the_tracker_it_exports(tmp_path):
                                               ("train.tracker_search_factor=4.5", 4.5)])
 def test_a_teacher_is_validated_at_the_search_factor_it_was_trained_for(tmp_path, override, factor):
     from mixformerv2_training.stages import build_stage
+    from mixformerv2_training.synthetic_eval import teacher_tracker
 
     stage = build_stage(load_config("tiny_teacher", [override]))
     exported = stage.export(tmp_path / "teacher.pt", {})
     assert stage.tracker_factory(exported)().params.search_factor == factor
+    # the file carries it to whoever tracks with it later (benchmarks, synthetic_eval), unless they set one
+    assert teacher_tracker(str(exported)).params.search_factor == factor
+    assert teacher_tracker(str(exported), search_factor=6.0).params.search_factor == 6.0
+    official = tmp_path / "MixFormer_ep0500.pth.tar"  # no factor saved: the tracker's default
+    torch.save({"net": stage.model.state_dict()}, official)
+    assert teacher_tracker(str(official)).params.search_factor == teacher_tracker(stage.model).params.search_factor
