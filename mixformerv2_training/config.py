@@ -129,10 +129,15 @@ def _merge_into_list(items: list, update: Mapping[Any, Any], where: str) -> list
         if not 0 <= position < len(items):
             raise ValueError(f"{where!r} is a list of {len(items)}: index it as {where}.N with N from 0 to "
                              f"{len(items) - 1}, got {where}.{index}")
-        element = merged[position]
-        fits = isinstance(element, Mapping) and isinstance(value, Mapping)
-        merged[position] = deep_merge(element, value, f"{where}.{index}.") if fits else copy.deepcopy(value)
+        merged[position] = _merge_freely(merged[position], value)
     return merged
+
+
+def _merge_freely(base: Any, update: Any) -> Any:
+    """A list element (a dataset's spec) takes any key: its options are its type's, not the defaults'."""
+    if not (isinstance(base, Mapping) and isinstance(update, Mapping)):
+        return copy.deepcopy(update)
+    return {**base, **{key: _merge_freely(base.get(key), value) for key, value in update.items()}}
 
 
 def parse_override(text: str) -> dict[str, Any]:

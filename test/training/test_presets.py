@@ -105,9 +105,11 @@ def test_a_preset_names_a_base_and_overrides_only_what_differs(tmp_path):
 def test_an_override_reaches_into_a_list_by_index_and_names_the_valid_ones():
     base = load_config("real_teacher")
     config = load_config("real_teacher", ["data.datasets.0.cache_size=7",
-                                          "data.datasets.1.scene_options.blur_prob=0.5"])
+                                          "data.datasets.1.scene_options.blur_prob=0.5",
+                                          "data.datasets.0.scene_options.object_prob=0.5"])
     first, second = config["data"]["datasets"][:2]
-    assert first == {**base["data"]["datasets"][0], "cache_size": 7}
+    assert first == {**base["data"]["datasets"][0], "cache_size": 7,  # a new option is the dataset's own
+                     "scene_options": {**base["data"]["datasets"][0]["scene_options"], "object_prob": 0.5}}
     assert second["scene_options"] == {**base["data"]["datasets"][1]["scene_options"], "blur_prob": 0.5}
     assert config["data"]["datasets"][2:] == base["data"]["datasets"][2:]
     for wrong in ("data.datasets.3.cache_size=1", "data.datasets.first.cache_size=1"):
