@@ -74,6 +74,10 @@ deb_unpack opencv-doc "$OPENCV_DOC/copyright" "$OPENCV_DOC/examples/data/*" \
   "$OPENCV_DOC/opencv4/html/box.mp4.gz" "$OPENCV_DOC/opencv4/html/cup.mp4.gz"
 if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   deb_unpack mate-backgrounds ./usr/share/doc/mate-backgrounds/copyright "./usr/share/backgrounds/mate/nature/*"
+  # Photographed objects along their outline (~160 MB download): the stamps' images only, not their sounds;
+  # registry.py chooses the folders.
+  deb_unpack tuxpaint-stamps-default ./usr/share/doc/tuxpaint-stamps-default/copyright \
+    "./usr/share/tuxpaint/stamps/*.png"
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do

@@ -18,7 +18,7 @@ import numpy as np
 
 from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene, _Mover
 
-from .registry import photo_paths, video_paths
+from .registry import object_paths, photo_paths, video_paths
 from .synthetic import SyntheticTrackingDataset
 
 MAX_PHOTO_SIDE = 640  # photos are kept at most this large in memory (per worker process)
@@ -38,6 +38,26 @@ def _load_photo(path: Path) -> np.ndarray:
     if image is None:
         raise OSError(f"cannot read image {path}")
     return _fit(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), MAX_PHOTO_SIDE)
+
+
+@lru_cache(maxsize=512)
+def load_object(path: Path) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """An object stamp as (RGB cut-out, outline mask) cropped to its outline, so that the box is tight; a stamp
+    without an alpha channel is its whole rectangle (mask None).
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3:
+        raise OSError(f"cannot read a colour image from {path}")
+    if image.shape[2] < 4:
+        return _fit(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), TEXTURE_SIDE), None
+    shape = image[..., 3] >= 128
+    rows, cols = np.flatnonzero(shape.any(axis=1)), np.flatnonzero(shape.any(axis=0))
+    if len(rows) < 2 or len(cols) < 2:
+        raise OSError(f"{path} shows nothing (its alpha channel is empty)")
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    rgb = _fit(cv2.cvtColor(np.ascontiguousarray(image[box][..., :3]), cv2.COLOR_BGR2RGB), TEXTURE_SIDE)
+    mask = cv2.resize(shape[box].astype(np.uint8), rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    return rgb, mask
 
 
 @lru_cache(maxsize=8)
@@ -66,24 +86,36 @@ class RealImages:
     """The registry photos and videos a dataset draws from; files load lazily, once per process.
 
     ``split``: ``"train"`` (four photos in five, and the videos), ``"held_out"`` (the fifth photo, no videos:
-    there are only two), or ``"all"``; held-out scenes thus never show a training photo.
+    there are only two), or ``"all"``; held-out scenes thus never show a training photo. ``objects``: also the
+    object stamps (registry.object_paths), split the same way.
     """
 
     def __init__(self, packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
-                 videos: bool = True, split: str = "train") -> None:
+                 videos: bool = True, split: str = "train", objects: bool = False) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        photos = photo_paths(tuple(packages))  # SourceMissing names the first absent package
-        held_out = [index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 for index in range(len(photos))]
-        self.photos = [path for path, out in zip(photos, held_out) if split == "all" or out == (split == "held_out")]
+        self.photos = _split(photo_paths(tuple(packages)), split)  # SourceMissing names the first absent package
         videos = videos and split != "held_out"
         self.videos = video_paths(tuple(p for p in packages if p == "opencv-doc")) if videos else []
+        self.objects = _split(object_paths(), split) if objects else []
 
     def photo(self, rng: np.random.Generator) -> np.ndarray:
         return _load_photo(self.photos[int(rng.integers(len(self.photos)))])
 
     def video(self, rng: np.random.Generator) -> Optional[tuple[np.ndarray, ...]]:
         return load_video(self.videos[int(rng.integers(len(self.videos)))]) if self.videos else None
+
+    def object(self, rng: np.random.Generator, like: Optional[Path] = None) -> Path:
+        """An object stamp; ``like``: one of the same kind (its folder), the look-alikes of an object."""
+        kin = [path for path in self.objects if like is not None and path.parent == like.parent and path != like]
+        choices = kin or self.objects
+        return choices[int(rng.integers(len(choices)))]
+
+
+def _split(paths: list[Path], split: str) -> list[Path]:
+    """Every HELD_OUT_EVERY-th path is held out; ``split`` says which part to keep."""
+    return [path for index, path in enumerate(paths)
+            if split == "all" or (index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1) == (split == "held_out")]
 
 
 def _cut(image: np.ndarray, rng: np.random.Generator, near: Optional[tuple[float, float]] = None) -> np.ndarray:
@@ -127,15 +159,16 @@ class RealTextureScene(SyntheticScene):
                  frame_size: tuple[int, int] = (480, 640), max_rotation: float = 25.0, illumination: float = 0.3,
                  blur_prob: float = 0.15, video_background_prob: float = 0.3, absence_prob: float = 0.3,
                  attach_prob: float = 0.0, attach_lookalike: bool = False, passer_prob: float = 0.0,
-                 **scene_options) -> None:
+                 object_prob: float = 0.0, **scene_options) -> None:
         """``max_rotation``: largest in-plane turn of the target (degrees); ``illumination``: largest relative
         brightness drift; ``blur_prob``: share of motion-blurred frames; ``absence_prob``: share of scenes where
         the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given);
         ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`);
         ``attach_lookalike``: that something is cut from the target's own photo next to it, a look-alike touching
         the target (a person beside another), instead of from another photo; ``passer_prob``: share of scenes
-        where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); other options go to the
-        scene.
+        where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); ``object_prob``: share
+        of scenes whose target is a photographed object along its own outline, its look-alikes objects of the
+        same kind (``images`` made with ``objects=True``; :meth:`_objects`); other options go to the scene.
         """
         rng = np.random.default_rng([seed, 0x5EA1])  # a stream of its own: the geometry stays the scene's
         if "absences" not in scene_options and rng.random() < absence_prob and num_frames >= 40:
@@ -162,6 +195,7 @@ class RealTextureScene(SyntheticScene):
         self._angles = max_rotation * rng.uniform(0, 1) * np.sin(phase + 2 * np.pi * frames / period)
         self._gains = 1 + illumination * rng.uniform(-1, 1) * np.sin(rng.uniform(0, 2 * np.pi) + frames / period)
         self._blur_prob = float(blur_prob)
+        look_alikes = list(self._distractors)  # an attachment joins the distractors below; it is no look-alike
         attach_rng = np.random.default_rng([seed, 0xA77])  # its own stream: scenes without stay seed for seed
         if attach_rng.random() < attach_prob:
             self._attach(_cut(source, attach_rng, near=centre) if attach_lookalike else
@@ -170,6 +204,17 @@ class RealTextureScene(SyntheticScene):
         self._passer = None
         if passer_rng.random() < passer_prob:
             self._passer = self._passing_lookalike(_cut(source, passer_rng, near=centre), passer_rng)
+        object_rng = np.random.default_rng([seed, 0x0B1EC7])  # its own stream too
+        if images.objects and object_rng.random() < object_prob:
+            self._objects(images, object_rng, look_alikes + ([self._passer] if self._passer is not None else []))
+
+    def _objects(self, images: RealImages, rng: np.random.Generator, look_alikes: list) -> None:
+        """The target becomes an object stamp, and its look-alikes other objects of its kind. The box keeps the
+        scene's aspect: the object is stretched to it, as the photo cut-outs are.
+        """
+        target = images.object(rng)
+        for mover, path in [(self._target, target)] + [(m, images.object(rng, like=target)) for m in look_alikes]:
+            mover.texture, self._masks[id(mover)] = load_object(path)
 
     def _attach(self, texture: np.ndarray, rng: np.random.Generator) -> None:
         """``texture`` (another photo's cut-out, or a look-alike) moves with the target and reaches into one of
@@ -263,9 +308,9 @@ class RealTextureDataset(SyntheticTrackingDataset):
                  seed_offset: int = 0, cache_size: int = 64, name: str = "real_texture",
                  scene_options: Optional[dict] = None,
                  packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
-                 videos: bool = True, split: str = "train") -> None:
+                 videos: bool = True, split: str = "train", objects: bool = False) -> None:
         super().__init__(num_sequences, num_frames, frame_size, seed_offset, cache_size, name, scene_options)
-        self.images = RealImages(packages, videos, split)
+        self.images = RealImages(packages, videos, split, objects)
 
     def make_scene(self, seed: int) -> SyntheticScene:
         return RealTextureScene(self.images, seed=seed, num_frames=self.num_frames, frame_size=self.frame_size,

