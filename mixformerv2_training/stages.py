@@ -25,7 +25,7 @@ from mixformerv2_core.config import variant_config
 
 from . import losses
 from .config import trained_search_factor
-from .models.teacher import TeacherConfig, build_teacher, load_teacher, save_teacher, stored_search_factor
+from .models.teacher import TeacherConfig, build_teacher, load_teacher, read_teacher, save_teacher
 from .reduction import block_gammas, check_layers, pruning_gamma, slice_mlps
 
 
@@ -113,7 +113,7 @@ class TeacherStage(Stage):
     def tracker_factory(self, exported: Path) -> Callable[[], Any]:
         from .synthetic_eval import teacher_tracker  # a MixViT tracks through the core's PyTorch backend
 
-        teacher, factor = load_teacher(str(exported)), stored_search_factor(exported)
+        teacher, factor = read_teacher(str(exported))
         return lambda: teacher_tracker(teacher, search_factor=factor)
 
 

@@ -18,7 +18,7 @@ from mixformerv2_core.cli.runner import command_main
 from mixformerv2_core.cli.tracker_options import add_tracker_options, settings_line, tracker_overrides
 from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, SyntheticScore, evaluate_synthetic
 
-from .models.teacher import MixViT, load_teacher, stored_search_factor
+from .models.teacher import MixViT, read_teacher
 
 __all__ = ["HELD_OUT_SEED", "SyntheticScore", "evaluate_synthetic", "teacher_backend", "teacher_tracker"]
 
@@ -34,9 +34,8 @@ def teacher_tracker(teacher: Union[str, MixViT], search_factor: Optional[float] 
     without one: the tracker's default).
     """
     if isinstance(teacher, str):
-        if search_factor is None:
-            search_factor = stored_search_factor(teacher)
-        teacher = load_teacher(teacher)
+        teacher, stored = read_teacher(teacher)
+        search_factor = stored if search_factor is None else search_factor
     backend = teacher_backend(teacher, device)
     return MixFormerV2Tracker(backend, resolve_params(backend.crop_spec, preset, search_factor=search_factor, **params))
 
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     settings = tracker_overrides(args)
     if args.teacher:
-        teacher, stored = load_teacher(args.weights), stored_search_factor(args.weights)
+        teacher, stored = read_teacher(args.weights)
         settings.setdefault("search_factor", stored)  # the factor it was trained at, unless the user set one
         make = lambda: teacher_tracker(teacher, preset=args.preset, **settings)  # noqa: E731
     else:

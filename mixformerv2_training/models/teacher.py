@@ -161,11 +161,21 @@ def infer_teacher_config(state_dict: Mapping[str, Tensor]) -> TeacherConfig:
 
 def load_teacher(path: Union[str, os.PathLike], config: Optional[TeacherConfig] = None) -> MixViT:
     """Our teacher checkpoint or an official MixViT ``.pth.tar`` (``'net'`` entry), loaded strictly."""
+    return read_teacher(path, config)[0]
+
+
+def read_teacher(path: Union[str, os.PathLike],
+                 config: Optional[TeacherConfig] = None) -> tuple[MixViT, Optional[float]]:
+    """:func:`load_teacher` and the search factor saved with the teacher (None: an official file or an older
+    export), from one read of the file.
+    """
     if not os.path.isfile(path):
         raise CheckpointError(f"teacher weights not found: {path}")
     payload = _torch_load(path)
+    factor = None
     if isinstance(payload, Mapping) and payload.get("format") == TEACHER_FORMAT:
         state_dict, saved = dict(payload["state_dict"]), TeacherConfig.from_dict(payload["config"])
+        factor = None if payload.get("search_factor") is None else float(payload["search_factor"])
     elif isinstance(payload, Mapping) and isinstance(payload.get("net"), Mapping):
         state_dict = {k[len("module."):] if k.startswith("module.") else k: v for k, v in payload["net"].items()}
         saved = infer_teacher_config(state_dict)
@@ -176,7 +186,7 @@ def load_teacher(path: Union[str, os.PathLike], config: Optional[TeacherConfig] 
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         raise CheckpointError(f"{path} does not match the MixViT teacher {config or saved}: {error}") from None
-    return model
+    return model, factor
 
 
 def save_teacher(model: MixViT, path: Union[str, os.PathLike], meta: Optional[Mapping[str, Any]] = None,
@@ -186,11 +196,3 @@ def save_teacher(model: MixViT, path: Union[str, os.PathLike], meta: Optional[Ma
     atomic_torch_save({"format": TEACHER_FORMAT, "config": model.config.to_dict(), "state_dict": state,
                        "meta": dict(meta or {}), "search_factor": search_factor}, path)
 
-
-def stored_search_factor(path: Union[str, os.PathLike]) -> Optional[float]:
-    """The search factor saved with a teacher of this toolkit; None for an official file or an older export."""
-    payload = _torch_load(path) if os.path.isfile(path) else None
-    if isinstance(payload, Mapping) and payload.get("format") == TEACHER_FORMAT:
-        factor = payload.get("search_factor")
-        return None if factor is None else float(factor)
-    return None
