@@ -48,6 +48,7 @@ from .detection_messages import check_box_size, detections_from_results, init_re
 from .executors import ResilientMultiThreadedExecutor, favour_executor_threads
 from .frame_buffer import FrameRingBuffer
 from .ros_args import init_ros
+from .teardown import TeardownWatchdog
 from .stamps import stamp_to_ns
 from .image_conversion import (
     ImageConversionError, check_message_size, compressed_to_frame, frame_to_image, image_to_frame)
@@ -573,12 +574,23 @@ def main(args: Optional[list] = None, exit_process: bool = True) -> int:
 def _serve(args: Optional[list], exit_process: bool) -> int:
     init_ros(args)
     favour_executor_threads()
+    watchdog = TeardownWatchdog(rclpy.get_default_context(), PROG) if exit_process else None
+    try:
+        _spin_node()
+    except BaseException:
+        if watchdog is not None:
+            watchdog.disarm()
+        raise  # an unexpected error keeps its traceback and exit status
+    _leave(exit_process)
+    return 0
+
+
+def _spin_node() -> None:
     try:
         node = TrackingNode()  # with autostart this loads the model: SIGINT may come meanwhile
     except KeyboardInterrupt:
         rclpy.try_shutdown()
-        _leave(exit_process)
-        return 0
+        return
     executor = ResilientMultiThreadedExecutor(num_threads=3)  # deactivate destroys subscriptions mid-spin
     executor.add_node(node)
     try:
@@ -590,8 +602,6 @@ def _serve(args: Optional[list], exit_process: bool) -> int:
         executor.shutdown(timeout_sec=1.0)
         node.destroy_node()
         rclpy.try_shutdown()
-    _leave(exit_process)  # reached only after a clean stop: an unexpected error above keeps its traceback
-    return 0
 
 
 def _leave(exit_process: bool) -> None:

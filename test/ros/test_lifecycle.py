@@ -9,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import rclpy
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -110,8 +111,9 @@ def test_a_node_process_survives_deactivate_and_activate_under_a_camera_stream(r
     """
     namespace = f"/cycles{os.getpid()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "mixformerv2_ros.tracking_node", "--ros-args", "-r", f"__ns:={namespace}",
-         "-p", f"weights:={tiny_weights}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-X", "faulthandler", "-m", "mixformerv2_ros.tracking_node", "--ros-args", "-r",
+         f"__ns:={namespace}", "-p", f"weights:={tiny_weights}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     client = rclpy.create_node("cycles_client", namespace=namespace)
     executor = SingleThreadedExecutor()
     executor.add_node(client)
@@ -150,6 +152,9 @@ def test_a_node_process_survives_deactivate_and_activate_under_a_camera_stream(r
         streamer.join(timeout=2.0)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=10.0)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # -X faulthandler: the stacks of the node's threads, for the report
+        pytest.fail(f"the node did not end within 10 s of SIGINT:\n{process.communicate(timeout=10.0)[0][-6000:]}")
     finally:
         streaming.clear()
         executor.shutdown()
