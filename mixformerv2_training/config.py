@@ -9,6 +9,7 @@ import yaml
 
 from mixformerv2_core.config import training_crop_defaults
 
+from .data.registry import PHOTOS
 from .losses import TARGET_CELLS
 
 STAGES = ("teacher", "student", "dense_to_sparse", "deep_to_shallow", "score")
@@ -73,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
         "scenes": 0,
         "kind": "real_texture",  # or "synthetic" (generated scenes: no registry sources needed)
         "photos": "train",  # real_texture: "held_out" shows the benchmark's held-out photos (other seeds)
+        "packages": None,  # real_texture: the photo sources (registry.PHOTOS); None: the datasets' default ones
         "frames": 100,
         "frame_size": [240, 320],
         "first_seed": VALIDATION_SEED,
@@ -190,6 +192,10 @@ def check_validation_config(section: Mapping[str, Any]) -> None:
         raise ValueError(f"unknown validation.metric {section['metric']!r}; choose one of {VALIDATION_METRICS}")
     if section["photos"] not in ("train", "held_out"):
         raise ValueError(f"validation.photos must be 'train' or 'held_out', got {section['photos']!r}")
+    packages = section["packages"]
+    if packages is not None and (not isinstance(packages, list) or not set(packages) <= set(PHOTOS)):
+        raise ValueError(f"validation.packages must be a list of photo sources ({', '.join(PHOTOS)}), "
+                         f"got {packages!r}")
     for key in ("scenes", "frames", "every"):
         if not isinstance(section[key], int) or section[key] < (0 if key == "scenes" else 1):
             raise ValueError(f"validation.{key} must be a whole number >= {0 if key == 'scenes' else 1}, "

@@ -42,7 +42,8 @@ def validation_scenes(section: Mapping[str, Any]) -> Iterator[tuple[list, np.nda
         return
     from .data.real_texture import RealImages, RealTextureScene  # needs the registry sources
 
-    images = RealImages(split=section["photos"])
+    packages = section.get("packages")
+    images = RealImages(split=section["photos"], **({"packages": tuple(packages)} if packages else {}))
     for seed in seeds:
         scene = RealTextureScene(images, seed=seed, num_frames=section["frames"], frame_size=size, absence_prob=0)
         yield list(scene), scene.boxes.copy()

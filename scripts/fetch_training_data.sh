@@ -78,6 +78,13 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   # registry.py chooses the folders.
   deb_unpack tuxpaint-stamps-default ./usr/share/doc/tuxpaint-stamps-default/copyright \
     "./usr/share/tuxpaint/stamps/*.png"
+  # More real photographs (registry.py lists which): Tux Paint's photo templates, Palapeli's puzzle photos and
+  # the photographs among Plasma's wallpapers (~100 MB download; one size of each:
+  # the others are links to it).
+  deb_unpack tuxpaint-data ./usr/share/doc/tuxpaint-data/copyright "./usr/share/tuxpaint/templates/*.jpg"
+  deb_unpack palapeli-data ./usr/share/doc/palapeli-data/copyright "./usr/share/palapeli/collection/*.jpg"
+  deb_unpack plasma-workspace-wallpapers ./usr/share/doc/plasma-workspace-wallpapers/copyright \
+    "./usr/share/wallpapers/*/metadata.json" "./usr/share/wallpapers/*/contents/images/2560x1600.jpg"
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do

@@ -18,7 +18,7 @@ import numpy as np
 
 from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene, _Mover
 
-from .registry import object_paths, photo_paths, video_paths
+from .registry import DEFAULT_PHOTO_PACKAGES, HELD_OUT_EVERY, object_paths, photo_paths, video_paths
 from .synthetic import SyntheticTrackingDataset
 
 MAX_PHOTO_SIDE = 640  # photos are kept at most this large in memory (per worker process)
@@ -79,7 +79,6 @@ def load_video(path: Path) -> tuple[np.ndarray, ...]:
 
 
 SPLITS = ("train", "held_out", "all")
-HELD_OUT_EVERY = 5  # every fifth photo of the curated lists is kept for held-out scenes
 
 
 class RealImages:
@@ -90,11 +89,11 @@ class RealImages:
     object stamps (registry.object_paths), split the same way.
     """
 
-    def __init__(self, packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
+    def __init__(self, packages: Sequence[str] = DEFAULT_PHOTO_PACKAGES,
                  videos: bool = True, split: str = "train", objects: bool = False) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self.photos = _split(photo_paths(tuple(packages)), split)  # SourceMissing names the first absent package
+        self.photos = photo_paths(tuple(packages), split)  # SourceMissing names the first absent package
         videos = videos and split != "held_out"
         self.videos = video_paths(tuple(p for p in packages if p == "opencv-doc")) if videos else []
         self.objects = _split(object_paths(), split) if objects else []
@@ -307,7 +306,7 @@ class RealTextureDataset(SyntheticTrackingDataset):
     def __init__(self, num_sequences: int = 500, num_frames: int = 200, frame_size: tuple[int, int] = (240, 320),
                  seed_offset: int = 0, cache_size: int = 64, name: str = "real_texture",
                  scene_options: Optional[dict] = None,
-                 packages: Sequence[str] = ("opencv-doc", "mate-backgrounds", "scikit-image"),
+                 packages: Sequence[str] = DEFAULT_PHOTO_PACKAGES,
                  videos: bool = True, split: str = "train", objects: bool = False) -> None:
         super().__init__(num_sequences, num_frames, frame_size, seed_offset, cache_size, name, scene_options)
         self.images = RealImages(packages, videos, split, objects)

@@ -30,7 +30,21 @@ PHOTOS: dict[str, tuple[str, ...]] = {
     "scikit-image": tuple(f"skimage/data/{name}" for name in (
         "astronaut.png", "brick.png", "chelsea.png", "coffee.png", "grass.png", "gravel.png",
         "hubble_deep_field.jpg", "rocket.jpg")),
+    # Added later, after the three above, so that every photo keeps its place and therefore its fold.
+    "tuxpaint-data": tuple(f"usr/share/tuxpaint/templates/{name}.jpg" for name in (
+        "burnt_bark", "cliff", "corn_maze", "jellyfish", "lighthouse", "mossy_bark", "mossy_log", "mudstone",
+        "ocean_splash", "ocean_waves", "redwoods_above", "rocks", "sheep", "spiders_web", "sun_behind_clouds",
+        "sun_behind_leaves", "trees_above", "trees_at_dusk", "wool_mill_machine")),
+    "palapeli-data": tuple(f"usr/share/palapeli/collection/{name}.jpg" for name in (
+        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee", "panther-chameleon-female")),
+    "plasma-workspace-wallpapers": tuple(f"usr/share/wallpapers/{name}/contents/images/2560x1600.jpg" for name in (
+        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+        "OneStandsOut", "Path", "summer_1am")),
 }
+# The sources a real-texture dataset draws from unless told otherwise; the benchmark's held-out scenes show the
+# held-out photos of these.
+DEFAULT_PHOTO_PACKAGES = ("opencv-doc", "mate-backgrounds", "scikit-image")
+HELD_OUT_EVERY = 5  # every fifth photo of PHOTOS, counted over all sources in order, is held out
 # Real videos usable as moving backgrounds. vtest.avi, cup.mp4 and box.mp4 hold the labelled validation clips
 # (data/real_clips/) and are therefore never training material.
 VIDEOS: dict[str, tuple[str, ...]] = {
@@ -69,9 +83,22 @@ def source_file(package: str, relative: str) -> Path:
     return path
 
 
-def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS)) -> list[Path]:
-    """Every curated photo of ``packages``; :class:`SourceMissing` for the first one absent."""
-    return [source_file(package, relative) for package in packages for relative in PHOTOS[package]]
+def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS), fold: str = "all") -> list[Path]:
+    """The curated photos of ``packages`` in ``fold`` ("train", "held_out" or "all"); :class:`SourceMissing` for
+    the first one absent. A photo's fold is fixed by its place in :data:`PHOTOS`, whichever sources are chosen.
+    """
+    unknown = [package for package in packages if package not in PHOTOS]
+    if unknown:
+        raise DatasetError(f"no curated photos of {unknown[0]!r}; photo sources: {', '.join(PHOTOS)}")
+    return [source_file(package, relative) for package, relative, held_out in _numbered_photos()
+            if package in packages and fold in ("all", "held_out" if held_out else "train")]
+
+
+def _numbered_photos() -> list[tuple[str, str, bool]]:
+    """(source, photo, held out?) of every curated photo, in the order of PHOTOS."""
+    listed = [(package, relative) for package, names in PHOTOS.items() for relative in names]
+    return [(package, relative, index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1)
+            for index, (package, relative) in enumerate(listed)]
 
 
 def video_paths(packages: tuple[str, ...] = tuple(VIDEOS)) -> list[Path]:

@@ -82,6 +82,8 @@ def test_validation_scenes_are_their_own_and_repeatable():
     ("kind", "imagenet", "unknown validation.kind"),
     ("metric", "loss", "unknown validation.metric"),
     ("photos", "all", "validation.photos"),
+    ("packages", "[opencv-doc, flickr]", "validation.packages"),
+    ("packages", "opencv-doc", "validation.packages"),
     ("scenes", -1, "validation.scenes"),
     ("every", 0, "validation.every"),
 ])

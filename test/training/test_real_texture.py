@@ -15,8 +15,10 @@ from mixformerv2_core.synthetic import SyntheticScene
 from mixformerv2_training.data import build_dataset, build_training_dataset
 from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, load_object, silhouette
 from mixformerv2_training.data.real_video_tracks import follow_patch
-from mixformerv2_training.data.registry import (FETCH_COMMAND, OBJECT_PACKAGE, OBJECT_ROOT, REGISTRY_ENV,
-                                                SourceMissing, object_paths, registry_root)
+from mixformerv2_training.data.readers import DatasetError
+from mixformerv2_training.data.registry import (DEFAULT_PHOTO_PACKAGES, FETCH_COMMAND, OBJECT_PACKAGE, OBJECT_ROOT,
+                                                PHOTOS, REGISTRY_ENV, SourceMissing, object_paths, photo_paths,
+                                                registry_root)
 
 SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
         "packages": ["opencv-doc"]}
@@ -106,6 +108,34 @@ def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
     assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
     sample = build_training_dataset(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
     assert sample["search_images"].shape == (3, 64, 64)
+
+
+@pytest.fixture
+def every_photo_source(tmp_path, monkeypatch):
+    """A registry holding every curated photo's file (empty: only the lists are under test)."""
+    for package, names in PHOTOS.items():
+        for name in names:
+            (tmp_path / package / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / package / name).touch()
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+
+
+def test_a_photo_keeps_its_fold_whichever_sources_are_chosen(every_photo_source):
+    everything = {fold: photo_paths(tuple(PHOTOS), fold) for fold in ("train", "held_out")}
+    assert not set(everything["train"]) & set(everything["held_out"])
+    assert len(everything["held_out"]) == sum(map(len, PHOTOS.values())) // 5
+    for package in PHOTOS:
+        for fold, paths in everything.items():
+            assert photo_paths((package,), fold) == [p for p in paths if p.is_relative_to(registry_root() / package)]
+    # The benchmark's held-out scenes (default sources) show the photos they showed before sources were added.
+    assert [p.name for p in photo_paths(DEFAULT_PHOTO_PACKAGES, "held_out")] == [
+        "baboon.jpg", "butterfly.jpg", "leuvenA.jpg", "smarties.png", "Blinds.jpg", "LadyBird.jpg",
+        "YellowFlower.jpg", "grass.png"]
+
+
+def test_an_unknown_photo_source_is_refused_by_name(every_photo_source):
+    with pytest.raises(DatasetError, match="no curated photos of 'flickr'; photo sources: opencv-doc"):
+        photo_paths(("opencv-doc", "flickr"))
 
 
 def test_held_out_scenes_show_no_training_photo(images):
