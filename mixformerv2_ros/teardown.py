@@ -37,8 +37,21 @@ class TeardownWatchdog:
         """For a process that fails: its own exit status must stand."""
         self._disarmed.set()
 
+    def _context_ok(self) -> bool:
+        """The state of rcl's context, read without ``Context.ok()``'s lock: a teardown stuck in
+        ``Context.shutdown()`` holds that lock.
+        """
+        try:
+            handle = self._context.handle
+            if handle is None:
+                return False
+            with handle:
+                return handle.ok()
+        except Exception:  # noqa: BLE001 - a destroyed context is a shut down one
+            return False
+
     def _watch(self) -> None:
-        while self._context.ok() and not self._disarmed.is_set():
+        while self._context_ok() and not self._disarmed.is_set():
             time.sleep(POLL_INTERVAL_S)
         if self._disarmed.wait(self._deadline_s):
             return

@@ -51,6 +51,14 @@ def test_a_sigint_the_main_thread_never_acts_on_still_ends_the_process():
     assert returncode == 0 and "teardown still running" in output, output
 
 
+def test_the_watchdog_does_not_wait_for_the_context_lock_a_stuck_shutdown_holds():
+    body = "rclpy.get_default_context()._lock.acquire()\n" \
+           "while True:\n    try:\n        print('ready', flush=True)\n        time.sleep(60)\n" \
+           "    except KeyboardInterrupt:\n        pass\n"
+    returncode, output, _ = run_probe(body, interrupt=True)
+    assert returncode == 0 and "teardown still running" in output, output
+
+
 def test_a_disarmed_watchdog_leaves_the_process_its_own_exit_status():
     returncode, output, _ = run_probe(READY + "watchdog.disarm()\nrclpy.shutdown()\ntime.sleep(1.5)\nsys.exit(3)\n")
     assert returncode == 3 and "teardown still running" not in output, output
