@@ -9,6 +9,7 @@ import yaml
 
 from mixformerv2_training.cli import main as cli_main
 from mixformerv2_training.config import DEFAULTS, load_config
+from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, SourceMissing, registry_root
 from mixformerv2_training.export import UnfinishedPruningError
 from mixformerv2_training.models.teacher import load_teacher
 from mixformerv2_training.validation import EpochSelector, validation_scenes
@@ -76,6 +77,19 @@ def test_validation_scenes_are_their_own_and_repeatable():
     assert all(np.array_equal(a[1], b[1]) and np.array_equal(a[0][5], b[0][5]) for a, b in zip(first, again))
     other_seeds = list(validation_scenes({**SYNTHETIC, "first_seed": 100_000}))  # the benchmarks' held-out seeds
     assert not np.array_equal(first[0][1], other_seeds[0][1])
+
+
+def test_real_validation_scenes_draw_from_the_chosen_sources(tmp_path, monkeypatch):
+    installed = registry_root() / "opencv-doc"
+    if not installed.is_dir():
+        pytest.skip(f"opencv-doc is not installed ({FETCH_COMMAND} --opencv-doc-only)")
+    (tmp_path / "opencv-doc").symlink_to(installed)  # a registry with that one source only
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+    section = {**DEFAULTS["validation"], "scenes": 1, "frames": 5, "frame_size": [96, 128], "photos": "held_out"}
+    with pytest.raises(SourceMissing, match="mate-backgrounds"):
+        next(validation_scenes(section))  # the default sources
+    frames, boxes = next(validation_scenes({**section, "packages": ["opencv-doc"]}))
+    assert len(frames) == 5 and boxes.shape == (5, 4)
 
 
 @pytest.mark.parametrize("key, value, message", [
