@@ -85,6 +85,10 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   deb_unpack palapeli-data ./usr/share/doc/palapeli-data/copyright "./usr/share/palapeli/collection/*.jpg"
   deb_unpack plasma-workspace-wallpapers ./usr/share/doc/plasma-workspace-wallpapers/copyright \
     "./usr/share/wallpapers/*/metadata.json" "./usr/share/wallpapers/*/contents/images/2560x1600.jpg"
+  # Ubuntu Touch's wallpaper contest photographs (~27 MB download; CC-BY, CC-BY-SA or CC0 per photo).
+  deb_unpack lomiri-wallpapers-16.04 ./usr/share/doc/lomiri-wallpapers-16.04/copyright "./usr/share/backgrounds/*.jpg"
+  deb_unpack lomiri-wallpapers-20.04 ./usr/share/doc/lomiri-wallpapers-20.04/copyright \
+    ./usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do

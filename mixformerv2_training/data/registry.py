@@ -40,6 +40,13 @@ PHOTOS: dict[str, tuple[str, ...]] = {
     "plasma-workspace-wallpapers": tuple(f"usr/share/wallpapers/{name}/contents/images/2560x1600.jpg" for name in (
         "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
         "OneStandsOut", "Path", "summer_1am")),
+    "lomiri-wallpapers-16.04": tuple(f"usr/share/backgrounds/{name}.jpg" for name in (
+        "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace", "Picture_1A_by_freespace",
+        "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "analogpattern_by_Peter_Nerlich",
+        "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich",
+        "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt",
+        "sunset_by_Aitzol_Berasategi")),
+    "lomiri-wallpapers-20.04": ("usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg",),
 }
 # The sources a real-texture dataset draws from unless told otherwise; the benchmark's held-out scenes show the
 # held-out photos of these.
