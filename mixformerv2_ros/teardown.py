@@ -1,10 +1,10 @@
 """A node process that ends soon after ROS shuts down, whatever its teardown still waits on.
 
 On SIGINT or SIGTERM rclpy shuts the context down from its own signal thread; the main thread then stops the
-node, the executor and rclpy. Once in many runs under a camera stream that teardown did not end within 10 s
-(docs/ros.md, "Shutdown deadline"); launch would escalate to SIGTERM after 5 s and SIGKILL later, and a process that hangs
-without a trace cannot be mended. The watchdog here does not depend on the main thread: it polls the context and,
-a deadline after shutdown, writes where every thread waits and ends the process.
+node, the executor and rclpy. Once, under a camera stream, that teardown did not end within 10 s (docs/ros.md,
+"Shutdown deadline"); launch would escalate to SIGTERM after 5 s and SIGKILL later, and a process that hangs
+without a trace cannot be mended. The watchdog here does not depend on the main thread: it polls the context
+and, a deadline after shutdown, writes where every thread waits and ends the process.
 """
 from __future__ import annotations
 

@@ -94,6 +94,8 @@ def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS), fold: str = "all") ->
     """The curated photos of ``packages`` in ``fold`` ("train", "held_out" or "all"); :class:`SourceMissing` for
     the first one absent. A photo's fold is fixed by its place in :data:`PHOTOS`, whichever sources are chosen.
     """
+    if fold not in ("train", "held_out", "all"):
+        raise ValueError(f"fold must be 'train', 'held_out' or 'all', got {fold!r}")
     unknown = [package for package in packages if package not in PHOTOS]
     if unknown:
         raise DatasetError(f"no curated photos of {unknown[0]!r}; photo sources: {', '.join(PHOTOS)}")

@@ -136,6 +136,8 @@ def test_a_photo_keeps_its_fold_whichever_sources_are_chosen(every_photo_source)
 def test_an_unknown_photo_source_is_refused_by_name(every_photo_source):
     with pytest.raises(DatasetError, match="no curated photos of 'flickr'; photo sources: opencv-doc"):
         photo_paths(("opencv-doc", "flickr"))
+    with pytest.raises(ValueError, match="fold must be"):
+        photo_paths(("opencv-doc",), "validation")
 
 
 def test_held_out_scenes_show_no_training_photo(images):
