@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 import time
-from typing import Callable
 
 import rclpy
 
@@ -22,16 +21,14 @@ POLL_INTERVAL_S = 0.2
 
 
 class TeardownWatchdog:
-    """A daemon thread that calls ``leave(0)`` ``deadline_s`` after ``context`` shut down, having written the
-    stacks of all threads to stderr; a process that ends sooner, or disarms it, never hears from it.
+    """A daemon thread that ends the process (status 0) ``deadline_s`` after ``context`` shut down, having
+    written the stacks of all threads to stderr; a process that ends sooner, or disarms it, never hears from it.
     """
 
-    def __init__(self, context: rclpy.Context, prog: str, deadline_s: float = TEARDOWN_DEADLINE_S,
-                 leave: Callable[[int], None] = os._exit) -> None:
-        self._context, self._prog, self._deadline_s, self._leave = context, prog, deadline_s, leave
+    def __init__(self, context: rclpy.Context, prog: str, deadline_s: float = TEARDOWN_DEADLINE_S) -> None:
+        self._context, self._prog, self._deadline_s = context, prog, deadline_s
         self._disarmed = threading.Event()
-        self.thread = threading.Thread(target=self._watch, name="teardown_watchdog", daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._watch, name="teardown_watchdog", daemon=True).start()
 
     def disarm(self) -> None:
         """For a process that fails: its own exit status must stand."""
@@ -59,7 +56,7 @@ class TeardownWatchdog:
                          "leaving without it. Where each thread waited:\n")
         faulthandler.dump_traceback(sys.stderr, all_threads=True)
         sys.stderr.flush()
-        self._leave(0)
+        os._exit(0)
 
 
 __all__ = ["TEARDOWN_DEADLINE_S", "TeardownWatchdog"]

@@ -23,6 +23,7 @@ from mixformerv2_core.atomic import atomic_write_text
 from mixformerv2_core.evaluation.synthetic import SyntheticScore, evaluate_sequences
 from mixformerv2_core.synthetic import generate_sequence
 
+from .data.registry import DEFAULT_PHOTO_PACKAGES
 from .export import UnfinishedPruningError
 
 RECORD = "validation.json"  # <run>/validation.json: every validated epoch's numbers and the best so far
@@ -42,8 +43,7 @@ def validation_scenes(section: Mapping[str, Any]) -> Iterator[tuple[list, np.nda
         return
     from .data.real_texture import RealImages, RealTextureScene  # needs the registry sources
 
-    packages = section.get("packages")
-    images = RealImages(split=section["photos"], **({"packages": tuple(packages)} if packages else {}))
+    images = RealImages(tuple(section.get("packages") or DEFAULT_PHOTO_PACKAGES), split=section["photos"])
     for seed in seeds:
         scene = RealTextureScene(images, seed=seed, num_frames=section["frames"], frame_size=size, absence_prob=0)
         yield list(scene), scene.boxes.copy()
