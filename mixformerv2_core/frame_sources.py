@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
 
 @dataclass
@@ -27,7 +27,8 @@ class FrameSource:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_capture(capture: "cv2.VideoCapture") -> Iterator[np.ndarray]:
+def read_capture(capture: "cv2.VideoCapture") -> Iterator[np.ndarray]:
+    """BGR frames until the capture ends; it is released then, or when the reader stops early."""
     try:
         while True:
             ok, frame = capture.read()
@@ -101,7 +102,7 @@ def _camera(index: int) -> FrameSource:
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise ValueError(f"cannot open camera {index}")
-    return FrameSource(_read_capture(capture), "bgr", None, capture.get(cv2.CAP_PROP_FPS) or 30.0, f"camera{index}")
+    return FrameSource(read_capture(capture), "bgr", None, capture.get(cv2.CAP_PROP_FPS) or 30.0, f"camera{index}")
 
 
 def _synthetic(spec: str) -> FrameSource:

@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Sequence
 import cv2
 import numpy as np
 
+from mixformerv2_core.frame_sources import open_source, read_capture
 from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene, _Mover
 
 from .registry import DEFAULT_PHOTO_PACKAGES, HELD_OUT_EVERY, object_paths, photo_paths, video_paths
@@ -60,27 +61,11 @@ def load_object(path: Path) -> tuple[np.ndarray, Optional[np.ndarray]]:
     return rgb, mask
 
 
-FRAME_SUFFIXES = (".pgm", ".png", ".jpg", ".jpeg", ".ppm", ".bmp")
-
-
 def _video_frames(path: Path) -> Iterator[np.ndarray]:
-    """BGR frames of a video file, or of a folder of frames in the order of their (numbered) names."""
+    """BGR frames of a video file, or of a folder of frames in the order of their numbered names."""
     if path.is_dir():
-        for image in sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES):
-            frame = cv2.imread(str(image), cv2.IMREAD_COLOR)  # greyscale frames come as three equal channels
-            if frame is None:
-                raise OSError(f"cannot read frame {image}")
-            yield frame
-        return
-    capture = cv2.VideoCapture(str(path))
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
+        return open_source(str(path)).frames
+    return read_capture(cv2.VideoCapture(str(path)))
 
 
 @lru_cache(maxsize=8)
