@@ -23,6 +23,8 @@ def build_dataset(spec: Mapping[str, Any]) -> TrackingDataset:
 
     options = {k: v for k, v in spec.items() if k not in ("type", "ratio")}
     kind = spec.get("type")
+    if isinstance(options.get("packages"), str):  # `packages: opencv-doc` names one source, not its letters
+        options["packages"] = [options["packages"]]
     if kind in SCENE_DATASETS:
         if "frame_size" in options:
             options["frame_size"] = tuple(options["frame_size"])

