@@ -175,6 +175,14 @@ class SyntheticScene:
         """Whether the target is in frame ``index`` (not hidden, not outside the frame)."""
         return bool(np.isfinite(self.boxes[index]).all())
 
+    def _target_drawn(self, index: int) -> bool:
+        """Whether frame ``index`` draws the target (one that leaves the frame is drawn as it goes)."""
+        return not (self._hidden[index] and not self._exits)
+
+    def _target_rect(self, index: int) -> tuple[int, int, int, int]:
+        """Where frame ``index`` draws the target (kept inside the frame unless it leaves)."""
+        return self._rect(self._target, index, clamp=not self._exits)
+
     def _rect(self, mover: _Mover, index: int, clamp: bool = True) -> tuple[int, int, int, int]:
         w, h = (max(4, int(round(v))) for v in mover.sizes[index])
         x = int(round(mover.centers[index][0] - w / 2))
@@ -206,7 +214,7 @@ class SyntheticScene:
         frame = self._background[py:py + self.height, px:px + self.width].copy()
         for mover in self._distractors:
             self._paste(frame, mover, index)
-        if not (self._hidden[index] and not self._exits):
+        if self._target_drawn(index):
             self._paste(frame, self._target, index, clamp=not self._exits)
         if self._occluder is not None:
             self._paste(frame, self._occluder, index)

@@ -156,14 +156,16 @@ class RealTextureScene(SyntheticScene):
                  frame_size: tuple[int, int] = (480, 640), max_rotation: float = 25.0, illumination: float = 0.3,
                  blur_prob: float = 0.15, video_background_prob: float = 0.3, absence_prob: float = 0.3,
                  attach_prob: float = 0.0, attach_lookalike: bool = False, passer_prob: float = 0.0,
-                 object_prob: float = 0.0, **scene_options) -> None:
+                 grip_prob: float = 0.0, object_prob: float = 0.0, **scene_options) -> None:
         """``max_rotation``: largest in-plane turn of the target (degrees); ``illumination``: largest relative
         brightness drift; ``blur_prob``: share of motion-blurred frames; ``absence_prob``: share of scenes where
         the target is fully hidden or leaves the frame and comes back (unless ``absences`` are given);
         ``attach_prob``: share of scenes where something else clings to the target (:meth:`_attach`);
         ``attach_lookalike``: that something is cut from the target's own photo next to it, a look-alike touching
         the target (a person beside another), instead of from another photo; ``passer_prob``: share of scenes
-        where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); ``object_prob``: share
+        where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); ``grip_prob``: share of
+        scenes where something in front of the target moves with it and covers a band across it (:meth:`_grip`);
+        ``object_prob``: share
         of scenes whose target is a photographed object along its own outline, its look-alikes objects of the
         same kind (``images`` made with ``objects=True``; :meth:`_objects`); other options go to the scene.
         """
@@ -201,6 +203,9 @@ class RealTextureScene(SyntheticScene):
         self._passer = None
         if passer_rng.random() < passer_prob:
             self._passer = self._passing_lookalike(_cut(source, passer_rng, near=centre), passer_rng)
+        grip_rng = np.random.default_rng([seed, 0x6219])  # and so does the grip
+        self._grip = self._gripping(_cut(images.photo(grip_rng), grip_rng), grip_rng) if (
+            grip_rng.random() < grip_prob) else None
         object_rng = np.random.default_rng([seed, 0x0B1EC7])  # its own stream too
         if images.objects and object_rng.random() < object_prob:
             self._objects(images, object_rng, look_alikes + ([self._passer] if self._passer is not None else []))
@@ -252,6 +257,28 @@ class RealTextureScene(SyntheticScene):
         self._masks[id(passer)] = silhouette(rng)
         return passer
 
+    def _gripping(self, texture: np.ndarray, rng: np.random.Generator) -> _Mover:
+        """A band in front of the target that moves with it, as fingers across a held cup: it enters from one
+        side, reaches 40-100 % across the target and covers 15-35 % of it the other way, off the middle, so the
+        target shows on both sides of it. The label stays the whole target: the box must span the band, not
+        shrink to the larger visible part.
+        """
+        target = self._target.sizes
+        along = int(rng.integers(2))  # the band's long axis: 0 runs along x (covers rows), 1 along y
+        across = 1 - along
+        sizes = np.empty_like(target)
+        sizes[:, across] = target[:, across] * rng.uniform(0.15, 0.35)
+        sizes[:, along] = target[:, along] * rng.uniform(0.8, 1.6)
+        reach = rng.uniform(0.4, 1.0)  # how far into the target its end comes
+        offset = np.empty_like(target)
+        offset[:, along] = rng.choice((-1.0, 1.0)) * (target[:, along] / 2 + sizes[:, along] / 2
+                                                       - reach * target[:, along])
+        offset[:, across] = rng.choice((-1.0, 1.0)) * rng.uniform(0.05, 0.25) * target[:, across]
+        drawn = np.array([self._target_rect(index) for index in range(self.num_frames)], dtype=np.float64)
+        grip = _Mover(texture, drawn[:, :2] + drawn[:, 2:] / 2 + offset, sizes)
+        self._masks[id(grip)] = silhouette(rng)
+        return grip
+
     def _background_at(self, index: int) -> np.ndarray:
         if self._video is None:
             return self._still
@@ -283,6 +310,8 @@ class RealTextureScene(SyntheticScene):
         frame = super().render(index)
         if self._passer is not None:  # in front of everything, free to leave the frame
             self._paste(frame, self._passer, index, clamp=False)
+        if self._grip is not None and self._target_drawn(index):  # a hidden target takes its grip along
+            self._paste(frame, self._grip, index, clamp=False)
         frame = frame.astype(np.float32) * self._gains[index]
         rng = np.random.default_rng([self.seed, 0xB1, index])
         if rng.random() < self._blur_prob:  # camera shake: a short linear smear in a random direction

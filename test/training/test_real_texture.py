@@ -288,6 +288,27 @@ def test_a_passer_crosses_in_front_of_the_target_and_the_labels_stay(images):
     assert kinds == {True, False}  # walking and standing passers both occur
 
 
+def test_a_grip_covers_a_band_of_the_target_and_moves_with_it_and_the_labels_stay(images):
+    options = dict(num_frames=40, frame_size=(120, 160), max_rotation=0.0, num_distractors=0, occlusion=False,
+                   blur_prob=0.0, absences=[(20, 30)], absence_mode="hidden")
+    for seed in range(8):
+        bare = RealTextureScene(images, seed=seed, **options)
+        gripped = RealTextureScene(images, seed=seed, grip_prob=1.0, **options)
+        np.testing.assert_array_equal(gripped.boxes, bare.boxes)
+        for index in (0, 10, 39):
+            changed = np.any(gripped.render(index) != bare.render(index), axis=2)
+            x, y, w, h = bare.boxes[index].astype(int)
+            covered = changed[y:y + h, x:x + w].mean()
+            assert 0.02 < covered < 0.5  # a band in front of the target; most of the target still shows
+            ys, xs = np.nonzero(changed)
+            assert x - 2 * w <= xs.min() and xs.max() <= x + 3 * w and y - 2 * h <= ys.min() and ys.max() <= y + 3 * h
+        np.testing.assert_array_equal(gripped.render(25), bare.render(25))  # a hidden target takes it along
+        np.testing.assert_array_equal(gripped.render(10), gripped.render(10))  # deterministic
+    plain = RealTextureScene(images, seed=3, **options)
+    np.testing.assert_array_equal(RealTextureScene(images, seed=3, grip_prob=0.0, **options).render(5),
+                                  plain.render(5))  # scenes without a grip stay seed for seed
+
+
 def _stamp(path, colour, shape: str) -> None:
     """A stamp as Tux Paint ships one: an object on a transparent margin."""
     image = np.zeros((60, 80, 4), np.uint8)
