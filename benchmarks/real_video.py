@@ -330,6 +330,21 @@ def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: in
     return {f"rt-{HELD_OUT_SEED + index}": scene for index, scene in enumerate(validation_scenes(section))}
 
 
+def _installed_clips(clips, max_frames) -> dict:
+    """Name -> (frames, boxes) of every clip whose package is installed; the others are left out, by name."""
+    from mixformerv2_training.data.registry import SourceMissing
+
+    sequences = {}
+    for clip in clips:
+        try:
+            frames = list(clip.frames(max_frames))
+        except SourceMissing as missing:
+            print(f"real_video.py: leaving out the clip {clip.name}: {missing}")
+            continue
+        sequences[clip.name] = (frames, clip.boxes[:len(frames)])
+    return sequences
+
+
 def run(args, wanted: list[str]) -> None:
     import json
     import os
@@ -350,11 +365,8 @@ def run(args, wanted: list[str]) -> None:
             sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
     makers = _factories(args, wanted, **({"reacquire": "off"} if args.one_step else {}))
     report, curves = {}, {}
-    if clips:
-        sequences = {}
-        for clip in clips:
-            frames = list(clip.frames(args.max_frames))
-            sequences[clip.name] = (frames, clip.boxes[:len(frames)])
+    sequences = _installed_clips(clips, args.max_frames)
+    if sequences:
         report["labelled real clips"] = _suite(args, makers, sequences, curves, "clips")
         print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
     if args.real_texture:

@@ -83,10 +83,16 @@ def _natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
-def _image_dir(path: Path) -> FrameSource:
-    files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+def frame_files(path: Path) -> list[Path]:
+    """The images of a folder in the order they are played (numbered names by number); ValueError if none."""
+    files = sorted((p for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
     if not files:
         raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
+    return files
+
+
+def _image_dir(path: Path) -> FrameSource:
+    files = frame_files(path)
 
     def frames() -> Iterator[np.ndarray]:
         for index, file in enumerate(files):

@@ -91,6 +91,7 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   deb_unpack lomiri-wallpapers-16.04 ./usr/share/doc/lomiri-wallpapers-16.04/copyright "./usr/share/backgrounds/*.jpg"
   deb_unpack lomiri-wallpapers-20.04 ./usr/share/doc/lomiri-wallpapers-20.04/copyright \
     ./usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg
+  # ViSP's camera sequences: mbt/cube and cube hold two labelled clips (data/real_clips/), mire-2 is a video source.
   VISP=./usr/share/visp-images-data/ViSP-images
   deb_unpack visp-images-data ./usr/share/doc/visp-images-data/copyright "$VISP/mbt/cube/*.pgm" \
     "$VISP/cube/*.pgm" "$VISP/mire-2/*.pgm"

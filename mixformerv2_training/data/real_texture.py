@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
-from mixformerv2_core.frame_sources import open_source, read_capture
 from mixformerv2_core.synthetic import ABSENCE_MODES, EXIT_FRAMES, SyntheticScene, _Mover
 
+from .readers import video_frames
 from .registry import DEFAULT_PHOTO_PACKAGES, HELD_OUT_EVERY, object_paths, photo_paths, video_paths
 from .synthetic import SyntheticTrackingDataset
 
@@ -61,20 +61,13 @@ def load_object(path: Path) -> tuple[np.ndarray, Optional[np.ndarray]]:
     return rgb, mask
 
 
-def _video_frames(path: Path) -> Iterator[np.ndarray]:
-    """BGR frames of a video file, or of a folder of frames in the order of their numbered names."""
-    if path.is_dir():
-        return open_source(str(path)).frames
-    return read_capture(cv2.VideoCapture(str(path)))
-
-
 @lru_cache(maxsize=8)
 def load_video(path: Path) -> tuple[np.ndarray, ...]:
     """Every VIDEO_FRAME_STEP-th frame of a video (file or folder of frames), RGB, at most MAX_VIDEO_SIDE large
     (cached per process).
     """
     frames = [_fit(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), MAX_VIDEO_SIDE)
-              for index, frame in enumerate(_video_frames(path))
+              for index, frame in enumerate(video_frames(path))
               if index % VIDEO_FRAME_STEP == 0 and frame.mean() > 8]  # black lead-in frames are no background
     if not frames:
         raise OSError(f"cannot read video {path}")

