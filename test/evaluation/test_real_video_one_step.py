@@ -103,3 +103,25 @@ def test_a_mixformerv2_tracker_gets_every_one_step_number(real_video, sequence, 
     numbers = results["net"]["gen"]
     assert set(numbers) == {"median_iou", "log_width", "log_height", "size_slope", "position_slope"}
     assert all(np.isfinite(v) for v in numbers.values())
+
+
+def test_clips_whose_package_is_missing_are_left_out_by_name(real_video, tmp_path, monkeypatch, capsys):
+    import cv2
+
+    from mixformerv2_training.data.real_clips import content_sha256, load_clip
+    from mixformerv2_training.data.registry import REGISTRY_ENV
+
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path))
+    folder = tmp_path / "here" / "seq"
+    folder.mkdir(parents=True)
+    for index in range(4):
+        cv2.imwrite(str(folder / f"{index}.png"), np.full((8, 8, 3), index, np.uint8))
+    clips = []
+    for name, package, digest in (("present", "here", content_sha256(folder)), ("absent", "not-installed", "0")):
+        path = tmp_path / f"{name}.txt"
+        path.write_text(f"# package: {package}\n# file: seq\n# sha256: {digest}\n# frames: 0-3\n# target: t\n"
+                        "0,1,1,2,2\n3,2,2,2,2\n")
+        clips.append(load_clip(path))
+    sequences = real_video._installed_clips(clips, None)
+    assert list(sequences) == ["present"] and len(sequences["present"][0]) == 4
+    assert "leaving out the clip absent" in capsys.readouterr().out
