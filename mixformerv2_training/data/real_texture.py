@@ -157,10 +157,10 @@ class RealTextureScene(SyntheticScene):
         ``attach_lookalike``: that something is cut from the target's own photo next to it, a look-alike touching
         the target (a person beside another), instead of from another photo; ``passer_prob``: share of scenes
         where a look-alike walks past in front of the target (:meth:`_passing_lookalike`); ``grip_prob``: share of
-        scenes where something in front of the target moves with it and covers a band across it (:meth:`_grip`);
-        ``object_prob``: share
-        of scenes whose target is a photographed object along its own outline, its look-alikes objects of the
-        same kind (``images`` made with ``objects=True``; :meth:`_objects`); other options go to the scene.
+        scenes where something in front of the target moves with it and covers a band across it
+        (:meth:`_gripping`); ``object_prob``: share of scenes whose target is a photographed object along its own
+        outline, its look-alikes objects of the same kind (``images`` made with ``objects=True``;
+        :meth:`_objects`); other options go to the scene.
         """
         rng = np.random.default_rng([seed, 0x5EA1])  # a stream of its own: the geometry stays the scene's
         if "absences" not in scene_options and rng.random() < absence_prob and num_frames >= 40:
@@ -196,7 +196,7 @@ class RealTextureScene(SyntheticScene):
         self._passer = None
         if passer_rng.random() < passer_prob:
             self._passer = self._passing_lookalike(_cut(source, passer_rng, near=centre), passer_rng)
-        grip_rng = np.random.default_rng([seed, 0x6219])  # and so does the grip
+        grip_rng = np.random.default_rng([seed, 0x6219])  # the grip's own stream
         self._grip = self._gripping(_cut(images.photo(grip_rng), grip_rng), grip_rng) if (
             grip_rng.random() < grip_prob) else None
         object_rng = np.random.default_rng([seed, 0x0B1EC7])  # its own stream too
