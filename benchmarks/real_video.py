@@ -332,15 +332,14 @@ def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: in
 
 def _installed_clips(clips, max_frames) -> dict:
     """Name -> (frames, boxes) of every clip whose package is installed; the others are left out, by name."""
-    from mixformerv2_training.data.registry import SourceMissing
+    from mixformerv2_training.data.real_clips import installed_clips
 
+    installed, missing = installed_clips(clips)
+    for reason in missing:
+        print(f"real_video.py: leaving out the clip {reason}")
     sequences = {}
-    for clip in clips:
-        try:
-            frames = list(clip.frames(max_frames))
-        except SourceMissing as missing:
-            print(f"real_video.py: leaving out the clip {clip.name}: {missing}")
-            continue
+    for clip in installed:
+        frames = list(clip.frames(max_frames))
         sequences[clip.name] = (frames, clip.boxes[:len(frames)])
     return sequences
 

