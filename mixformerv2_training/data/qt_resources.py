@@ -26,6 +26,7 @@ _DIRECTORY = 0x02
 _ZLIB = 0x01
 _ZSTD = 0x04
 _MAX_DEPTH = 64
+MAX_FILE_BYTES = 64 << 20  # a compressed file may not inflate beyond this (GCompris's largest photo: ~1 MB)
 
 
 class _Bundle:
@@ -61,11 +62,23 @@ class _Bundle:
         if flags & _ZSTD:
             raise DatasetError(f"{self.name}: {path} is zstd-compressed, which this reader does not handle")
         if flags & _ZLIB:
-            try:
-                return zlib.decompress(raw[4:])
-            except zlib.error as error:
-                raise DatasetError(f"{self.name}: {path} does not decompress ({error})") from None
+            return self._inflate(raw, path)
         return raw
+
+    def _inflate(self, raw: bytes, path: str) -> bytes:
+        """A zlib-compressed file, never inflated past its stated size nor past MAX_FILE_BYTES."""
+        if len(raw) < 4:
+            raise DatasetError(f"{self.name}: damaged ({path} has no size)")
+        (size,) = struct.unpack(">I", raw[:4])
+        if size > MAX_FILE_BYTES:
+            raise DatasetError(f"{self.name}: {path} claims {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+        try:
+            contents = zlib.decompressobj().decompress(raw[4:], size + 1)
+        except zlib.error as error:
+            raise DatasetError(f"{self.name}: {path} does not decompress ({error})") from None
+        if len(contents) != size:
+            raise DatasetError(f"{self.name}: {path} inflates to other than its stated {size} bytes")
+        return contents
 
 
 def read_bundle(path: Path) -> dict[str, bytes]:

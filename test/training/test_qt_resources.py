@@ -105,3 +105,24 @@ def test_the_listed_gcompris_photos_are_real_photos_once_installed():
     images = [cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths]
     assert len(images) == len(PHOTOS["gcompris-qt-data"]) and all(image is not None for image in images)
     assert min(min(image.shape[:2]) for image in images) >= 100
+
+
+def test_a_compressed_file_never_inflates_past_its_stated_size(tmp_path):
+    def one_file(stored: bytes) -> bytes:
+        nodes = struct.pack(">IHII", 0, 2, 1, 1) + struct.pack(">Q", 0)
+        nodes += struct.pack(">IHHHI", 0, 1, 0, 0, 0) + struct.pack(">Q", 0)
+        payload = struct.pack(">I", len(stored)) + stored
+        names = struct.pack(">HI", 1, 0) + "f".encode("utf-16-be")
+        return b"qres" + struct.pack(">IIII", 2, 20, 20 + len(nodes), 20 + len(nodes) + len(payload)) + \
+            nodes + payload + names
+
+    bomb = zlib.compress(bytes(10_000_000))
+    path = tmp_path / "bomb.rcc"
+    path.write_bytes(one_file(struct.pack(">I", 100) + bomb))          # states 100 bytes, holds 10 MB
+    with pytest.raises(DatasetError, match="inflates to other than its stated 100 bytes"):
+        read_bundle(path)
+    path.write_bytes(one_file(struct.pack(">I", 2**31) + bomb))        # states 2 GB
+    with pytest.raises(DatasetError, match="over the 67108864-byte limit"):
+        read_bundle(path)
+    path.write_bytes(one_file(struct.pack(">I", len(NOTE)) + zlib.compress(NOTE)))
+    assert read_bundle(path) == {"f": NOTE}
