@@ -119,11 +119,16 @@ def distribution_kl(student_logits: Mapping[str, Tensor], teacher_probs: Mapping
 
 def feature_mimic(student_feats: Sequence[Tensor], teacher_feats: Sequence[Tensor],
                   pairs: Sequence[tuple[int, int]]) -> Tensor:
-    """Mean squared error between matched block outputs ``(student_block, teacher_block)``."""
+    """Mean squared error between matched block outputs ``(student_block, teacher_block)``.
+
+    Only the leading tokens both sequences hold are compared: a MixViT teacher's ``[T, OT, S]`` against a
+    MixFormerV2 student's ``[T, OT, S, E]`` leaves out the prediction tokens the teacher has not got.
+    """
     if not pairs:
         raise ValueError("feature mimicking needs at least one (student, teacher) block pair")
-    student = torch.stack([student_feats[s] for s, _ in pairs]).float()
-    teacher = torch.stack([teacher_feats[t] for _, t in pairs]).float()
+    tokens = min(min(student_feats[s].shape[1] for s, _ in pairs), min(teacher_feats[t].shape[1] for _, t in pairs))
+    student = torch.stack([student_feats[s][:, :tokens] for s, _ in pairs]).float()
+    teacher = torch.stack([teacher_feats[t][:, :tokens] for _, t in pairs]).float()
     return F.mse_loss(student, teacher)
 
 

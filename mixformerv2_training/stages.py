@@ -3,7 +3,8 @@
 * ``teacher``: MixViT + corner head on ground truth (L1 + CIoU).
 * ``student``: MixFormerV2 on ground truth alone (no teacher; the demo model is trained this way).
 * ``dense_to_sparse``: MixFormerV2 from a frozen MixViT: box losses + KL to the marginalised corner maps
-  (both student stages optionally add the target-attention term, weight ``attn``).
+  (both student stages optionally add the target-attention term, weight ``attn``, and feature mimicking of the
+  teacher's blocks, ``feature_pairs``, where the teacher has the student's width).
 * ``deep_to_shallow``: MixFormerV2 from a frozen MixFormerV2 (a copy of it, or a previous stage), with
   progressive depth pruning, MLP slicing and feature mimicking; eliminated blocks are removed on export.
 * ``score``: only the score head, BCE on positive/negative search frames (optionally labelled by the
@@ -170,6 +171,21 @@ class StudentStage(Stage):
         terms["attn"] = losses.target_attention(search_probs, cells)
         terms["total"] = terms["total"] + weight * terms["attn"]
 
+    def _check_feature_pairs(self, teacher_depth: int) -> list[tuple[int, int]]:
+        pairs = [tuple(int(i) for i in pair) for pair in self.train_cfg["feature_pairs"]]
+        for s, t in pairs:
+            if not (0 <= s < self.model.config.depth and 0 <= t < teacher_depth):
+                raise ValueError(f"feature pair {(s, t)} is outside student depth {self.model.config.depth} "
+                                 f"/ teacher depth {teacher_depth}")
+        return pairs
+
+    def _add_feature_mimic(self, terms: dict[str, Tensor], out: Mapping[str, Any],
+                           teacher_out: Mapping[str, Any]) -> None:
+        """Feature mimicking (weight ``feat``) on the block pairs ``feature_pairs``, where any are set."""
+        if self.pairs:
+            terms["feat"] = losses.feature_mimic(out["distill_feat_list"], teacher_out["distill_feat_list"], self.pairs)
+            terms["total"] = terms["total"] + self.weights["feat"] * terms["feat"]
+
     def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         out = self._student_forward(model, batch)
         terms = self._box_terms(out["pred_boxes"], batch)
@@ -201,6 +217,10 @@ class DenseToSparseStage(StudentStage):
         if (tc.template_size, tc.search_size) != (self.template_size, self.search_size):
             raise CheckpointError(f"teacher {path} uses {tc.template_size}/{tc.search_size} crops, "
                                   f"the student {self.template_size}/{self.search_size}")
+        if tc.embed_dim != self.model.config.embed_dim and config["train"]["feature_pairs"]:
+            raise ValueError(f"feature_pairs need the teacher's width; teacher {path} has {tc.embed_dim}, "
+                             f"the student {self.model.config.embed_dim}")
+        self.pairs = self._check_feature_pairs(tc.depth)
 
     def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         out = self._student_forward(model, batch)
@@ -211,6 +231,7 @@ class DenseToSparseStage(StudentStage):
         student_logits = {side: out[f"prob_{side}"] for side in losses.SIDES}
         terms["kl"] = losses.distribution_kl(student_logits, _teacher_kl_targets(teacher_out))
         terms["total"] = terms["total"] + self.weights["kl"] * terms["kl"]
+        self._add_feature_mimic(terms, out, teacher_out)
         self._add_target_attention(terms, out, batch)
         return terms
 
@@ -228,11 +249,7 @@ class DeepToShallowStage(StudentStage):
             raise ValueError("stage deep_to_shallow needs teacher.checkpoint (a MixFormerV2 checkpoint)")
         self.teacher = load_model(path)
         self.remove_layers = check_layers(self.model.config.depth, tc["remove_layers"])
-        self.pairs = [tuple(int(i) for i in pair) for pair in tc["feature_pairs"]]
-        for s, t in self.pairs:
-            if not (0 <= s < self.model.config.depth and 0 <= t < self.teacher.config.depth):
-                raise ValueError(f"feature pair {(s, t)} is outside student depth {self.model.config.depth} "
-                                 f"/ teacher depth {self.teacher.config.depth}")
+        self.pairs = self._check_feature_pairs(self.teacher.config.depth)
         for index in self.remove_layers:  # eliminated blocks are frozen, as in the reference
             for p in self.model.backbone.blocks[index].parameters():
                 p.requires_grad_(False)
@@ -260,9 +277,7 @@ class DeepToShallowStage(StudentStage):
         student_logits = {side: out[f"prob_{side}"] for side in losses.SIDES}
         terms["kl"] = losses.distribution_kl(student_logits, _teacher_kl_targets(teacher_out))
         terms["total"] = terms["total"] + self.weights["kl"] * terms["kl"]
-        if self.pairs:
-            terms["feat"] = losses.feature_mimic(out["distill_feat_list"], teacher_out["distill_feat_list"], self.pairs)
-            terms["total"] = terms["total"] + self.weights["feat"] * terms["feat"]
+        self._add_feature_mimic(terms, out, teacher_out)
         return terms
 
 class ScoreStage(StudentStage):

@@ -92,6 +92,15 @@ def test_feature_mimic_pairs():
         losses.feature_mimic(student, teacher, [])
 
 
+def test_feature_mimic_compares_only_the_tokens_both_hold():
+    """A MixViT teacher has no prediction tokens: the student's extra trailing tokens are left out."""
+    teacher = [torch.ones(2, 3, 4)]
+    student = [torch.cat([torch.ones(2, 3, 4), torch.full((2, 2, 4), 7.0)], dim=1)]
+    assert losses.feature_mimic(student, teacher, [(0, 0)]).item() == 0.0
+    student[0][:, 0] = 3.0
+    assert losses.feature_mimic(student, teacher, [(0, 0)]).item() == pytest.approx(4.0 / 3)
+
+
 def test_box_cell_coverage_counts_the_covered_fraction_of_each_cell():
     grid = 4
     cell = torch.tensor([[0.50, 0.25, 0.25, 0.25]])  # exactly cell row 1, column 2
