@@ -171,12 +171,17 @@ class StudentStage(Stage):
         terms["attn"] = losses.target_attention(search_probs, cells)
         terms["total"] = terms["total"] + weight * terms["attn"]
 
-    def _check_feature_pairs(self, teacher_depth: int) -> list[tuple[int, int]]:
+    def _check_feature_pairs(self, teacher: Any, path: str) -> list[tuple[int, int]]:
+        """``feature_pairs`` as tuples, refused where ``teacher`` (its config) cannot be mimicked block for block."""
         pairs = [tuple(int(i) for i in pair) for pair in self.train_cfg["feature_pairs"]]
+        student = self.model.config
+        if pairs and teacher.embed_dim != student.embed_dim:
+            raise ValueError(f"feature_pairs need the teacher's width; teacher {path} has {teacher.embed_dim}, "
+                             f"the student {student.embed_dim}")
         for s, t in pairs:
-            if not (0 <= s < self.model.config.depth and 0 <= t < teacher_depth):
-                raise ValueError(f"feature pair {(s, t)} is outside student depth {self.model.config.depth} "
-                                 f"/ teacher depth {teacher_depth}")
+            if not (0 <= s < student.depth and 0 <= t < teacher.depth):
+                raise ValueError(f"feature pair {(s, t)} is outside student depth {student.depth} "
+                                 f"/ teacher depth {teacher.depth}")
         return pairs
 
     def _add_feature_mimic(self, terms: dict[str, Tensor], out: Mapping[str, Any],
@@ -217,10 +222,7 @@ class DenseToSparseStage(StudentStage):
         if (tc.template_size, tc.search_size) != (self.template_size, self.search_size):
             raise CheckpointError(f"teacher {path} uses {tc.template_size}/{tc.search_size} crops, "
                                   f"the student {self.template_size}/{self.search_size}")
-        if tc.embed_dim != self.model.config.embed_dim and config["train"]["feature_pairs"]:
-            raise ValueError(f"feature_pairs need the teacher's width; teacher {path} has {tc.embed_dim}, "
-                             f"the student {self.model.config.embed_dim}")
-        self.pairs = self._check_feature_pairs(tc.depth)
+        self.pairs = self._check_feature_pairs(tc, path)
 
     def losses(self, model: nn.Module, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         out = self._student_forward(model, batch)
@@ -249,7 +251,7 @@ class DeepToShallowStage(StudentStage):
             raise ValueError("stage deep_to_shallow needs teacher.checkpoint (a MixFormerV2 checkpoint)")
         self.teacher = load_model(path)
         self.remove_layers = check_layers(self.model.config.depth, tc["remove_layers"])
-        self.pairs = self._check_feature_pairs(self.teacher.config.depth)
+        self.pairs = self._check_feature_pairs(self.teacher.config, path)
         for index in self.remove_layers:  # eliminated blocks are frozen, as in the reference
             for p in self.model.backbone.blocks[index].parameters():
                 p.requires_grad_(False)

@@ -46,6 +46,7 @@ def test_the_term_is_the_mean_squared_gap_on_the_shared_tokens_and_descends(tmp_
     pushed, after = descend(stage, batch, "feat", torch.optim.Adam(stage.model.parameters(), lr=0.01), steps=30)
     assert after < 0.5 * pushed
 
+
 def test_pairs_outside_either_network_or_a_teacher_of_another_width_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"feature pair \(4, 3\) is outside student depth 4 / teacher depth 4"):
         _stage(tmp_path, _teacher(tmp_path), "train.feature_pairs=[[4, 3]]")
