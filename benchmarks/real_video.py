@@ -18,7 +18,9 @@ tracker it has nothing that pulls an error back.
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
 opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
-this script loads it from --opencv-contrib before anything imports cv2.
+this script loads it from --opencv-contrib before anything imports cv2. The tracker options the other commands
+share (--tight-search-factor, --search-factor, --preset, ...) apply to every MixFormerV2 tracker of a run, so
+that one set of weights can be compared under other settings.
 
     scripts/fetch_training_data.sh --opencv-doc-only --opencv-contrib   # the clips' package, CSRT and KCF
     .venv/bin/python benchmarks/real_video.py [--trackers demo,demo-int8,csrt,kcf,static] [--json out.json]
@@ -57,7 +59,32 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--score-curves", type=Path, default=None, metavar="PNG",
                         help="also plot each tracker's score ROC (held-out scenes when run, else the clips) here")
+    _add_tracker_options(parser)
     return parser.parse_args(argv)
+
+
+def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
+    from mixformerv2_core.cli.tracker_options import add_tracker_options
+
+    add_tracker_options(parser).description = (
+        "for every MixFormerV2 tracker (demo, --weights, --teacher); each unset one comes from the preset, else "
+        "the weights file, else the variant table")
+
+
+def tracker_settings_given(args: argparse.Namespace) -> dict:
+    """The tracker settings the user set (``--preset`` included), checked before anything is loaded."""
+    from mixformerv2_core.cli.tracker_options import tracker_overrides
+    from mixformerv2_core.tracker import TRACKER_PRESETS, TrackerParams
+
+    given = tracker_overrides(args)
+    try:
+        TrackerParams(**given).validate()
+    except ValueError as error:
+        sys.exit(f"real_video.py: error: {error}")
+    known = {"", "default", *(name for presets in TRACKER_PRESETS.values() for name in presets)}
+    if args.preset is not None and args.preset not in known:
+        sys.exit(f"real_video.py: error: unknown --preset {args.preset!r}; choose from {sorted(known - {''})}")
+    return {**given, **({"preset": args.preset} if args.preset is not None else {})}
 
 
 def main(argv=None) -> None:
@@ -362,7 +389,8 @@ def run(args, wanted: list[str]) -> None:
         clips = [clip for clip in clips if clip.name in names]
         if not clips:
             sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
-    makers = _factories(args, wanted, **({"reacquire": "off"} if args.one_step else {}))
+    settings = tracker_settings_given(args)
+    makers = _factories(args, wanted, **settings, **({"reacquire": "off"} if args.one_step else {}))
     report, curves = {}, {}
     sequences = _installed_clips(clips, args.max_frames)
     if sequences:
@@ -375,12 +403,14 @@ def run(args, wanted: list[str]) -> None:
                f"torch {torch.__version__} {torch.get_num_threads()} threads, opencv {cv2.__version__}, "
                f"load average {os.getloadavg()[0]:.2f} at the end")
     print(f"machine: {machine}")
+    if settings:
+        print("tracker settings given: " + ", ".join(f"{name} {value}" for name, value in settings.items()))
     for title, results in report.items():
         print(f"\n{title}" + (" (one step from the previous label)" if args.one_step else ""))
         print_table = _print_one_step_table if args.one_step else _print_table
         print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, **report}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, "tracker_settings_given": settings, **report}, indent=2))
     if args.score_curves and curves:
         from mixformerv2_core.evaluation.score_curve import plot_score_curves
 

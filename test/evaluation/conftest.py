@@ -1,6 +1,7 @@
 """Fixtures for the evaluation tests: a tiny random-weight checkpoint and generated benchmark trees."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -40,3 +41,13 @@ def otb_tree(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("otb")
     write_otb_tree(root)
     return root
+
+
+@pytest.fixture(scope="module")
+def real_video():
+    """benchmarks/real_video.py as a module (the benchmarks folder is no package)."""
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("real_video", root / "benchmarks" / "real_video.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

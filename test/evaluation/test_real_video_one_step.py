@@ -1,8 +1,6 @@
 """benchmarks/real_video.py --one-step: the size and position slopes tell a network that measures the target
 from one that returns the box it was placed with.
 """
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,16 +9,6 @@ import pytest
 from mixformerv2_core import load_tracker
 from mixformerv2_core.evaluation.metrics import iou
 from mixformerv2_core.synthetic import generate_sequence
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def real_video():
-    spec = importlib.util.spec_from_file_location("real_video", ROOT / "benchmarks" / "real_video.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Oracle:
