@@ -36,8 +36,10 @@ CONTRIB_DEFAULT = REPO / "data" / "registry" / "opencv-contrib"
 TRACKERS = ("demo", "demo-int8", "csrt", "kcf", "static")
 
 
-def _parse(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _parser(tracker_options: bool = True) -> argparse.ArgumentParser:
+    """``tracker_options`` imports the project (and with it cv2): leave them out to read --opencv-contrib first."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     add_help=tracker_options)
     parser.add_argument("--trackers", default=",".join(TRACKERS),
                         help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
@@ -59,16 +61,15 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--score-curves", type=Path, default=None, metavar="PNG",
                         help="also plot each tracker's score ROC (held-out scenes when run, else the clips) here")
-    _add_tracker_options(parser)
-    return parser.parse_args(argv)
+    if tracker_options:  # for every MixFormerV2 tracker: demo, --weights, --teacher
+        from mixformerv2_core.cli.tracker_options import add_tracker_options
+
+        add_tracker_options(parser)
+    return parser
 
 
-def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
-    from mixformerv2_core.cli.tracker_options import add_tracker_options
-
-    add_tracker_options(parser).description = (
-        "for every MixFormerV2 tracker (demo, --weights, --teacher); each unset one comes from the preset, else "
-        "the weights file, else the variant table")
+def _parse(argv=None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
 
 
 def tracker_settings_given(args: argparse.Namespace) -> dict:
@@ -88,7 +89,7 @@ def tracker_settings_given(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> None:
-    args = _parse(argv)
+    args, _ = _parser(tracker_options=False).parse_known_args(argv)  # nothing has imported cv2 yet
     wanted = [name for name in args.trackers.split(",") if name]
     unknown = sorted(set(wanted) - set(TRACKERS))
     if unknown:
@@ -101,7 +102,7 @@ def main(argv=None) -> None:
             sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
                      "run scripts/fetch_training_data.sh --opencv-contrib, or leave csrt,kcf out of --trackers")
         sys.path.insert(0, str(args.opencv_contrib))  # before the project imports cv2
-    run(args, wanted)
+    run(_parse(argv), wanted)
 
 
 class _OpenCVTracker:

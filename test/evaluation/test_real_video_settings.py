@@ -30,3 +30,24 @@ def test_a_bad_setting_stops_the_benchmark_with_a_message(real_video, argv, mess
     with pytest.raises(SystemExit) as stop:
         real_video.tracker_settings_given(args)
     assert message in str(stop.value)
+
+
+def test_the_first_reading_of_the_arguments_imports_no_cv2_so_csrt_can_come_from_opencv_contrib():
+    """CSRT and KCF exist only in opencv-contrib's cv2, which main() puts on sys.path after reading
+    --opencv-contrib; the tracker options import the project, and with it cv2, so they are read afterwards.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "real_video.py"
+    probe = (f"import importlib.util, sys\n"
+             f"spec = importlib.util.spec_from_file_location('rv', {str(script)!r})\n"
+             "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+             "args, _ = module._parser(tracker_options=False).parse_known_args(['--trackers', 'csrt', "
+             "'--tight-search-factor', '3.5'])\n"
+             "assert args.trackers == 'csrt', args\n"
+             "print('cv2' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
