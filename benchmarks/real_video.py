@@ -15,6 +15,11 @@ error (in label widths and heights, x and y averaged) against the move. 0 means 
 target, 1 that it returns the box it was placed with: a network near 1 does not look at the frame, and as a
 tracker it has nothing that pulls an error back.
 
+With --starts N, each clip is also tracked from N - 1 later frames, evenly spaced, each run given the label of
+its first frame (the temporal robustness evaluation of OTB); a clip's numbers are then the mean over its starts.
+One run per clip decides a clip by whether the target is lost once; the mean over starts moves less between
+two sets of weights that differ little. The held-out scenes are run once each (there are many).
+
 Trackers: the built-in demo model on the torch backend (fp32) and on the default INT8 backend (onnx-int8),
 any --weights given, OpenCV's CSRT and KCF, and a box that stays where it started. CSRT and KCF live in
 opencv-contrib-python-headless, a benchmark-only dependency kept out of .venv (requirements/benchmark-only/):
@@ -58,6 +63,8 @@ def _parser(tracker_options: bool = True) -> argparse.ArgumentParser:
                         help="folder holding opencv-contrib-python-headless (pip install --target)")
     parser.add_argument("--one-step", action="store_true",
                         help="start every step from the previous frame's label (localisation without drift)")
+    parser.add_argument("--starts", type=int, default=1, metavar="N",
+                        help="track each clip from N evenly spaced frames and average (default 1: frame 0 only)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--score-curves", type=Path, default=None, metavar="PNG",
                         help="also plot each tracker's score ROC (held-out scenes when run, else the clips) here")
@@ -97,6 +104,8 @@ def main(argv=None) -> None:
     if args.one_step and {"csrt", "kcf"} & set(wanted):
         print("real_video.py: --one-step leaves out csrt and kcf (an OpenCV tracker's box cannot be placed)")
         wanted = [name for name in wanted if name not in ("csrt", "kcf")]
+    if args.starts < 1 or (args.starts > 1 and args.one_step):
+        sys.exit(f"real_video.py: error: --starts takes N >= 1 and has no meaning with --one-step, got {args.starts}")
     if {"csrt", "kcf"} & set(wanted):
         if not (args.opencv_contrib / "cv2").is_dir():
             sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
@@ -341,11 +350,48 @@ def _print_table(results: dict, columns: bool) -> None:
                  f" | {1000.0 / _percentile(steps, 50):10.0f}"))
 
 
-def _suite(args, makers: dict, sequences: dict, curves: dict, where: str) -> dict:
-    """One set of sequences, tracked whole (score curves into ``curves[where]``) or one step at a time."""
+def _suite(args, makers: dict, sequences: dict, curves: dict, where: str, starts: int = 1) -> dict:
+    """One set of sequences, tracked whole (score curves into ``curves[where]``; each from ``starts`` frames)
+    or one step at a time.
+    """
     if args.one_step:
         return _evaluate_one_step(makers, sequences)
+    if starts > 1:
+        return _mean_over_starts(_evaluate(makers, _with_starts(sequences, starts), curves.setdefault(where, {})))
     return _evaluate(makers, sequences, curves.setdefault(where, {}))
+
+
+START_MARK = "@"
+
+
+def _with_starts(sequences: dict, starts: int) -> dict:
+    """Each sequence from ``starts`` evenly spaced frames (frame 0 first), as ``name@frame`` -> (frames, boxes);
+    every start keeps at least two frames.
+    """
+    runs = {}
+    for name, (frames, boxes) in sequences.items():
+        firsts = sorted({max(0, min(index * len(frames) // starts, len(frames) - 2)) for index in range(starts)})
+        for first in firsts:
+            runs[f"{name}{START_MARK}{first}"] = (frames[first:], boxes[first:])
+    return runs
+
+
+def _mean_over_starts(results: dict) -> dict:
+    """Per tracker, the runs of one sequence folded into their mean (the pooled score curve kept as it is);
+    ``starts`` counts them and ``frames`` is the whole sequence's.
+    """
+    folded = {}
+    for tracker, per_run in results.items():
+        groups: dict[str, list[dict]] = {}
+        for run_name, numbers in per_run.items():
+            if run_name != "all":
+                groups.setdefault(run_name.rpartition(START_MARK)[0], []).append(numbers)
+        folded[tracker] = {
+            name: {**{key: sum(r[key] for r in runs) / len(runs) for key in runs[0] if key != "frames"},
+                   "frames": runs[0]["frames"], "starts": len(runs)}
+            for name, runs in groups.items()}
+        folded[tracker]["all"] = per_run["all"]
+    return folded
 
 
 def _real_texture_scenes(count: int, frame_size: tuple[int, int], num_frames: int) -> dict:
@@ -395,8 +441,9 @@ def run(args, wanted: list[str]) -> None:
     report, curves = {}, {}
     sequences = _installed_clips(clips, args.max_frames)
     if sequences:
-        report["labelled real clips"] = _suite(args, makers, sequences, curves, "clips")
-        print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items()))
+        report["labelled real clips"] = _suite(args, makers, sequences, curves, "clips", args.starts)
+        print("labelled real clips: " + ", ".join(f"{n} ({len(f)} frames)" for n, (f, _) in sequences.items())
+              + (f", each from {args.starts} starts (means)" if args.starts > 1 else ""))
     if args.real_texture:
         scenes = _real_texture_scenes(args.real_texture, tuple(args.scene_size), args.scene_frames)
         report["held-out real-texture scenes"] = _suite(args, makers, scenes, curves, "scenes")
@@ -411,7 +458,8 @@ def run(args, wanted: list[str]) -> None:
         print_table = _print_one_step_table if args.one_step else _print_table
         print_table(results, columns=len(next(iter(results.values()))) <= 7)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "tracker_settings_given": settings, **report}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, "tracker_settings_given": settings,
+                                         "clip_starts": args.starts, **report}, indent=2))
     if args.score_curves and curves:
         from mixformerv2_core.evaluation.score_curve import plot_score_curves
 
