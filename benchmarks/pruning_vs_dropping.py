@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -36,7 +37,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
     parser.add_argument("--easy", action="store_true", help="held-out scenes without distractors and occlusion")
-    parser.add_argument("--out", type=Path, default=Path("runs/pruning_vs_dropping"))
+    parser.add_argument("--out", type=Path, default=Path("runs/pruning_vs_dropping"),
+                        help="its two training runs go to OUT/pruning and OUT/dropping, replacing an earlier pair")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -69,8 +71,10 @@ def main() -> None:
         result = score(path)
         rows.append((name, result.auc, result.mean_iou, result.baseline_auc, nan, nan))
     for name, overrides in runs.items():
+        run_dir = Path(overrides[-1].split("=", 1)[1])
+        shutil.rmtree(run_dir, ignore_errors=True)  # the comparison trains both from the start
         summary = Trainer(load_config(args.config, overrides)).fit()
-        last = json.loads((Path(overrides[-1].split("=", 1)[1]) / "log.jsonl").read_text().splitlines()[-1])
+        last = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
         result = score(summary["final"])
         rows.append((name, result.auc, result.mean_iou, result.baseline_auc, last["iou"], last.get("kl", nan)))
     print(f"{'method':<22} {'AUC':>6} {'mean IoU':>9} {'static AUC':>11} {'train IoU':>10} {'KL':>7}")

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from mixformerv2_core.checkpoint import atomic_torch_save, read_training_state
+from mixformerv2_core.errors import InputError
 
 from .data import build_loader, build_training_dataset
 from .stages import Stage, build_stage
@@ -132,6 +133,16 @@ def progress_bar(iterable, description: str, total: int, initial: int = 0, enabl
                 file=stream, miniters=1, mininterval=0.0 if terminal else 30.0, dynamic_ncols=terminal)
 
 
+def refuse_to_overwrite(run_dir: Path) -> None:
+    """A fresh run in a folder that holds one would replace its last state, its weights and its validation
+    record, and rotate its numbered checkpoints away: the only copy of hours of training.
+    """
+    held = [name for name in (f"{CHECKPOINTS}/{LAST}", FINAL) if (run_dir / name).is_file()]
+    if held:
+        raise InputError(f"{run_dir} already holds a run ({', '.join(held)}): --resume continues it; to train "
+                         "from the start, delete that folder or choose another with --output-dir")
+
+
 class Trainer:
     def __init__(self, config: Mapping[str, Any], resume: bool = False) -> None:
         self.config = config
@@ -139,6 +150,8 @@ class Trainer:
         self.train_cfg = config["train"]
         self.run_dir = Path(config["output_dir"])
         self.ckpt_dir = self.run_dir / CHECKPOINTS
+        if not resume:
+            refuse_to_overwrite(self.run_dir)
         seed_everything(int(config["seed"]) + self.ctx.rank)
         self.stage: Stage = build_stage(config).to(self.ctx.device)
         self.model = self.stage.model

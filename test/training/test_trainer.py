@@ -1,4 +1,6 @@
-"""Trainer behaviour: resume after SIGTERM equals an uninterrupted run; checkpoints; config errors."""
+"""Trainer behaviour: resume after SIGTERM equals an uninterrupted run; a run is never started over another;
+checkpoints; config errors.
+"""
 import json
 import os
 import signal
@@ -57,6 +59,14 @@ def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
     state = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)  # data only
     assert 5 <= state["global_step"] < 24 and not (tmp_path / "cut" / "final.pt").exists()
     assert not [p for p in (tmp_path / "cut" / "checkpoints").iterdir() if p.name.startswith(".")]  # no half files
+
+    for run, held in (("cut", "checkpoints/last.pt"), ("straight", "final.pt")):  # --resume forgotten: nothing lost
+        kept = {path: path.read_bytes() for path in (tmp_path / run).rglob("*.pt")}
+        again = _cli(config_path, tmp_path / run)
+        output = again.communicate(timeout=120)[0]
+        assert again.returncode == 2 and "already holds a run" in output and held in output, output
+        assert "Traceback" not in output and "--resume continues it" in output, output
+        assert {path: path.read_bytes() for path in (tmp_path / run).rglob("*.pt")} == kept
 
     resumed = _cli(config_path, tmp_path / "cut", "--resume")
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
