@@ -24,9 +24,9 @@ def test_with_a_root_each_stage_writes_there_and_reads_its_inputs_from_there(tmp
     stages = {stage.name: stage for stage in plan_chain("real_score", ["train.epochs=1"], tmp_path)}
     assert all(stage.run_dir == tmp_path / name for name, stage in stages.items())
     assert all(stage.config["train"]["epochs"] == 1 for stage in stages.values())
-    fine = stages["real_dense_to_sparse_fine"].config
-    assert fine["init"]["checkpoint"] == str(tmp_path / "real_dense_to_sparse" / "final.pt")
-    assert fine["teacher"]["checkpoint"] == str(tmp_path / "real_teacher_scale" / "final.pt")
+    lookalikes = stages["real_lookalikes"].config
+    assert lookalikes["init"]["checkpoint"] == str(tmp_path / "real_dense_to_sparse" / "final.pt")
+    assert lookalikes["teacher"]["checkpoint"] == str(tmp_path / "real_teacher_scale" / "final.pt")
     assert stages["real_score"].config["teacher"]["checkpoint"] is None
     assert stages["real_teacher"].config["init"]["checkpoint"] is None
 

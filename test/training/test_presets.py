@@ -15,8 +15,7 @@ from mixformerv2_training.stages import student_config
 ROUTES = {
     "B": ["dense_to_sparse_b", "deep_to_shallow_b", "score_b"],
     "demo": ["demo_teacher", "demo_dense_to_sparse", "demo_score"],
-    "real": ["real_teacher", "real_teacher_scale", "real_dense_to_sparse", "real_dense_to_sparse_fine",
-             "real_lookalikes", "real_score"],  # issue #16's trial: the wide96 size on real imagery
+    "real": ["real_teacher", "real_teacher_scale", "real_dense_to_sparse", "real_lookalikes", "real_score"],  # issue #16's trial: the wide96 size on real imagery
     "mixed": ["mixed_teacher", "mixed_dense_to_sparse", "mixed_score"],  # issue #16's trial: demo size, generated + real
     "tiny": ["tiny_teacher", "tiny_dense_to_sparse", "tiny_deep_to_shallow", "tiny_mlp_reduction", "tiny_score"],
     "S": ["teacher_mixvit_b224", "dense_to_sparse_s", "deep_to_shallow_s12to8", "deep_to_shallow_s",
