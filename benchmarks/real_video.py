@@ -39,12 +39,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONTRIB_DEFAULT = REPO / "data" / "registry" / "opencv-contrib"
 TRACKERS = ("demo", "demo-int8", "csrt", "kcf", "static")
+PROG = "real_video.py"
 
 
 def _parser(tracker_options: bool = True) -> argparse.ArgumentParser:
     """``tracker_options`` imports the project (and with it cv2): leave them out to read --opencv-contrib first."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     add_help=tracker_options)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, add_help=tracker_options,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trackers", default=",".join(TRACKERS),
                         help=f"comma-separated, from {', '.join(TRACKERS)} (default: all)")
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
@@ -82,36 +83,38 @@ def _parse(argv=None) -> argparse.Namespace:
 def tracker_settings_given(args: argparse.Namespace) -> dict:
     """The tracker settings the user set (``--preset`` included), checked before anything is loaded."""
     from mixformerv2_core.cli.tracker_options import tracker_overrides
+    from mixformerv2_core.errors import InputError
     from mixformerv2_core.tracker import TRACKER_PRESETS, TrackerParams
 
     given = tracker_overrides(args)
-    try:
-        TrackerParams(**given).validate()
-    except ValueError as error:
-        sys.exit(f"real_video.py: error: {error}")
+    TrackerParams(**given).validate()
     known = {"", "default", *(name for presets in TRACKER_PRESETS.values() for name in presets)}
     if args.preset is not None and args.preset not in known:
-        sys.exit(f"real_video.py: error: unknown --preset {args.preset!r}; choose from {sorted(known - {''})}")
+        raise InputError(f"unknown --preset {args.preset!r}; choose from {sorted(known - {''})}")
     return {**given, **({"preset": args.preset} if args.preset is not None else {})}
 
 
-def main(argv=None) -> None:
-    args, _ = _parser(tracker_options=False).parse_known_args(argv)  # nothing has imported cv2 yet
+def main(argv=None) -> int:
+    """Fails as ``real_video.py: error: ...`` with exit status 2, as the project's commands do."""
+    parser = _parser(tracker_options=False)
+    args, _ = parser.parse_known_args(argv)  # nothing has imported cv2 yet
     wanted = [name for name in args.trackers.split(",") if name]
     unknown = sorted(set(wanted) - set(TRACKERS))
     if unknown:
-        sys.exit(f"real_video.py: error: unknown trackers {unknown}; choose from {', '.join(TRACKERS)}")
+        parser.error(f"unknown trackers {unknown}; choose from {', '.join(TRACKERS)}")
     if args.one_step and {"csrt", "kcf"} & set(wanted):
         print("real_video.py: --one-step leaves out csrt and kcf (an OpenCV tracker's box cannot be placed)")
         wanted = [name for name in wanted if name not in ("csrt", "kcf")]
     if args.starts < 1 or (args.starts > 1 and args.one_step):
-        sys.exit(f"real_video.py: error: --starts takes N >= 1 and has no meaning with --one-step, got {args.starts}")
+        parser.error(f"--starts takes N >= 1 and has no meaning with --one-step, got {args.starts}")
     if {"csrt", "kcf"} & set(wanted):
         if not (args.opencv_contrib / "cv2").is_dir():
-            sys.exit(f"real_video.py: error: CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
-                     "run scripts/fetch_training_data.sh --opencv-contrib, or leave csrt,kcf out of --trackers")
+            parser.error(f"CSRT/KCF need opencv-contrib-python-headless in {args.opencv_contrib}: "
+                         "run scripts/fetch_training_data.sh --opencv-contrib, or leave csrt,kcf out of --trackers")
         sys.path.insert(0, str(args.opencv_contrib))  # before the project imports cv2
-    run(_parse(argv), wanted)
+    from mixformerv2_core.cli.runner import run_command
+
+    return run_command(PROG, lambda: run(_parse(argv), wanted))
 
 
 class _OpenCVTracker:
@@ -154,9 +157,12 @@ class _StaticBox:
 
 
 def _factories(args, wanted: list[str], **params) -> dict:
-    """A maker per tracker; ``params`` go to every MixFormerV2 tracker."""
+    """A maker per tracker; ``params`` go to every MixFormerV2 tracker. Each file given is loaded once here, so
+    that a wrong path fails before minutes of tracking rather than after.
+    """
     from mixformerv2_core import load_tracker
     from mixformerv2_core.demo_model import DEMO_WEIGHTS
+    from mixformerv2_core.errors import InputError
 
     makers = {
         "demo": lambda: load_tracker(str(DEMO_WEIGHTS), **params),
@@ -169,15 +175,17 @@ def _factories(args, wanted: list[str], **params) -> dict:
     for item in args.weights:
         name, sep, path = item.partition("=")
         if not sep:
-            sys.exit(f"real_video.py: error: --weights takes NAME=PATH, got {item!r}")
+            raise InputError(f"--weights takes NAME=PATH, got {item!r}")
         chosen[name] = lambda path=path: load_tracker(path, **params)
+        chosen[name]()
     for item in args.teacher:
         name, sep, path = item.partition("=")
         if not sep:
-            sys.exit(f"real_video.py: error: --teacher takes NAME=PATH, got {item!r}")
+            raise InputError(f"--teacher takes NAME=PATH, got {item!r}")
         from mixformerv2_training.synthetic_eval import teacher_tracker
 
         chosen[name] = lambda path=path: teacher_tracker(path, **params)  # at the factor saved with it
+        chosen[name]()
     return chosen
 
 
@@ -425,9 +433,14 @@ def run(args, wanted: list[str]) -> None:
     import cv2
     import torch
 
+    from mixformerv2_core.cli.runner import writable_file
     from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu
+    from mixformerv2_core.errors import InputError
     from mixformerv2_training.data.real_clips import labelled_clips
 
+    for path in (args.json, args.score_curves):
+        if path is not None:
+            writable_file(path)  # before the run, not after it
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     clips = labelled_clips()
@@ -435,7 +448,7 @@ def run(args, wanted: list[str]) -> None:
         names = set(args.clips.split(","))
         clips = [clip for clip in clips if clip.name in names]
         if not clips:
-            sys.exit(f"real_video.py: error: no labelled clip named {sorted(names)}")
+            raise InputError(f"no labelled clip named {sorted(names)}")
     settings = tracker_settings_given(args)
     makers = _factories(args, wanted, **settings, **({"reacquire": "off"} if args.one_step else {}))
     report, curves = {}, {}
@@ -469,4 +482,4 @@ def run(args, wanted: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

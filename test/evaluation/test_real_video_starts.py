@@ -45,7 +45,7 @@ def test_a_clips_numbers_are_the_mean_of_its_runs(real_video):
 
 
 @pytest.mark.parametrize("argv", [["--starts", "0"], ["--starts", "3", "--one-step", "--trackers", "static"]])
-def test_starts_that_mean_nothing_stop_with_a_message(real_video, argv):
+def test_starts_that_mean_nothing_stop_with_a_message(real_video, argv, capsys):
     with pytest.raises(SystemExit) as stop:
         real_video.main(argv)
-    assert "--starts takes N >= 1" in str(stop.value)
+    assert stop.value.code == 2 and "real_video.py: error: --starts takes N >= 1" in capsys.readouterr().err
