@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import torch
 
+from mixformerv2_core.cli.runner import run_command
 from mixformerv2_training.config import load_config
 from mixformerv2_training.data import build_loader, build_training_dataset
 from mixformerv2_training.stages import student_config
@@ -32,15 +34,23 @@ def measure(config: dict, workers: int, batches: int, pin_memory: bool) -> list[
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    """Fails as ``loader_throughput.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="loader_throughput.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="student_synthetic", help="preset name or YAML file whose data section is used")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--pin-memory", action="store_true", help="pin batches (only useful with a GPU)")
     parser.add_argument("overrides", nargs="*", help="section.key=value overrides")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.batches < 1 or min(args.workers) < 0:  # else a row fails only after the rows before it
+        parser.error(f"--batches takes N >= 1 and --workers N >= 0, got {args.batches} and {args.workers}")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
     overrides = list(args.overrides) + ([f"data.batch_size={args.batch_size}"] if args.batch_size else [])
     config = load_config(args.config, overrides)
     torch.set_num_threads(1)
@@ -55,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on a 2-core machine
@@ -22,6 +23,7 @@ import torch  # noqa: E402
 
 from mixformerv2_core import MixFormerV2Tracker, ModelConfig, build_model, resolve_params  # noqa: E402
 from mixformerv2_core.backends import TorchBackend  # noqa: E402
+from mixformerv2_core.cli.runner import run_command  # noqa: E402
 from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu  # noqa: E402
 from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
 
@@ -76,14 +78,22 @@ def train_step_ms(config: ModelConfig, steps: int, batch: int = 16) -> list[floa
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    """Fails as ``model_sizes.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="model_sizes.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--train-steps", type=int, default=10)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if min(args.threads, args.frames, args.train_steps) < 1 or args.warmup < 0:  # else a traceback after timing
+        parser.error("--threads, --frames and --train-steps take N >= 1, --warmup N >= 0")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     sequence = generate_sequence(seed=0, num_frames=args.frames + args.warmup + 1, frame_size=(480, 640))
     print(f"machine: {cpu_model_name()} ({detect_cpu().describe()}), {os.cpu_count()} logical cores, torch "
@@ -106,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -227,7 +228,27 @@ def make_weights(config: str, path: Path) -> str:
     return str(path)
 
 
+def check_up_front(args: argparse.Namespace) -> None:
+    """A wrong --json, --device or --weights ends the run here: the node would only log it to a discarded
+    stream, and every combination would wait --wait seconds for answers that never come.
+    """
+    from mixformerv2_core import read_checkpoint
+    from mixformerv2_core.backends.torch_backend import resolve_device
+    from mixformerv2_core.cli.runner import writable_file
+    from mixformerv2_core.errors import InputError
+
+    if args.json:
+        writable_file(args.json)
+    try:
+        resolve_device(args.device)
+    except RuntimeError as error:  # torch's words for an unknown or absent device
+        raise InputError(f"--device {args.device}: {error}") from None
+    if args.weights:
+        read_checkpoint(args.weights)
+
+
 def orchestrate(args: argparse.Namespace) -> None:
+    check_up_front(args)  # before any ROS process starts
     rows = []
     print(f"machine: {machine()}; ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID')}, "
           f"ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}")
@@ -264,8 +285,9 @@ def format_row(row: dict) -> str:
             f"{row['load_average']:.1f} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    """Fails as ``node_latency.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="node_latency.py", description=__doc__.splitlines()[0])
     parser.add_argument("--role", choices=("orchestrate", "camera", "recorder"), default="orchestrate",
                         help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -283,9 +305,16 @@ def main() -> None:
     parser.add_argument("--qos-depth", type=int, default=None, help="the node's qos_depth (default: its own)")
     parser.add_argument("--transports", nargs="+", default=["raw", "compressed"], choices=("raw", "compressed"))
     parser.add_argument("--json", help="also write the rows here")
-    args = parser.parse_args()
-    {"orchestrate": orchestrate, "camera": run_camera, "recorder": run_recorder}[args.role](args)
+    args = parser.parse_args(argv)
+    bad_sizes = [size for size in args.sizes if not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", size)]
+    if bad_sizes or not args.rate > 0 or args.wait < 0:  # else the camera process fails, after the node started
+        parser.error(f"--sizes take WIDTHxHEIGHT (e.g. 640x480), --rate Hz > 0, --wait seconds >= 0; got sizes "
+                     f"{bad_sizes or args.sizes}, rate {args.rate:g}, wait {args.wait:g}")
+    from mixformerv2_core.cli.runner import run_command
+
+    role = {"orchestrate": orchestrate, "camera": run_camera, "recorder": run_recorder}[args.role]
+    return run_command(parser.prog, lambda: role(args))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -32,6 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tracker_speed import machine_description  # noqa: E402
 
 from mixformerv2_core import ModelConfig, VARIANTS, build_model, save_checkpoint  # noqa: E402
+from mixformerv2_core.cli.runner import run_command  # noqa: E402
+from mixformerv2_core.errors import MixFormerV2Error  # noqa: E402
 from mixformerv2_ros.detection_messages import detection_from_box  # noqa: E402
 from mixformerv2_ros.image_conversion import frame_to_image  # noqa: E402
 from mixformerv2_ros.tracking_node import NODE_NAME  # noqa: E402
@@ -60,8 +62,9 @@ def storm_box(rng: np.random.Generator, index: int) -> tuple[str, tuple[float, f
     return target, (float(rng.uniform(-400, 700)), float(rng.uniform(-300, 500)), size, size * 0.75)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    """Fails as ``node_soak.py: error: ...`` (exit 2), as the project's commands do; exit 1 means RSS growth."""
+    parser = argparse.ArgumentParser(prog="node_soak.py", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the baseline sample")
     parser.add_argument("--rate", type=float, default=30.0)
@@ -69,8 +72,14 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between RSS samples")
     parser.add_argument("--config", default="tiny", choices=["tiny", *VARIANTS])
     parser.add_argument("--limit-mb", type=float, default=50.0, help="exit 1 when RSS grows more after warm-up")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if not (args.rate > 0 and args.sample > 0 and args.reset_every >= 1):  # else it fails after the node started
+        parser.error(f"--rate and --sample take values > 0, --reset-every N >= 1; got {args.rate:g}, "
+                     f"{args.sample:g}, {args.reset_every}")
+    return run_command(parser.prog, lambda: soak(args))
 
+
+def soak(args: argparse.Namespace) -> int:
     workdir = tempfile.mkdtemp(prefix="node_soak_")
     weights = os.path.join(workdir, f"{args.config}.pt")
     torch.manual_seed(0)
@@ -93,7 +102,7 @@ def main() -> int:
         deadline = time.monotonic() + 60.0
         while images.get_subscription_count() == 0 or not reset.service_is_ready():
             if node.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the tracking node did not come up")
+                raise MixFormerV2Error("the tracking node did not come up")
             executor.spin_once(timeout_sec=0.1)
         start = time.monotonic()
         next_sample, index = start + args.warmup, 0
@@ -114,7 +123,7 @@ def main() -> int:
                 next_sample += args.sample
             executor.spin_once(timeout_sec=max(0.0, start + index / args.rate - time.monotonic()))
             if node.poll() is not None:
-                raise RuntimeError(f"the tracking node died (exit status {node.returncode}) after {index} frames")
+                raise MixFormerV2Error(f"the tracking node died (exit status {node.returncode}) after {index} frames")
         samples.append((time.monotonic() - start, rss_mb(node.pid)))
     finally:
         client.destroy_node()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -20,7 +21,9 @@ from typing import Callable, Optional
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads would steal the working thread's core
 
 from mixformerv2_core import MixFormerV2Tracker, MultiTargetTracker, read_checkpoint  # noqa: E402
+from mixformerv2_core.backends import available_backends  # noqa: E402
 from mixformerv2_core.checkpoint import LoadedCheckpoint  # noqa: E402
+from mixformerv2_core.cli.runner import run_command, writable_dir, writable_file  # noqa: E402
 from mixformerv2_core.cli.track import DEMO_WEIGHTS  # noqa: E402
 from mixformerv2_core.evaluation.synthetic import HELD_OUT_SEED, evaluate_synthetic  # noqa: E402
 
@@ -50,8 +53,10 @@ def tracker_factory(checkpoint: LoadedCheckpoint, spec: str, threads: int,
     return make
 
 
-def main(argv: Optional[list] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: Optional[list] = None) -> int:
+    """Fails as ``precision_accuracy.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="precision_accuracy.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default=str(DEMO_WEIGHTS), help="a trained checkpoint (default: the demo model)")
     parser.add_argument("--sequences", type=int, default=20)
     parser.add_argument("--frames", type=int, default=100)
@@ -63,7 +68,21 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--cache-dir", default=None, help="ONNX bundle cache (default: the backend's own)")
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args(argv)
+    unknown = sorted({parse_backend(spec)[0] for spec in args.backends} - set(available_backends()))
+    if unknown:  # else it fails only after the backends before it have run
+        parser.error(f"unknown backends {unknown}; choose from {', '.join(available_backends())}")
+    if args.sequences < 1 or args.frames < 2:
+        parser.error(f"--sequences takes N >= 1 and --frames N >= 2 (frame 0 is not scored), "
+                     f"got {args.sequences} and {args.frames}")
+    return run_command(parser.prog, lambda: run(args))
 
+
+def run(args: argparse.Namespace) -> None:
+    """Outputs are checked and the weights read before the first backend's minutes of tracking."""
+    if args.json:
+        writable_file(args.json)
+    if args.cache_dir:
+        writable_dir(args.cache_dir)
     checkpoint = read_checkpoint(args.weights)
     rows = []
     for spec in args.backends:
@@ -88,4 +107,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
 from mixformerv2_core import load_model, load_tracker, save_checkpoint
+from mixformerv2_core.cli.runner import run_command, writable_dir
 from mixformerv2_training.config import load_config
 from mixformerv2_training.reduction import kept_index_map, remove_blocks
 from mixformerv2_training.synthetic_eval import evaluate_synthetic
@@ -26,8 +28,10 @@ def _model_override(config) -> str:
     return "model=" + json.dumps(config.to_dict())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    """Fails as ``pruning_vs_dropping.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="pruning_vs_dropping.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--student", required=True, help="a trained MixFormerV2 checkpoint (teacher and start point)")
     parser.add_argument("--remove", type=int, nargs="+", required=True, help="blocks to eliminate")
     parser.add_argument("--config", default="tiny_dense_to_sparse", help="preset whose data section is used")
@@ -40,7 +44,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/pruning_vs_dropping"),
                         help="its two training runs go to OUT/pruning and OUT/dropping, replacing an earlier pair")
     parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.sequences < 1 or args.frames < 2:
+        parser.error(f"--sequences takes N >= 1 and --frames N >= 2 (frame 0 is not scored), "
+                     f"got {args.sequences} and {args.frames}")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
+    """--out, --student, --config and the overrides are checked before the first scoring, not after it."""
+    writable_dir(args.out)
     torch.set_num_threads(1)
     base = load_model(args.student)
     depth = base.config.depth
@@ -49,7 +62,6 @@ def main() -> None:
     common = [*args.overrides, "stage=deep_to_shallow", f"teacher.checkpoint={args.student}",
               f"train.epochs={args.epochs}", f"train.lr_drop_epoch={args.epochs + 1}"]
     dropped_path = args.out / "dropped_init.pt"
-    args.out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(remove_blocks(base, args.remove), dropped_path)
     runs = {
         "progressive pruning": [*common, _model_override(base.config), f"init.checkpoint={args.student}",
@@ -59,6 +71,7 @@ def main() -> None:
                            f"init.checkpoint={dropped_path}", f"train.feature_pairs={pairs}",
                            f"output_dir={args.out / 'dropping'}"],
     }
+    configs = {name: load_config(args.config, overrides) for name, overrides in runs.items()}
     held_out = dict(num_sequences=args.sequences, num_frames=args.frames, frame_size=tuple(args.frame_size),
                     scene_options={"num_distractors": 0, "occlusion": False} if args.easy else None)
 
@@ -73,7 +86,7 @@ def main() -> None:
     for name, overrides in runs.items():
         run_dir = Path(overrides[-1].split("=", 1)[1])
         shutil.rmtree(run_dir, ignore_errors=True)  # the comparison trains both from the start
-        summary = Trainer(load_config(args.config, overrides)).fit()
+        summary = Trainer(configs[name]).fit()
         last = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
         result = score(summary["final"])
         rows.append((name, result.auc, result.mean_iou, result.baseline_auc, last["iou"], last.get("kl", nan)))
@@ -83,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,6 +24,7 @@ import itertools
 import os
 import platform
 import subprocess
+import sys
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -31,12 +32,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mixformerv2_core import (MixFormerV2Tracker, TargetState, TrackerParams, build_model, load_tracker,  # noqa: E402
-                              resolve_params)
+from mixformerv2_core import (MixFormerV2Tracker, TargetState, TrackerParams, build_model,  # noqa: E402
+                              read_checkpoint, resolve_params)
 from mixformerv2_core.backends import TorchBackend  # noqa: E402
+from mixformerv2_core.checkpoint import LoadedCheckpoint  # noqa: E402
+from mixformerv2_core.cli.runner import run_command  # noqa: E402
 from mixformerv2_core.cli.track import DEMO_WEIGHTS  # noqa: E402
 from mixformerv2_core.evaluation.metrics import iou  # noqa: E402
-from mixformerv2_core.synthetic import SyntheticScene  # noqa: E402
+from mixformerv2_core.synthetic import ABSENCE_MODES, SyntheticScene  # noqa: E402
 
 LEAD, TAIL, WITHIN = 20, 25, 10
 
@@ -100,7 +103,7 @@ def summarize(rows: list[dict]) -> dict:
                                                                                  percentile(normal, 90)))
 
 
-def quality(args: argparse.Namespace) -> None:
+def quality(args: argparse.Namespace, checkpoint: LoadedCheckpoint) -> None:
     settings = list(itertools.product(args.gaps, args.speeds, args.distractors, args.modes))
     print(f"\n## Built-in demo model ({args.weights}), {args.frame_size[0]}x{args.frame_size[1]} frames, {args.params}, "
           f"{args.seeds} seeds per setting, re-acquired = confident and IoU >= {args.iou} within {WITHIN} frames")
@@ -108,7 +111,7 @@ def quality(args: argparse.Namespace) -> None:
           "(on distractor) | tracking while absent | lost step ms median (p90) | normal step ms median (p90) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode in args.reacquire:
-        tracker = load_tracker(str(args.weights), **{**args.params, "reacquire": mode})
+        tracker = MixFormerV2Tracker.from_checkpoint(checkpoint, **{**args.params, "reacquire": mode})
         totals = []
         for gap, speed, distractors, leaves in settings:
             rows = []
@@ -163,8 +166,9 @@ def cost(args: argparse.Namespace) -> None:
               f"{percentile(w, 50) / base_wall:.2f} | {percentile(c, 50):.1f} | {percentile(c, 50) / base_cpu:.2f} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reacquisition.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default=str(DEMO_WEIGHTS))
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30], help="frames the target is gone (k)")
@@ -181,21 +185,38 @@ def main() -> None:
     parser.add_argument("--cost-frames", type=int, default=30)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None) -> int:
+    """Fails as ``reacquisition.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.frame_size = tuple(args.frame_size)
-    try:
+    try:  # every setting a run will use, so that none fails after the runs before it
         args.params = {name: value if name == "reacquire" else float(value) if "." in value else int(value)
                        for name, value in (item.split("=", 1) for item in args.param)}
-        TrackerParams(**args.params).validate()
+        for params in [args.params, *({**args.params, "reacquire": mode} for mode in args.reacquire),
+                       *({"reacquire_windows": cap} for cap in args.caps)]:
+            TrackerParams(**params).validate()
     except (TypeError, ValueError) as error:
-        parser.error(f"bad --param: {error}")
+        parser.error(f"bad --param, --reacquire or --caps: {error}")
+    if args.seeds < 1 or not set(args.modes) <= set(ABSENCE_MODES):
+        parser.error(f"--seeds takes N >= 1 and --modes some of {', '.join(ABSENCE_MODES)}, "
+                     f"got {args.seeds} and {args.modes}")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
+    """The weights are read once, before anything is timed; every quality run's tracker is made from them."""
+    checkpoint = None if args.skip_quality else read_checkpoint(args.weights)
     print(machine())
     if not args.skip_quality:
-        quality(args)
+        quality(args, checkpoint)
     if not args.skip_cost:
         cost(args)
     print("\n" + machine())
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -47,7 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mixformerv2_core import MultiTargetTracker, build_model, read_checkpoint, save_checkpoint  # noqa: E402
 from mixformerv2_core.backends import create_backend  # noqa: E402
 from mixformerv2_core.backends.bundle_cache import default_cache_root  # noqa: E402
+from mixformerv2_core.cli.runner import run_command, writable_dir, writable_file  # noqa: E402
 from mixformerv2_core.cpu_features import detect_cpu  # noqa: E402
+from mixformerv2_core.errors import InputError  # noqa: E402
 from mixformerv2_core.export.quantize import SAFE_RECIPE, VNNI_RECIPE, recipe_for_cpu  # noqa: E402
 from mixformerv2_core.checkpoint import LoadedCheckpoint, save_official_format  # noqa: E402
 from mixformerv2_core.geometry import box_iou, clip_box, crop_window, map_box_back, sample_target  # noqa: E402
@@ -117,7 +119,7 @@ def import_official(repo: Path) -> Callable[..., Any]:
     """
     repo = Path(repo).expanduser().resolve()
     if not (repo / "lib" / "test" / "tracker" / "mixformer2_vit_online.py").is_file():
-        raise SystemExit(f"--official-repo {repo} is not a MixFormerV2 checkout")
+        raise InputError(f"--official-repo {repo} is not a MixFormerV2 checkout")
     for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional", "torchvision.ops",
                  "torchvision.ops.boxes", "tensorboardX", "jpeg4py"):
         try:
@@ -272,7 +274,7 @@ def run_variant(variant: str, args: argparse.Namespace, workdir: Path, official_
     torch.manual_seed(0)
     weights = getattr(args, f"weights_{variant}")
     if weights:
-        checkpoint = read_checkpoint(weights, variant)
+        checkpoint = args.checkpoints[variant]  # read up front
     else:
         checkpoint = read_checkpoint(save_checkpoint(build_model(variant), workdir / f"random_{variant}.pt"))
     sequence = generate_sequence(seed=args.seed, num_frames=args.frames, frame_size=(480, 640))
@@ -365,8 +367,9 @@ def print_quick_summary(rows: dict[str, dict[str, float]]) -> None:
           f"{reference} {rows[reference]['steps_per_s']:.1f} FPS: {ratio:.2f}x")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="speed.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", default=["S", "B"], choices=["S", "B"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -387,11 +390,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="S, 1 target, few steps, the official reference and this CPU's fastest paths, no accuracy "
                              "check; bundles cached in the user's cache so that later runs start at once")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Fails as ``speed.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    counts = [*args.batches, args.threads, args.steps, args.passes, args.slow_steps, args.bf16_accuracy_frames]
+    if min(counts) < 1 or args.frames < 2 or args.accuracy_frames < 0:  # else a traceback after minutes of timing
+        parser.error("--batches, --threads, --steps, --passes, --slow-steps and --bf16-accuracy-frames take N >= 1, "
+                     "--frames N >= 2 and --accuracy-frames N >= 0")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def check_inputs(args: argparse.Namespace) -> Optional[Callable[..., Any]]:
+    """Outputs are checked and each weights file of a variant that runs is read once, before any timing (a wrong
+    --weights-B used to end the run after all of S); returns the official tracker class, None without a checkout.
+    """
+    if args.json:
+        writable_file(args.json)
+    if args.cache_dir:
+        writable_dir(args.cache_dir)
+    args.checkpoints = {variant: read_checkpoint(getattr(args, f"weights_{variant}"), variant)
+                        for variant in args.variants if getattr(args, f"weights_{variant}")}
+    return import_official(args.official_repo) if args.official_repo else None
+
+
+def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.variants, args.batches, args.accuracy_frames = ["S"], [1], 0
         args.steps, args.passes, args.frames = min(args.steps, 12), 2, min(args.frames, 30)
         args.cache_dir = args.cache_dir or default_cache_root()
+    official_class = check_inputs(args)
     torch.set_num_threads(args.threads)
     machine = machine_description()
     args.native_bf16 = machine["native_bf16"]
@@ -400,7 +431,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"{tuple(round(v, 1) for v in machine['load_average'])}")
     else:
         print(json.dumps(machine, indent=1))
-    official_class = import_official(args.official_repo) if args.official_repo else None
     if official_class is None:
         print(f"\nNo --official-repo given: ratios are to '{OFFICIAL_EQUIVALENT}', our network's full forward "
               "with the reference crop (within 1-5% of the official track() in CPU time, docs/performance.md).")

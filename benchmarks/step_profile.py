@@ -26,6 +26,8 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mixformerv2_core import MultiTargetTracker, build_model, read_checkpoint, save_checkpoint  # noqa: E402
+from mixformerv2_core.backends import available_backends  # noqa: E402
+from mixformerv2_core.cli.runner import run_command, writable_dir  # noqa: E402
 from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu  # noqa: E402
 from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
 
@@ -98,13 +100,26 @@ def profile(tracker: MultiTargetTracker, frames: Sequence[np.ndarray], boxes: li
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Fails as ``step_profile.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="step_profile.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--targets", type=int, default=1)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.backends) - set(available_backends()))
+    if unknown:  # else it fails only after the backends before it have been profiled
+        parser.error(f"unknown backends {unknown}; choose from {', '.join(available_backends())}")
+    if min(*args.threads, args.targets, args.steps) < 1:
+        parser.error("--threads, --targets and --steps take N >= 1")
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.cache_dir:
+        writable_dir(args.cache_dir)  # before the first backend's export, not at it
     print(f"{cpu_model_name()}, kind {detect_cpu().describe()}, load average {os.getloadavg()}")
     sequence = generate_sequence(seed=0, num_frames=40, frame_size=(480, 640))
     x, y, w, h = sequence.boxes[0]

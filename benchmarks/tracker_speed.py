@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 # Idle OpenMP threads spin by default; on a small (virtual) CPU that steals time from the other thread.
@@ -22,6 +23,9 @@ import torch  # noqa: E402
 
 from mixformerv2_core import MixFormerV2Tracker, build_model, resolve_params  # noqa: E402
 from mixformerv2_core.backends import TorchBackend  # noqa: E402
+from mixformerv2_core.backends.torch_backend import resolve_device, resolve_dtype  # noqa: E402
+from mixformerv2_core.cli.runner import run_command  # noqa: E402
+from mixformerv2_core.config import variant_config  # noqa: E402
 from mixformerv2_core.cpu_features import cpu_model_name, detect_cpu  # noqa: E402
 from mixformerv2_core.synthetic import generate_sequence  # noqa: E402
 
@@ -55,8 +59,10 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    """Fails as ``tracker_speed.py: error: ...`` (exit 2), as the project's commands do."""
+    parser = argparse.ArgumentParser(prog="tracker_speed.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", default=["S", "B"])
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
@@ -65,7 +71,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device-crops", action="store_true",
                         help="crop on the torch device (the GPU path; slower than the host crop on a CPU)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if min(args.frames, args.threads) < 1 or args.warmup < 0:
+        parser.error("--frames and --threads take N >= 1, --warmup N >= 0")
+    try:  # else a later variant fails after the ones before it have been timed
+        for variant in args.variants:
+            variant_config(variant)
+        resolve_dtype(args.precision, resolve_device(args.device))
+    except (RuntimeError, ValueError) as error:
+        parser.error(str(error))
+    return run_command(parser.prog, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     sequence = generate_sequence(seed=0, num_frames=args.frames + args.warmup + 1, frame_size=(480, 640))
     print(f"machine: {machine_description(args.device)}")
@@ -93,4 +111,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
