@@ -25,11 +25,10 @@ def test_a_setting_given_reaches_every_mixformer_tracker(real_video):
 
 @pytest.mark.parametrize("argv, message", [(["--tight-search-factor", "-1"], "tight_search_factor must be >= 0"),
                                            (["--preset", "nope"], "unknown --preset 'nope'")])
-def test_a_bad_setting_stops_the_benchmark_with_a_message(real_video, argv, message):
-    args = real_video._parse(argv)
-    with pytest.raises(SystemExit) as stop:
-        real_video.tracker_settings_given(args)
-    assert message in str(stop.value)
+def test_a_bad_setting_stops_the_benchmark_with_a_message(real_video, argv, message, capsys):
+    assert real_video.main(["--trackers", "static", "--threads", "1", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("real_video.py: error: ") and message in err and "Traceback" not in err and "AUC" not in out
 
 
 def test_the_first_reading_of_the_arguments_imports_no_cv2_so_csrt_can_come_from_opencv_contrib():
