@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> None:
     for name, path in (("start (all blocks)", args.student), ("dropped, not trained", dropped_path)):
         result = score(path)
         rows.append((name, result.auc, result.mean_iou, result.baseline_auc, nan, nan))
-    for name, overrides in runs.items():
-        run_dir = Path(overrides[-1].split("=", 1)[1])
+    for name, config in configs.items():
+        run_dir = Path(config["output_dir"])
         shutil.rmtree(run_dir, ignore_errors=True)  # the comparison trains both from the start
-        summary = Trainer(configs[name]).fit()
+        summary = Trainer(config).fit()
         last = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
         result = score(summary["final"])
         rows.append((name, result.auc, result.mean_iou, result.baseline_auc, last["iou"], last.get("kl", nan)))

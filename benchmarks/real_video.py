@@ -157,10 +157,10 @@ class _StaticBox:
 
 
 def _factories(args, wanted: list[str], **params) -> dict:
-    """A maker per tracker; ``params`` go to every MixFormerV2 tracker. Each file given is loaded once here, so
-    that a wrong path fails before minutes of tracking rather than after.
+    """A maker per tracker; ``params`` go to every MixFormerV2 tracker. Each file given is read here, so that a
+    wrong path fails before minutes of tracking rather than after.
     """
-    from mixformerv2_core import load_tracker
+    from mixformerv2_core import MixFormerV2Tracker, load_tracker, read_checkpoint
     from mixformerv2_core.demo_model import DEMO_WEIGHTS
     from mixformerv2_core.errors import InputError
 
@@ -176,8 +176,8 @@ def _factories(args, wanted: list[str], **params) -> dict:
         name, sep, path = item.partition("=")
         if not sep:
             raise InputError(f"--weights takes NAME=PATH, got {item!r}")
-        chosen[name] = lambda path=path: load_tracker(path, **params)
-        chosen[name]()
+        checkpoint = read_checkpoint(path)  # once, not once per sequence
+        chosen[name] = lambda checkpoint=checkpoint: MixFormerV2Tracker.from_checkpoint(checkpoint, **params)
     for item in args.teacher:
         name, sep, path = item.partition("=")
         if not sep:
