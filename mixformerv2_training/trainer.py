@@ -174,7 +174,9 @@ class Trainer:
         self.loader.generator = torch.Generator().manual_seed(int(config["seed"]))  # keeps the global RNG untouched
         self.epoch, self.batch_in_epoch, self.global_step = 1, 0, 0
         if resume:
+            configured_lrs = list(self.scheduler.base_lrs)
             self._load(self.ckpt_dir / LAST)
+            self._follow_configured_schedule(configured_lrs)
         self.selector = EpochSelector(config["validation"], self.run_dir, resume=resume)
         self.writer = None
         if self.ctx.is_main:
@@ -222,6 +224,27 @@ class Trainer:
         self.epoch, self.batch_in_epoch = state["epoch"], state["batch_in_epoch"]
         self.global_step = state["global_step"]
         set_rng_state(state["rng"])
+
+    def _follow_configured_schedule(self, configured_lrs: list[float]) -> None:
+        """A resumed run keeps the learning-rate schedule of its configuration, not the checkpoint's.
+
+        The scheduler's saved state holds the drop epoch, factor and rates the run started with; loaded as they
+        are, a run continued with a later drop (``train.epochs`` and ``train.lr_drop_epoch`` raised) or another
+        ``train.lr`` silently kept the old schedule. Unchanged, the checkpoint's rates stand bit for bit.
+        """
+        scheduler = self.scheduler
+        step_size, gamma = int(self.train_cfg["lr_drop_epoch"]), float(self.train_cfg["lr_drop_factor"])
+        saved = (scheduler.step_size, scheduler.gamma, list(scheduler.base_lrs))
+        if saved == (step_size, gamma, configured_lrs):
+            return
+        scheduler.step_size, scheduler.gamma, scheduler.base_lrs = step_size, gamma, list(configured_lrs)
+        factor = gamma ** (scheduler.last_epoch // step_size)
+        for group, base in zip(self.optimizer.param_groups, configured_lrs):
+            group["lr"] = base * factor
+        if self.ctx.is_main:
+            print(f"resumed at epoch {self.epoch} with the configured learning-rate schedule (drop after epoch "
+                  f"{step_size}, factor {gamma:g}; the checkpoint's: after {saved[0]}, factor {saved[1]:g}): "
+                  f"learning rate now {self.optimizer.param_groups[0]['lr']:g}")
 
     # ------------------------------------------------------------------------------------------ loop
     def _to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

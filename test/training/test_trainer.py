@@ -3,6 +3,7 @@ checkpoints; config errors.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,6 +76,33 @@ def test_resume_after_sigterm_equals_uninterrupted_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
     steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
     assert steps[-1] == 24
+
+
+def _rate_per_epoch(run_dir):
+    return {record["epoch"]: record["lr"] for record in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())}
+
+
+def test_a_resumed_run_follows_the_configured_learning_rate_schedule(tmp_path):
+    """A finished run continued for more epochs with a later drop gets its rate back (the checkpoint's scheduler
+    used to keep the old drop epoch and ignore the setting); continued with the same schedule it keeps dropping.
+    """
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump(TINY_RUN))  # 2 epochs, the rate x0.1 after each
+    first = _cli(config_path, tmp_path / "run")
+    assert first.wait(timeout=300) == 0, first.stdout.read()
+    shutil.copytree(tmp_path / "run", tmp_path / "same")
+
+    later_drop = _cli(config_path, tmp_path / "run", "--resume", "train.epochs=3", "train.lr_drop_epoch=5")
+    output = later_drop.communicate(timeout=300)[0]
+    assert later_drop.returncode == 0, output
+    assert "configured learning-rate schedule (drop after epoch 5, factor 0.1; the checkpoint's: after 1" in output
+    rates = _rate_per_epoch(tmp_path / "run")
+    assert rates[1] == 1e-3 and rates[2] == pytest.approx(1e-4) and rates[3] == 1e-3
+
+    same = _cli(config_path, tmp_path / "same", "--resume", "train.epochs=3")
+    output = same.communicate(timeout=300)[0]
+    assert same.returncode == 0 and "learning-rate schedule" not in output, output
+    assert _rate_per_epoch(tmp_path / "same")[3] == pytest.approx(1e-5)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
