@@ -219,5 +219,8 @@ def load_config(source: Optional[str | Mapping[str, Any]] = None, overrides: Seq
                          f"choose one of {tuple(TARGET_CELLS)}")
     if train["score_label"] not in SCORE_LABELS:
         raise ValueError(f"unknown train.score_label {train['score_label']!r}; choose one of {SCORE_LABELS}")
+    for key in ("epochs", "lr_drop_epoch"):  # the scheduler divides by the drop epoch after the first epoch
+        if isinstance(train[key], bool) or not isinstance(train[key], int) or train[key] < 1:
+            raise ValueError(f"train.{key} must be a whole number >= 1, got {train[key]!r}")
     check_validation_config(config["validation"])
     return config

@@ -145,6 +145,9 @@ def test_config_errors_are_reported(tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown stage"):
         load_config({**TINY_RUN, "stage": "fly"})
     assert load_config(TINY_RUN, ["train.epochs=5"])["train"]["epochs"] == 5
+    for bad in ("train.lr_drop_epoch=0", "train.epochs=-1", "train.lr_drop_epoch=2.5"):
+        with pytest.raises(ValueError, match="must be a whole number >= 1"):
+            load_config(TINY_RUN, [bad])
     assert cli_main(["--config", str(tmp_path / "nope.yaml")]) == 2
     assert "neither a file nor a preset" in capsys.readouterr().err
     config_path = tmp_path / "tiny.yaml"
